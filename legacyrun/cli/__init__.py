@@ -1,0 +1,104 @@
+"""The typer application and `main()`, the one place where errors become messages and exit codes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from legacyrun import __version__
+from legacyrun.cli.context import Options
+
+app = typer.Typer(
+    name="legacyrun",
+    help="Make legacy deep-learning research code run again, reproducibly, with one command.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"legacyrun {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    workspace: Annotated[
+        Path | None, typer.Option("--workspace", "-w", help="Workspace directory (default: ./<recipe name>).")
+    ] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail; tracebacks on errors.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and results.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Make legacy deep-learning research code run again, reproducibly, with one command."""
+    ctx.obj = Options(workspace=workspace, json=json, verbose=verbose, quiet=quiet)
+    level = logging.DEBUG if verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING
+    logging.basicConfig(level=level, format="%(name)s: %(message)s")
+
+
+def _register() -> None:
+    # Each module adds its own commands; imports stay light (heavy libraries load inside the commands).
+    from legacyrun.cli import build, fetch, patch, recipes, resolve, run
+
+    for module in (recipes, resolve, fetch, patch, build, run):
+        module.register(app)
+
+
+_register()
+
+
+def _verbose_requested(argv: list[str]) -> bool:
+    return any(a in ("-v", "-vv", "--verbose") or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    from legacyrun.errors import Interrupted, LegacyrunError
+
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app(args=args, prog_name="legacyrun", standalone_mode=False)
+    except LegacyrunError as exc:
+        _fail(exc, args)
+    except KeyboardInterrupt:
+        _fail(Interrupted("interrupted; nothing half-done was left in place"), args)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        _fail(Interrupted("aborted"), args)
+    except Exception as exc:  # the usage errors click raises in standalone_mode=False
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+        raise
+    sys.exit(0)
+
+
+def _fail(exc: BaseException, args: list[str]) -> None:
+    from legacyrun.cli import render
+    from legacyrun.errors import LegacyrunError
+
+    assert isinstance(exc, LegacyrunError)
+    if _verbose_requested(args):
+        traceback.print_exception(exc)
+    if "--json" in args:
+        render.emit_json({"error": {"exit_code": exc.exit_code, "type": exc.title, "messages": exc.lines()}})
+    render.error_lines(exc.title, exc.lines())
+    sys.exit(exc.exit_code)
+
+
+__all__ = ["app", "main"]

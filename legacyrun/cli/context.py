@@ -1,0 +1,46 @@
+"""Global options (--workspace, --json, -v/-q) shared by every command, merged with per-command copies so that
+both `legacyrun --json show X` and `legacyrun show X --json` work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from legacyrun.workspace import Workspace
+
+
+@dataclass
+class Options:
+    """What the global callback parsed; commands read it through `options(ctx)`."""
+
+    workspace: Path | None = None
+    json: bool = False
+    verbose: int = 0
+    quiet: bool = False
+
+    def workspace_for(self, recipe_name: str) -> Workspace:
+        """The workspace: --workspace, else ./<recipe name>."""
+        return Workspace.at(self.workspace if self.workspace is not None else Path.cwd() / recipe_name)
+
+
+def options(ctx: typer.Context, *, json: bool = False, workspace: Path | None = None) -> Options:
+    """The global options with this command's own --json/--workspace folded in."""
+    root = ctx.find_root()
+    opts = root.obj if isinstance(root.obj, Options) else Options()
+    if json:
+        opts.json = True
+    if workspace is not None:
+        opts.workspace = workspace
+    return opts
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+WorkspaceOpt = Annotated[
+    Path | None, typer.Option("--workspace", "-w", help="Workspace directory (default: ./<recipe name>).")
+]
+RecipeArg = Annotated[str, typer.Argument(help="Recipe name or path to a recipe YAML file.", show_default=False)]
+
+__all__ = ["JsonOpt", "Options", "RecipeArg", "WorkspaceOpt", "options"]

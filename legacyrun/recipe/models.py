@@ -1,0 +1,524 @@
+"""The recipe format, schema_version 1: strict pydantic models (unknown keys are errors), every field described.
+
+A recipe pins one legacy project: its code (git sources at full commits), environments (profiles), datasets and
+other downloads, patches, GPU-count adaptation and tasks. docs/recipes.md explains it with a full example;
+recipes/schema/recipe.schema.json is generated from these models.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from typing import Annotated, Literal
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA_VERSION = 1
+
+
+class StrictModel(BaseModel):
+    """Base of every recipe model: unknown keys and type coercion are errors."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=False)
+
+
+# --- field validators -----------------------------------------------------------------------------------------
+
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_GIT_URL_RE = re.compile(r"^(https?|git|ssh|file)://[^\s]+$|^[\w.-]+@[\w.-]+:[^\s]+$")
+_HTTP_URL_RE = re.compile(r"^(https?|ftp|file)://[^\s/]*(/[^\s]*)?$")
+
+
+def _name(value: str) -> str:
+    if not _NAME_RE.match(value):
+        raise ValueError("must be lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
+    return value
+
+
+def _commit(value: str) -> str:
+    if not _SHA_RE.match(value):
+        raise ValueError(f"must be a full 40-hex commit SHA (got {value!r}); branches, tags and short SHAs move")
+    return value
+
+
+def _sha256(value: str) -> str:
+    if not _SHA256_RE.match(value):
+        raise ValueError("must be 64 lower-case hex digits")
+    return value
+
+
+def _git_url(value: str) -> str:
+    if not _GIT_URL_RE.match(value):
+        raise ValueError(f"not a git URL: {value!r} (expected https://, git://, ssh://, file:// or user@host:path)")
+    return value
+
+
+def _http_url(value: str) -> str:
+    if not _HTTP_URL_RE.match(value) or value.rstrip("/").endswith("://"):
+        raise ValueError(f"not a download URL: {value!r} (expected http://, https://, ftp:// or file://)")
+    return value
+
+
+def _relpath(value: str) -> str:
+    """A path inside the workspace (or a source tree): relative, no '..' that climbs out."""
+    if not value or value.strip() != value:
+        raise ValueError("must be a non-empty path without surrounding spaces")
+    if value.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", value):
+        raise ValueError(f"{value!r} is absolute; paths must stay inside the workspace")
+    depth = 0
+    for part in PurePosixPath(value.replace("\\", "/")).parts:
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                raise ValueError(f"{value!r} leaves the workspace")
+        elif part not in (".", ""):
+            depth += 1
+    return value
+
+
+def _version_or_spec(value: str) -> str:
+    """An exact version ('1.9.0') or a PEP 440 specifier ('>=2.0,<2.5', '==1.4.*')."""
+    try:
+        Version(value)
+        return value
+    except InvalidVersion:
+        pass
+    try:
+        SpecifierSet(value)
+    except InvalidSpecifier:
+        raise ValueError(f"{value!r} is neither a version nor a version specifier such as '>=1.8,<2'") from None
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression: {exc}") from None
+    return value
+
+
+Name = Annotated[str, AfterValidator(_name)]
+Commit = Annotated[str, AfterValidator(_commit)]
+Sha256 = Annotated[str, AfterValidator(_sha256)]
+GitUrl = Annotated[str, AfterValidator(_git_url)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+RelPath = Annotated[str, AfterValidator(_relpath)]
+VersionSpec = Annotated[str, AfterValidator(_version_or_spec)]
+Regex = Annotated[str, AfterValidator(_regex)]
+Argv = Annotated[list[str], Field(min_length=1)]
+
+
+# --- top-level pieces -----------------------------------------------------------------------------------------
+
+
+class Source(StrictModel):
+    """A git repository at an exact commit; it becomes `src/<name>/` in the workspace."""
+
+    name: Name = Field(description="Directory under src/ in the workspace; also how patches and tasks refer to it.")
+    url: GitUrl = Field(description="Upstream git URL (mirrors may rewrite its prefix).")
+    commit: Commit = Field(description="Full 40-hex commit SHA that is checked out and verified.")
+    submodules: bool = Field(default=False, description="Also check out the submodules recorded at that commit.")
+    note: str | None = Field(default=None, description="Why this commit (e.g. the paper's release, the last tag).")
+
+
+class BuildStep(StrictModel):
+    """A native-extension build or other setup command run inside the environment."""
+
+    name: Name = Field(description="Short id shown in progress and logs.")
+    source: Name = Field(description="Source whose tree is the working directory.")
+    cwd: RelPath = Field(default=".", description="Working directory relative to the source tree.")
+    argv: Argv = Field(description="Command as an argv list (never a shell string).")
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra environment (e.g. FORCE_CUDA=1); TORCH_CUDA_ARCH_LIST is set from the resolved GPU.",
+    )
+    clean: list[RelPath] = Field(
+        default_factory=list, description="Paths (relative to cwd) removed first so a stale build is never reused."
+    )
+    cuda: bool = Field(default=True, description="The step compiles CUDA code (needs nvcc and a matching host GCC).")
+
+
+class Profile(StrictModel):
+    """One complete environment: what the authors ran (faithful) or current PyTorch plus forward ports (modern)."""
+
+    description: str | None = Field(default=None, description="What this profile is for.")
+    python: VersionSpec = Field(description="Python version or specifier, e.g. '3.6' or '>=3.10,<3.13'.")
+    torch: VersionSpec = Field(description="PyTorch version or specifier, e.g. '1.9.0' or '>=2.1'.")
+    torchvision: VersionSpec | None = Field(
+        default=None, description="torchvision version or specifier; omitted means the one matching torch."
+    )
+    cuda: VersionSpec | None = Field(
+        default=None, description="CUDA toolkit version or specifier; omitted means whatever torch build fits the GPU."
+    )
+    cudnn: VersionSpec | None = Field(default=None, description="cuDNN major version or specifier.")
+    gcc: VersionSpec | None = Field(
+        default=None, description="Host GCC for native extensions (must be one nvcc of that CUDA accepts)."
+    )
+    pip: list[str] = Field(default_factory=list, description="Extra pip requirement lines, pinned where it matters.")
+    conda: list[str] = Field(default_factory=list, description="Extra conda match specs.")
+    apt: list[str] = Field(default_factory=list, description="Extra Debian/Ubuntu packages for the docker image.")
+    build: list[BuildStep] = Field(default_factory=list, description="Native-extension build steps, in order.")
+    env: dict[str, str] = Field(default_factory=dict, description="Environment for every task in this profile.")
+
+
+class Env(StrictModel):
+    """The environments a recipe can run in."""
+
+    profiles: dict[Name, Profile] = Field(
+        description="Named profiles; 'faithful' (what the authors ran) and 'modern' (current PyTorch) are required."
+    )
+    prefer: list[Name] = Field(
+        default_factory=lambda: ["faithful", "modern"],
+        description="Order in which the resolver tries profiles on a host.",
+    )
+
+    @model_validator(mode="after")
+    def _required_profiles(self) -> Env:
+        missing = [p for p in ("faithful", "modern") if p not in self.profiles]
+        if missing:
+            raise ValueError(f"missing required profile(s): {', '.join(missing)}")
+        unknown = [p for p in self.prefer if p not in self.profiles]
+        if unknown:
+            raise ValueError(f"prefer names unknown profile(s): {', '.join(unknown)}")
+        return self
+
+
+# --- datasets and other downloads -----------------------------------------------------------------------------
+
+
+class ManualLink(StrictModel):
+    """Where a person can download a file by hand (Google Drive, OneDrive, Baidu Pan...)."""
+
+    url: HttpUrl = Field(description="Page to open in a browser.")
+    site: str | None = Field(default=None, description="Which service it is, e.g. 'Google Drive' or 'Baidu Pan'.")
+    code: str | None = Field(default=None, description="Extraction code or password, e.g. Baidu's 提取码.")
+    note: str | None = Field(default=None, description="Anything else the person needs to know.")
+
+
+class MoveStep(StrictModel):
+    """Rename or move a path inside the dataset directory."""
+
+    src: RelPath = Field(alias="from", description="Path relative to the dataset directory.")
+    dst: RelPath = Field(alias="to", description="New path relative to the dataset directory.")
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+class ListStep(StrictModel):
+    """Write a list file of paths matching a glob (e.g. SynthText's train_list.txt)."""
+
+    glob: str = Field(description="Glob relative to `root`, e.g. '**/*.jpg'.")
+    output: RelPath = Field(description="List file to write, relative to the dataset directory.")
+    root: RelPath = Field(default=".", description="Directory (relative to the dataset directory) the glob starts at.")
+    relative_to: RelPath | None = Field(
+        default=None, description="Write paths relative to this directory (default: `root`)."
+    )
+    strip_suffix: bool = Field(default=False, description="Drop file extensions in the list.")
+
+
+class RunStep(StrictModel):
+    """Run a command in the dataset directory (after download and extraction)."""
+
+    argv: Argv = Field(description="Command as an argv list.")
+    cwd: RelPath = Field(default=".", description="Working directory relative to the dataset directory.")
+
+
+class PostStep(StrictModel):
+    """One post-processing step; exactly one of move, list, run."""
+
+    move: MoveStep | None = Field(default=None, description="Rename/move a path.")
+    list: ListStep | None = Field(default=None, description="Generate a list file from a glob.")
+    run: RunStep | None = Field(default=None, description="Run a command.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PostStep:
+        given = [k for k in ("move", "list", "run") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a post step needs exactly one of: move, list, run")
+        return self
+
+
+class Dataset(StrictModel):
+    """A download a run needs: a dataset, pretrained weights or a checkpoint."""
+
+    name: Name = Field(description="Unique name; tasks list the datasets they need by it.")
+    kind: Literal["http", "aria2", "torrent", "manual"] = Field(
+        description="http (requests, resumable), aria2 (multi-connection), torrent (.torrent or magnet), manual."
+    )
+    role: Literal["dataset", "weights", "checkpoint", "other"] = Field(
+        default="dataset", description="What the file is; all roles follow the same checksum and cache rules."
+    )
+    urls: list[str] = Field(
+        default_factory=list,
+        description="Primary URL first, then mirrors tried in order (torrent: .torrent URL/path or magnet).",
+    )
+    filename: str | None = Field(default=None, description="File name to save as (default: last URL segment).")
+    sha256: Sha256 | None = Field(
+        default=None, description="Expected sha256; when absent it is recorded on first download and then enforced."
+    )
+    size: int | None = Field(default=None, ge=0, description="Size in bytes, for progress and disk checks.")
+    dest: RelPath = Field(description="Directory inside the workspace where the result goes, e.g. data/facades.")
+    extract: Literal["auto", "none", "tar", "zip"] = Field(
+        default="auto", description="Unpack the download: auto by file name, or forced, or none (keep the file)."
+    )
+    strip_components: int = Field(default=0, ge=0, description="Leading path components dropped when unpacking.")
+    files: list[str] = Field(default_factory=list, description="Torrent only: which files of the torrent to fetch.")
+    post: list[PostStep] = Field(default_factory=list, description="Steps after download and extraction.")
+    instructions: str | None = Field(default=None, description="Manual only: what a person must do.")
+    links: list[ManualLink] = Field(default_factory=list, description="Manual only: where to download by hand.")
+    optional: bool = Field(default=False, description="Not needed by the default tasks.")
+    note: str | None = Field(default=None, description="Provenance or caveats (e.g. the original link is dead).")
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Dataset:
+        if self.kind == "manual":
+            if not self.instructions and not self.links:
+                raise ValueError("a manual dataset needs instructions or links")
+        elif not self.urls:
+            raise ValueError(f"a {self.kind} dataset needs at least one URL")
+        for url in self.urls:
+            if self.kind == "torrent":
+                if not (url.startswith("magnet:?") or url.endswith(".torrent") or _HTTP_URL_RE.match(url)):
+                    raise ValueError(f"not a torrent: {url!r} (expected a magnet link or a .torrent URL or path)")
+            else:
+                _http_url(url)
+        if self.files and self.kind != "torrent":
+            raise ValueError("files selects files of a torrent; it only applies to kind torrent")
+        return self
+
+
+# --- patches --------------------------------------------------------------------------------------------------
+
+
+class When(StrictModel):
+    """Condition on the resolved environment; every given key must hold."""
+
+    profiles: list[Name] | None = Field(default=None, description="Only for these profiles.")
+    torch: VersionSpec | None = Field(default=None, description="Specifier the resolved torch must satisfy.")
+    python: VersionSpec | None = Field(default=None, description="Specifier the resolved Python must satisfy.")
+    cuda: VersionSpec | None = Field(default=None, description="Specifier the resolved CUDA must satisfy.")
+    gpus: VersionSpec | None = Field(default=None, description="Specifier on the GPU count, e.g. '==1'.")
+
+
+class RegexPatch(StrictModel):
+    """A sed-style rule: in files matching a glob, replace a regex a declared number of times."""
+
+    id: Name = Field(description="Unique patch id (appears in the commit message and the lock).")
+    kind: Literal["regex"] = Field(description="regex")
+    source: Name = Field(description="Which source tree.")
+    files: list[str] = Field(min_length=1, description="Globs relative to the source tree.")
+    find: Regex = Field(description="Python regular expression (multiline mode).")
+    replace: str = Field(
+        description="Replacement; \\1 groups and workspace values {gpus}, {data_root}, {workspace} are expanded."
+    )
+    count: int | None = Field(
+        default=None, ge=0, description="Expected number of replacements in total; a different count fails."
+    )
+    why: str | None = Field(default=None, description="What breaks without it.")
+    when: When | None = Field(default=None, description="Apply only when this holds.")
+
+
+class DiffPatch(StrictModel):
+    """A unified diff from patches/<recipe>/, applied with a three-way fallback."""
+
+    id: Name = Field(description="Unique patch id.")
+    kind: Literal["diff"] = Field(description="diff")
+    source: Name = Field(description="Which source tree.")
+    file: RelPath = Field(description="Diff file relative to patches/<recipe>/.")
+    why: str | None = Field(default=None, description="What breaks without it.")
+    when: When | None = Field(default=None, description="Apply only when this holds.")
+
+
+class CatalogPatch(StrictModel):
+    """Rules from legacyrun's forward-port catalog, by rule id or rule-set id."""
+
+    id: Name = Field(description="Unique patch id.")
+    kind: Literal["catalog"] = Field(description="catalog")
+    source: Name = Field(description="Which source tree.")
+    rules: list[str] = Field(min_length=1, description="Catalog rule ids or rule-set ids (e.g. 'set:thc').")
+    files: list[str] = Field(default_factory=lambda: ["**/*"], description="Globs limiting where rules apply.")
+    exclude: list[str] = Field(default_factory=list, description="Globs excluded.")
+    why: str | None = Field(default=None, description="Why these rules.")
+    when: When | None = Field(default=None, description="Apply only when this holds.")
+
+
+Patch = Annotated[RegexPatch | DiffPatch | CatalogPatch, Field(discriminator="kind")]
+
+
+# --- GPU-count adaptation -------------------------------------------------------------------------------------
+
+
+class AdaptKey(StrictModel):
+    """One value that depends on the GPU count, and where it lives."""
+
+    key: str = Field(description="Key: a dotted config key (SOLVER.BASE_LR), a CLI flag (--nproc_per_node), ...")
+    format: Literal["yaml", "cli", "shell", "python"] = Field(
+        description="yaml: key in a YAML config file; cli: appended to a task's argv as KEY VALUE (detectron2 "
+        "style); shell: a flag in a shell script; python: an assignment in a Python file."
+    )
+    files: list[str] = Field(default_factory=list, description="Globs of files holding the key (yaml/shell/python).")
+    tasks: list[Name] = Field(default_factory=list, description="cli: tasks whose argv get the override.")
+    rule: Literal["gpus", "linear", "set", "syncbn", "launcher"] = Field(
+        description="gpus: the GPU count; linear: reference value x gpus / reference_gpus; set: `value`; "
+        "syncbn: SyncBN becomes BN on one GPU; launcher: torch.distributed.launch vs torchrun/LOCAL_RANK."
+    )
+    reference: float | int | str | None = Field(
+        default=None, description="Value at the reference GPU count (default: read from the file)."
+    )
+    value: float | int | str | None = Field(default=None, description="rule set: the value to use.")
+    min: float | int | None = Field(default=None, description="Lower bound after scaling.")
+    why: str | None = Field(default=None, description="Why it scales this way.")
+
+
+class Adapt(StrictModel):
+    """How the project scales with the number of GPUs."""
+
+    reference_gpus: int = Field(ge=1, description="GPU count the authors' configs were written for.")
+    keys: list[AdaptKey] = Field(default_factory=list, description="Values to adapt.")
+
+
+# --- tasks ----------------------------------------------------------------------------------------------------
+
+
+class Task(StrictModel):
+    """A command users run: train, test, eval, prepare, demo..."""
+
+    description: str | None = Field(default=None, description="What it does.")
+    source: Name = Field(description="Source tree that is the working directory.")
+    cwd: RelPath = Field(default=".", description="Working directory relative to the source tree.")
+    argv: Argv = Field(description="Command as an argv list; {gpus}, {data_root}, {workspace}, {python} are expanded.")
+    env: dict[str, str] = Field(default_factory=dict, description="Extra environment for the task.")
+    datasets: list[Name] = Field(default_factory=list, description="Datasets (and weights) that must be present.")
+    distributed: bool = Field(default=False, description="The task starts one process per GPU.")
+
+
+class Recipe(StrictModel):
+    """A legacy deep-learning project, pinned so that it runs again."""
+
+    schema_version: Literal[1] = Field(description="Recipe format version; this is version 1.")
+    name: Name = Field(description="Recipe name, also the default workspace directory.")
+    title: str = Field(min_length=1, description="Human title, e.g. the paper's.")
+    homepage: HttpUrl | None = Field(default=None, description="Project homepage or repository page.")
+    paper: HttpUrl | None = Field(default=None, description="Paper URL.")
+    license: str | None = Field(default=None, description="Licence of the code and a note on data terms.")
+    description: str | None = Field(default=None, description="Longer notes for people reading the recipe.")
+    sources: list[Source] = Field(min_length=1, description="Git sources; the first is the main project.")
+    env: Env = Field(description="Environment profiles.")
+    datasets: list[Dataset] = Field(default_factory=list, description="Datasets, weights and checkpoints.")
+    patches: list[Patch] = Field(default_factory=list, description="Patches, applied in order.")
+    adapt: Adapt | None = Field(default=None, description="GPU-count adaptation.")
+    tasks: dict[Name, Task] = Field(default_factory=dict, description="Runnable tasks by name.")
+    default_task: Name | None = Field(default=None, description="Task `legacyrun up` runs (default: train).")
+
+    def source(self, name: str) -> Source:
+        for src in self.sources:
+            if src.name == name:
+                return src
+        raise KeyError(name)
+
+    def dataset(self, name: str) -> Dataset:
+        for ds in self.datasets:
+            if ds.name == name:
+                return ds
+        raise KeyError(name)
+
+
+Location = tuple[str | int, ...]
+
+
+def _duplicates(items: list[str], section: str, field: str) -> list[tuple[Location, str]]:
+    seen: set[str] = set()
+    out: list[tuple[Location, str]] = []
+    for i, item in enumerate(items):
+        if item in seen:
+            out.append(((section, i, field), f"duplicate name {item!r}"))
+        seen.add(item)
+    return out
+
+
+def _patch_refs(recipe: Recipe, sources: set[str]) -> list[tuple[Location, str]]:
+    out: list[tuple[Location, str]] = []
+    for i, patch in enumerate(recipe.patches):
+        if patch.source not in sources:
+            out.append((("patches", i, "source"), f"unknown source {patch.source!r}"))
+        for j, prof in enumerate((patch.when.profiles or []) if patch.when else []):
+            if prof not in recipe.env.profiles:
+                out.append((("patches", i, "when", "profiles", j), f"unknown profile {prof!r}"))
+    for pname, profile in recipe.env.profiles.items():
+        for j, step in enumerate(profile.build):
+            if step.source not in sources:
+                out.append((("env", "profiles", pname, "build", j, "source"), f"unknown source {step.source!r}"))
+    return out
+
+
+def _task_refs(recipe: Recipe, sources: set[str], datasets: set[str]) -> list[tuple[Location, str]]:
+    out: list[tuple[Location, str]] = []
+    for tname, task in recipe.tasks.items():
+        if task.source not in sources:
+            out.append((("tasks", tname, "source"), f"unknown source {task.source!r}"))
+        for j, ds in enumerate(task.datasets):
+            if ds not in datasets:
+                out.append((("tasks", tname, "datasets", j), f"unknown dataset {ds!r}"))
+    if recipe.default_task is not None and recipe.default_task not in recipe.tasks:
+        out.append((("default_task",), f"unknown task {recipe.default_task!r}"))
+    return out
+
+
+def _adapt_refs(recipe: Recipe) -> list[tuple[Location, str]]:
+    out: list[tuple[Location, str]] = []
+    for i, key in enumerate(recipe.adapt.keys if recipe.adapt else []):
+        for j, t in enumerate(key.tasks):
+            if t not in recipe.tasks:
+                out.append((("adapt", "keys", i, "tasks", j), f"unknown task {t!r}"))
+        if key.format == "cli" and not key.tasks:
+            out.append((("adapt", "keys", i, "tasks"), "a cli key needs the tasks it applies to"))
+        if key.format in ("yaml", "shell", "python") and not key.files:
+            out.append((("adapt", "keys", i, "files"), f"a {key.format} key needs the files holding it"))
+    return out
+
+
+def cross_reference_problems(recipe: Recipe) -> list[tuple[Location, str]]:
+    """Checks that span fields (unique names, references between sections); each with the path it concerns."""
+    sources = {s.name for s in recipe.sources}
+    datasets = {d.name for d in recipe.datasets}
+    return [
+        *_duplicates([s.name for s in recipe.sources], "sources", "name"),
+        *_duplicates([d.name for d in recipe.datasets], "datasets", "name"),
+        *_duplicates([p.id for p in recipe.patches], "patches", "id"),
+        *_patch_refs(recipe, sources),
+        *_task_refs(recipe, sources, datasets),
+        *_adapt_refs(recipe),
+    ]
+
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Adapt",
+    "AdaptKey",
+    "BuildStep",
+    "CatalogPatch",
+    "Dataset",
+    "DiffPatch",
+    "Env",
+    "ListStep",
+    "ManualLink",
+    "MoveStep",
+    "Patch",
+    "PostStep",
+    "Profile",
+    "Recipe",
+    "RegexPatch",
+    "RunStep",
+    "Source",
+    "StrictModel",
+    "Task",
+    "When",
+    "cross_reference_problems",
+]

@@ -1,0 +1,55 @@
+"""Run the legacyrun CLI in tests: in-process (fast) or as a real subprocess (exit codes, no traceback)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(
+    *args: str | os.PathLike[str], cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 600
+) -> CliResult:
+    """`python -m legacyrun ARGS` in a subprocess: the real entry point, real exit code, real stderr."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    full_env.setdefault("COLUMNS", "200")
+    cp = subprocess.run(
+        [sys.executable, "-m", "legacyrun", *map(os.fspath, args)],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return CliResult(cp.returncode, cp.stdout, cp.stderr)
+
+
+def run_inproc(*args: str | os.PathLike[str]) -> CliResult:
+    """`legacyrun ARGS` inside this process (for speed); SystemExit gives the exit code."""
+    from legacyrun.cli import main, render
+
+    out, err = io.StringIO(), io.StringIO()
+    render._out = None
+    render._err = None
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main([os.fspath(a) for a in args])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    render._out = None
+    render._err = None
+    return CliResult(code, out.getvalue(), err.getvalue())
