@@ -7,6 +7,14 @@ from pathlib import Path
 
 import pytest
 
+# Fixture modules shared across test folders (real servers and daemons on loopback).
+pytest_plugins = [
+    "support.http_server",
+    "support.gitrepos",
+    "support.dockerd",
+    "support.conda_channel",
+]
+
 
 @pytest.fixture(autouse=True)
 def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""Commands: run up status explain."""
+"""Commands: run up status."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ def register(app: typer.Typer) -> None:
     app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_run)
     app.command("up", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_up)
     app.command("status", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_status)
-    app.command("explain", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_explain)
 
 
 def _run() -> None:
@@ -28,7 +27,3 @@ def _status() -> None:
     """Not available yet."""
     not_yet("status")
 
-
-def _explain() -> None:
-    """Not available yet."""
-    not_yet("explain")
