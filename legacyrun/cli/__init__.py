@@ -54,6 +54,9 @@ def _register() -> None:
 
     for module in (recipes, resolve, fetch, patch, build, run, explain):
         module.register(app)
+    from legacyrun.cli import share  # recipe sources, trust, export, scaffold (adds to the `recipe` group)
+
+    share.register(app)
 
 
 _register()

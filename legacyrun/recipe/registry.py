@@ -1,6 +1,7 @@
-"""Finding recipes by name: built-in ones first, then folders on LEGACYRUN_RECIPE_PATH.
+"""Finding recipes by name: built-in ones first, then folders on LEGACYRUN_RECIPE_PATH, then added sources.
 
-RECIPE on the command line is a name or a path to a YAML file (anything with a '/' or a .yaml/.yml suffix).
+RECIPE on the command line is a name, `SOURCE:NAME` (one origin explicitly: builtin, or an added source), a path
+to a YAML file (anything with a '/' or a .yaml/.yml suffix), or an exported bundle (a path ending .tar.gz).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def search_dirs() -> list[tuple[str, Path]]:
     for entry in os.environ.get("LEGACYRUN_RECIPE_PATH", "").split(os.pathsep):
         if entry.strip():
             dirs.append((f"path:{entry}", Path(entry).expanduser()))
+    from legacyrun.recipe.sources import source_search_dirs
+
+    dirs.extend(source_search_dirs())
     return dirs
 
 
@@ -56,6 +60,14 @@ def looks_like_path(spec: str) -> bool:
 
 def find(spec: str) -> RecipeRef:
     """Resolve a recipe name or path to a file (not parsed)."""
+    if spec.endswith(".tar.gz"):
+        from legacyrun.recipe.bundle import find_bundle
+
+        return find_bundle(spec)
+    if ":" in spec and not looks_like_path(spec):
+        from legacyrun.recipe.sources import find_qualified
+
+        return find_qualified(spec)
     if looks_like_path(spec):
         path = Path(spec).expanduser()
         if not path.is_file():

@@ -1,0 +1,403 @@
+"""Export bundles: one .tar.gz with a recipe, its patches and the workspace's locks, to hand to a colleague.
+
+Layout inside the tarball (so that the registry's patches_dir_for() finds the patches beside the recipe):
+
+    manifest.json              bundle format, legacyrun version, recipe name + hash, sha256 and size per member
+    recipes/<name>.yaml        the recipe, byte for byte
+    patches/<name>/...         the recipe's unified diffs (LoadedRecipe.patches_dir)
+    legacyrun.lock             the workspace lock, when there is one
+    conda-lock.yml             the conda lock, when there is one
+
+The tarball is deterministic: members sorted, mtime 0, uid/gid 0, no user names, fixed modes, gzip without a
+timestamp or file name; exporting the same inputs twice gives the same bytes (and the same sha256).
+
+Opening a bundle extracts it, after checking every member's name and type and its sha256 against the manifest,
+into cache_dir()/bundles/<sha256 of the tarball>/, via a temp folder and a rename.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from legacyrun.errors import LockError, UsageError
+from legacyrun.fsutil import atomic_write_bytes, sha256_file
+from legacyrun.userdirs import cache_dir
+
+if TYPE_CHECKING:
+    from legacyrun.recipe.loader import LoadedRecipe
+    from legacyrun.recipe.registry import RecipeRef
+    from legacyrun.workspace import Workspace
+
+BUNDLE_VERSION = 1
+MANIFEST = "manifest.json"
+LOCK_MEMBER = "legacyrun.lock"
+CONDA_LOCK_MEMBER = "conda-lock.yml"
+_FILE_MODE = 0o644
+_MAX_MEMBER_BYTES = 256 << 20  # a bundle holds text; anything huge is a mistake or an attack
+
+
+class BundleError(UsageError):
+    """A bundle that is damaged, tampered with or unsafe to extract (exit 2, like any bad input file)."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What `recipe export` wrote."""
+
+    path: Path
+    sha256: str
+    recipe: str
+    members: dict[str, str]  # member name -> sha256
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "path": str(self.path),
+            "sha256": self.sha256,
+            "recipe": self.recipe,
+            "members": self.members,
+            "notes": self.notes,
+        }
+
+
+@dataclass(frozen=True)
+class OpenedBundle:
+    """An extracted bundle."""
+
+    root: Path
+    sha256: str
+    manifest: dict[str, object]
+    recipe_path: Path
+    lock_text: str | None
+    conda_lock_text: str | None
+
+
+# --- safe extraction (shared with http recipe sources) --------------------------------------------------------
+
+
+def _safe_name(name: str, display: str) -> str:
+    """A member name that stays inside the destination, or a BundleError."""
+    if not name or "\\" in name or name.startswith("/") or "\x00" in name:
+        raise BundleError(f"{display}: unsafe member name {name!r}")
+    parts = PurePosixPath(name).parts
+    if any(p == ".." for p in parts) or (parts and ":" in parts[0] and len(parts[0]) == 2):
+        raise BundleError(f"{display}: member {name!r} would be written outside the extraction folder")
+    clean = "/".join(p for p in parts if p not in ("", "."))
+    if not clean:
+        raise BundleError(f"{display}: unsafe member name {name!r}")
+    return clean
+
+
+def safe_extract_tar(archive: Path, dest: Path, *, display: str | None = None) -> list[str]:
+    """Extract regular files and folders only (no links, devices, absolute or climbing names) into `dest`.
+
+    Returns the file names extracted. `dest` should be a fresh temp folder; the caller renames it into place.
+    """
+    shown = display or str(archive)
+    names: list[str] = []
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            for member in tar:
+                name = _safe_name(member.name, shown)
+                if member.isdir():
+                    (dest / name).mkdir(parents=True, exist_ok=True)
+                    continue
+                if not member.isfile():
+                    raise BundleError(f"{shown}: member {name!r} is a link or special file; refusing to extract it")
+                if member.size > _MAX_MEMBER_BYTES:
+                    raise BundleError(f"{shown}: member {name!r} is {member.size} bytes; too large for a recipe bundle")
+                src = tar.extractfile(member)
+                assert src is not None
+                target = dest / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with src, open(target, "xb") as out:
+                    shutil.copyfileobj(src, out)
+                os.chmod(target, _FILE_MODE)
+                names.append(name)
+    except FileExistsError as exc:
+        raise BundleError(f"{shown}: member {exc.filename} appears twice") from None
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise BundleError(f"{shown}: not a readable .tar.gz: {exc}") from None
+    return names
+
+
+# --- export ---------------------------------------------------------------------------------------------------
+
+
+def _tar_bytes(members: dict[str, bytes]) -> bytes:
+    """A deterministic .tar.gz of `members` (sorted; fixed metadata)."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name in sorted(members):
+            data = members[name]
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 0
+            info.mode = _FILE_MODE
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(data))
+    out = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=9) as gz:
+        gz.write(raw.getvalue())
+    return out.getvalue()
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def export_bundle(loaded: LoadedRecipe, output: Path, *, workspace: Path | None = None) -> ExportResult:
+    """Write `output` (.tar.gz) with the recipe, its patches and the workspace's locks (when present)."""
+    from legacyrun import __version__
+
+    if not output.name.endswith(".tar.gz"):
+        raise UsageError(f"export file must end in .tar.gz: {output}")
+    name = loaded.recipe.name
+    notes: list[str] = []
+    members: dict[str, bytes] = {f"recipes/{name}.yaml": loaded.text.encode("utf-8")}
+    patches = loaded.patches_dir
+    if patches.is_dir():
+        for path in sorted(patches.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                members[f"patches/{name}/{path.relative_to(patches).as_posix()}"] = path.read_bytes()
+    lock_info: dict[str, object] | None = None
+    if workspace is not None:
+        from legacyrun.workspace import Workspace
+
+        ws = Workspace.at(workspace)
+        for member, path in ((LOCK_MEMBER, ws.lockfile), (CONDA_LOCK_MEMBER, ws.conda_lockfile)):
+            if path.is_file():
+                members[member] = path.read_bytes()
+        if LOCK_MEMBER in members:
+            lock_info = _check_lock(members[LOCK_MEMBER], f"{ws.lockfile}")
+            if lock_info.get("recipe_hash") != loaded.hash:
+                notes.append(
+                    f"{ws.lockfile} was made from another version of recipe {name} (recipe_hash differs); "
+                    "run `legacyrun lock` first if the bundle should match the recipe"
+                )
+        else:
+            notes.append(f"no legacyrun.lock in {ws.root}: the bundle carries the recipe only")
+    manifest: dict[str, object] = {
+        "bundle_version": BUNDLE_VERSION,
+        "legacyrun_version": __version__,
+        "recipe": name,
+        "recipe_hash": loaded.hash,
+        "schema_version": loaded.recipe.schema_version,
+        "lock": lock_info,
+        "members": {m: {"sha256": _sha(d), "size": len(d)} for m, d in sorted(members.items())},
+    }
+    members[MANIFEST] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    data = _tar_bytes(members)
+    atomic_write_bytes(output, data)
+    return ExportResult(
+        path=output,
+        sha256=_sha(data),
+        recipe=name,
+        members={m: _sha(d) for m, d in sorted(members.items())},
+        notes=notes,
+    )
+
+
+def _check_lock(data: bytes, display: str) -> dict[str, object]:
+    """The lock must be a lockfile this legacyrun reads; returns the few fields the manifest repeats."""
+    import yaml
+    from pydantic import ValidationError
+
+    from legacyrun.lock import LOCK_VERSION, Lockfile
+
+    try:
+        parsed = yaml.safe_load(data.decode("utf-8"))
+        lock = Lockfile.model_validate(parsed)
+    except (UnicodeDecodeError, yaml.YAMLError, ValidationError) as exc:
+        first = str(exc).splitlines()[0]
+        raise LockError(f"{display}: not a valid legacyrun lockfile: {first}") from None
+    if lock.lock_version != LOCK_VERSION:
+        raise LockError(f"{display}: lock_version {lock.lock_version} is not supported")
+    res = lock.resolution
+    return {
+        "recipe_hash": lock.recipe_hash,
+        "profile": res.profile,
+        "python": res.python,
+        "torch": res.torch,
+        "cuda": res.cuda,
+    }
+
+
+# --- open -----------------------------------------------------------------------------------------------------
+
+
+def bundles_dir() -> Path:
+    return cache_dir() / "bundles"
+
+
+def _verify(root: Path, files: list[str], display: str) -> dict[str, object]:
+    if MANIFEST not in files:
+        raise BundleError(f"{display}: no {MANIFEST}; not a legacyrun bundle")
+    try:
+        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{display}: {MANIFEST} is not valid JSON: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("bundle_version") != BUNDLE_VERSION:
+        raise BundleError(f"{display}: bundle_version {manifest.get('bundle_version')!r} is not supported")
+    listed = manifest.get("members")
+    if not isinstance(listed, dict):
+        raise BundleError(f"{display}: {MANIFEST} has no members table")
+    present = set(files) - {MANIFEST}
+    if present != set(listed):
+        extra = sorted(present - set(listed)) + sorted(set(listed) - present)
+        raise BundleError(f"{display}: members do not match the manifest: {', '.join(extra)}")
+    for member in sorted(present):
+        allowed = member in (LOCK_MEMBER, CONDA_LOCK_MEMBER) or member.startswith(("recipes/", "patches/"))
+        if not allowed:
+            raise BundleError(f"{display}: unexpected member {member!r}")
+        entry = listed[member]
+        if not isinstance(entry, dict) or sha256_file(root / member) != entry.get("sha256"):
+            raise BundleError(f"{display}: {member} does not match its sha256 in the manifest (damaged bundle?)")
+    return manifest
+
+
+def open_bundle_full(path: Path) -> OpenedBundle:
+    """Extract (once per bundle content) and verify a bundle; see open_bundle."""
+    display = str(path)
+    if not path.is_file():
+        raise UsageError(f"bundle not found: {path}")
+    digest = sha256_file(path)
+    final = bundles_dir() / digest
+    if not (final / MANIFEST).is_file():
+        bundles_dir().mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}.", dir=bundles_dir()))
+        try:
+            files = safe_extract_tar(path, tmp, display=display)
+            _verify(tmp, files, display)
+            try:
+                os.replace(tmp, final)
+            except OSError:
+                # Another process extracted the same bundle first; its copy is identical.
+                if not (final / MANIFEST).is_file():
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    files = [p.relative_to(final).as_posix() for p in final.rglob("*") if p.is_file()]
+    manifest = _verify(final, files, display)
+    recipes = sorted(f for f in files if f.startswith("recipes/") and f.count("/") == 1 and f.endswith(".yaml"))
+    if len(recipes) != 1:
+        raise BundleError(f"{display}: expected exactly one recipes/<name>.yaml, found {len(recipes)}")
+    texts: dict[str, str | None] = {}
+    for member in (LOCK_MEMBER, CONDA_LOCK_MEMBER):
+        p = final / member
+        texts[member] = p.read_bytes().decode("utf-8") if p.is_file() else None
+    if texts[LOCK_MEMBER] is not None:
+        _check_lock((final / LOCK_MEMBER).read_bytes(), f"{display}!{LOCK_MEMBER}")
+    return OpenedBundle(
+        root=final,
+        sha256=digest,
+        manifest=manifest,
+        recipe_path=final / recipes[0],
+        lock_text=texts[LOCK_MEMBER],
+        conda_lock_text=texts[CONDA_LOCK_MEMBER],
+    )
+
+
+def bundle_origin(digest: str) -> str:
+    return f"bundle:{digest[:12]}"
+
+
+def open_bundle(path: Path) -> tuple[LoadedRecipe, str | None, str | None]:
+    """(recipe, legacyrun.lock text or None, conda-lock.yml text or None) of an exported bundle."""
+    from legacyrun.recipe.loader import load_path
+
+    opened = open_bundle_full(Path(path))
+    loaded = load_path(opened.recipe_path, origin=bundle_origin(opened.sha256))
+    return loaded, opened.lock_text, opened.conda_lock_text
+
+
+def find_bundle(spec: str) -> RecipeRef:
+    """The registry's hook: RECIPE given as a path ending .tar.gz is the recipe inside that bundle."""
+    from legacyrun.recipe.registry import RecipeRef
+
+    opened = open_bundle_full(Path(spec).expanduser())
+    return RecipeRef(opened.recipe_path.stem, opened.recipe_path, bundle_origin(opened.sha256))
+
+
+# --- seeding a workspace --------------------------------------------------------------------------------------
+
+SEED_STEP = "bundle-lock"
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    """Which lock files seed_workspace_lock wrote, and which it left as they were."""
+
+    written: list[str]
+    kept: list[str]
+
+
+def seed_workspace_lock(
+    ws: Workspace, lock_text: str | None, conda_lock_text: str | None, *, replace: bool = False
+) -> SeedResult:
+    """Put a bundle's locks into a workspace so the next steps reproduce exactly that lock.
+
+    A missing file is written; an identical one is kept. A different one is kept when this same bundle lock was
+    seeded before (the later steps of `up` own it since), and otherwise is a LockError unless `replace`.
+    """
+    from legacyrun.fsutil import atomic_write_text
+
+    written: list[str] = []
+    kept: list[str] = []
+    seeded = (ws.step_record(SEED_STEP) or {}).get("outputs", {})
+    for member, path, text in (
+        (LOCK_MEMBER, ws.lockfile, lock_text),
+        (CONDA_LOCK_MEMBER, ws.conda_lockfile, conda_lock_text),
+    ):
+        if text is None:
+            continue
+        digest = _sha(text.encode("utf-8"))
+        if path.is_file():
+            current = path.read_bytes()
+            if current == text.encode("utf-8") or (seeded.get(member) == digest and not replace):
+                kept.append(member)
+                continue
+            if not replace:
+                raise LockError(
+                    f"{path} differs from the bundle's {member}",
+                    hint="use a fresh workspace (--workspace), or move the existing lock away",
+                )
+        atomic_write_text(path, text)
+        written.append(member)
+    if written:
+        ws.root.mkdir(parents=True, exist_ok=True)
+        outputs = {
+            m: _sha(t.encode("utf-8"))
+            for m, t in ((LOCK_MEMBER, lock_text), (CONDA_LOCK_MEMBER, conda_lock_text))
+            if t is not None
+        }
+        ws.record_step(SEED_STEP, _sha(json.dumps(outputs, sort_keys=True).encode()), outputs)
+    return SeedResult(written=written, kept=kept)
+
+
+__all__ = [
+    "BUNDLE_VERSION",
+    "BundleError",
+    "ExportResult",
+    "OpenedBundle",
+    "SeedResult",
+    "bundle_origin",
+    "bundles_dir",
+    "export_bundle",
+    "find_bundle",
+    "open_bundle",
+    "open_bundle_full",
+    "safe_extract_tar",
+    "seed_workspace_lock",
+]
