@@ -415,7 +415,18 @@ def _tasks(facts: _Facts, root: Path, source: str, notes: list[str]) -> tuple[di
 def _render(data: dict[str, Any], header: list[str]) -> str:
     import yaml
 
-    body = yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=120, allow_unicode=True)
+    class _Dumper(yaml.SafeDumper):
+        """Block mappings, argv-style lists inline, no &anchors (profiles share build steps by value)."""
+
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    def _list(dumper: yaml.SafeDumper, items: list[Any]) -> yaml.Node:
+        flow = all(isinstance(i, str | int | float | bool) for i in items)
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=flow)
+
+    _Dumper.add_representer(list, _list)
+    body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=120, allow_unicode=True)
     head = "".join("# " + " ".join(line.split()) + "\n" for line in header)
     return head + body
 
