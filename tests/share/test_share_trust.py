@@ -129,3 +129,16 @@ def test_recipe_trust_command(lab: tuple[Path, Path], recipe_yaml: Callable) -> 
     res = run_inproc("recipe", "trust", "labnet", "--revoke")
     assert "was not trusted" not in res.stdout
     assert json.loads(trust_file().read_text())["recipes"] == {}
+
+
+def test_cli_hook_require_trust(lab: tuple[Path, Path]) -> None:
+    """The hook fetch/build/run/up call: without a terminal and without --trust, nothing runs."""
+    from legacyrun.cli.share import require_trust
+
+    _, marker = lab
+    loaded = load("labnet")
+    with pytest.raises(TrustError):
+        require_trust(loaded, trust=False)
+    assert not marker.exists()
+    require_trust(loaded, trust=True)
+    assert is_trusted(load("labnet"))
