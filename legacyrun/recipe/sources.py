@@ -107,8 +107,8 @@ def _registry_lock() -> Iterator[None]:
         yield
 
 
-def load_sources() -> list[RecipeSource]:
-    """Registered sources, highest priority first (ties: the order they were added)."""
+def _raw_order() -> list[RecipeSource]:
+    """Sources in the order they were added (what the file holds); a damaged file is a one-line error."""
     path = registry_file()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -125,21 +125,17 @@ def load_sources() -> list[RecipeSource]:
             out.append(RecipeSource(**entry))
         except TypeError as exc:
             raise UsageError(f"{path}: sources[{i}]: {exc}") from None
-    return sorted(out, key=lambda s: -s.priority)  # sorted() is stable: equal priorities keep insertion order
+    return out
+
+
+def load_sources() -> list[RecipeSource]:
+    """Registered sources, highest priority first (ties: the order they were added)."""
+    return sorted(_raw_order(), key=lambda s: -s.priority)  # sorted() is stable: ties keep insertion order
 
 
 def _save(sources: list[RecipeSource]) -> None:
     data = {"version": REGISTRY_VERSION, "sources": [asdict(s) for s in sources]}
     atomic_write_text(registry_file(), json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
-def _raw_order() -> list[RecipeSource]:
-    """Sources in insertion order (what the file holds), for rewriting it."""
-    path = registry_file()
-    if not path.exists():
-        return []
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return [RecipeSource(**e) for e in data["sources"]]
 
 
 def get_source(name: str) -> RecipeSource:

@@ -195,3 +195,14 @@ def test_directory_source_in_place(tmp_path: Path, recipe_yaml: Callable) -> Non
     assert "mine: up to date (local directory)" in res.stdout
     run_inproc("recipe", "remove", "mine")
     assert (folder / "local.yaml").is_file()  # a directory source's files are the user's
+
+
+def test_damaged_registry_is_one_line_error() -> None:
+    from legacyrun.recipe.sources import registry_file
+
+    registry_file().parent.mkdir(parents=True, exist_ok=True)
+    registry_file().write_text("{not json")
+    res = run_cli("list")
+    assert res.exit_code == 2
+    assert "cannot read the recipe source registry" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
