@@ -25,6 +25,9 @@ _MAX_DEPTH = 4
 _SKIP_DIRS = {".git", "node_modules", "__pycache__", ".github", "docs", "doc"}
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _MAX_FINDING_NOTES = 20
+# The stack the modern profile is scanned for (its pins say torch >=2.1 on Python 3.11).
+MODERN_TORCH = "2.5"
+MODERN_PYTHON = "3.11"
 
 # README phrases: "PyTorch 1.4", "pytorch>=1.0", "PyTorch v0.4.1", "CUDA 10.1", "Python 3.6", "cuDNN v7", "GCC 5".
 _README_PATTERNS: dict[str, re.Pattern[str]] = {
@@ -73,7 +76,7 @@ class ScaffoldResult:
     notes: list[str]
     url: str
     commit: str
-    catalog_rules: list[str]
+    catalog_rules: dict[str, list[str]]  # profile -> rule ids of its catalog patch
     findings: list[dict[str, Any]]
     catalog_available: bool
 
@@ -276,29 +279,97 @@ def _slug(text: str) -> str:
 # --- catalog scan ---------------------------------------------------------------------------------------------
 
 
-def _scan(root: Path) -> tuple[bool, list[dict[str, Any]]]:
-    """The catalog's findings as plain dicts; (False, []) when the catalog is not part of this build."""
+def _targets(pins: dict[str, tuple[str, str]]) -> list[tuple[str, Any]]:
+    """(profile, catalog TargetVersions) to scan for: modern always; faithful when its torch is exact.
+
+    A catalog without TargetVersions gets one untargeted scan (its forward rules) for modern.
+    """
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        from legacyrun.patching.catalog import TargetVersions
+    except ImportError:
+        return [("modern", None)]
+
+    def exact(key: str) -> str | None:
+        value = pins.get(key, ("", ""))[0]
+        try:
+            Version(value)
+        except InvalidVersion:
+            return None
+        return value
+
+    out: list[tuple[str, Any]] = [("modern", TargetVersions(torch=MODERN_TORCH, python=MODERN_PYTHON))]
+    torch = exact("torch")
+    if torch is not None:
+        out.append(("faithful", TargetVersions(torch=torch, python=exact("python"))))
+    return out
+
+
+def _scan(root: Path, pins: dict[str, tuple[str, str]]) -> tuple[bool, list[dict[str, Any]]]:
+    """The catalog's findings per profile as plain dicts; (False, []) when the catalog is not in this build."""
     try:
         from legacyrun.patching.catalog import scan
     except ImportError:
         return False, []
     out = []
-    for f in scan(root):
-        path = Path(str(f.path))
-        if path.is_absolute():
-            with contextlib.suppress(ValueError):
-                path = path.relative_to(root)
-        out.append(
+    for profile, target in _targets(pins):
+        for f in scan(root, target):
+            path = Path(str(f.path))
+            if path.is_absolute():
+                with contextlib.suppress(ValueError):
+                    path = path.relative_to(root)
+            out.append(
+                {
+                    "profile": profile,
+                    "path": path.as_posix(),
+                    "line": int(f.line),
+                    "rule_id": str(f.rule_id),
+                    "auto_fixable": bool(f.auto_fixable),
+                    "what_breaks": str(f.what_breaks),
+                    "fix": str(f.fix),
+                }
+            )
+    return True, sorted(out, key=lambda d: (d["profile"], d["path"], d["line"], d["rule_id"]))
+
+
+def _catalog_patches(
+    findings: list[dict[str, Any]], source: str, notes: list[str]
+) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """One catalog patch per profile with the auto-fixable rule ids; the other findings become TODO lines."""
+    patches: list[dict[str, Any]] = []
+    rules_by_profile: dict[str, list[str]] = {}
+    for profile, patch_id, why in (
+        ("faithful", "faithful-fixes", "sites the authors' stack needs fixed on today's hosts"),
+        ("modern", "forward-ports", "sites the modern stack rejects"),
+    ):
+        mine = [f for f in findings if f["profile"] == profile and f["auto_fixable"]]
+        rules = sorted({f["rule_id"] for f in mine})
+        if not rules:
+            continue
+        rules_by_profile[profile] = rules
+        patches.append(
             {
-                "path": path.as_posix(),
-                "line": int(f.line),
-                "rule_id": str(f.rule_id),
-                "auto_fixable": bool(f.auto_fixable),
-                "what_breaks": str(f.what_breaks),
-                "fix": str(f.fix),
+                "id": patch_id,
+                "kind": "catalog",
+                "source": source,
+                "rules": rules,
+                "why": f"`scan` found {len(mine)} {why}",
+                "when": {"profiles": [profile]},
             }
         )
-    return True, sorted(out, key=lambda d: (d["path"], d["line"], d["rule_id"]))
+        notes.append(f"catalog patch {patch_id} ({profile}): {', '.join(rules)}")
+    if not patches:
+        notes.append("catalog scan found nothing to patch automatically")
+    manual: dict[tuple[str, int, str], dict[str, Any]] = {}
+    for f in findings:
+        if not f["auto_fixable"]:
+            manual.setdefault((f["path"], f["line"], f["rule_id"]), f)
+    for f in list(manual.values())[:_MAX_FINDING_NOTES]:
+        notes.append(f"TODO: {f['path']}:{f['line']}: {f['rule_id']} needs a hand-made patch: {f['what_breaks']}")
+    if len(manual) > _MAX_FINDING_NOTES:
+        notes.append(f"TODO: ... and {len(manual) - _MAX_FINDING_NOTES} more sites that need a hand-made patch")
+    return patches, rules_by_profile
 
 
 # --- assembling the recipe ------------------------------------------------------------------------------------
@@ -449,34 +520,17 @@ def scaffold_recipe(name: str, url: str, *, commit: str | None = None) -> Scaffo
         _make_sh(facts, root, files)
         _launchers(facts, root, files)
         _readme(facts, root)
-        catalog_available, findings = _scan(root)
+        catalog_available, findings = _scan(root, facts.pins)
         source = _slug(default_name(url)) if _NAME_RE.match(_slug(default_name(url))) else name
         notes: list[str] = []
         profiles = _profiles(facts, source, notes)
         tasks, adapt = _tasks(facts, root, source, notes)
-    rules = sorted({f["rule_id"] for f in findings if f["auto_fixable"]})
-    manual = [f for f in findings if not f["auto_fixable"]]
     patches: list[dict[str, Any]] = []
-    if not catalog_available:
-        notes.append("catalog scan skipped: legacyrun.patching.catalog is not part of this installation")
-    elif rules:
-        patches.append(
-            {
-                "id": "forward-ports",
-                "kind": "catalog",
-                "source": source,
-                "rules": rules,
-                "why": f"`scan` found {sum(f['auto_fixable'] for f in findings)} site(s) the modern stack rejects",
-                "when": {"profiles": ["modern"]},
-            }
-        )
-        notes.append(f"catalog patch forward-ports: {', '.join(rules)}")
+    rules: dict[str, list[str]] = {}
+    if catalog_available:
+        patches, rules = _catalog_patches(findings, source, notes)
     else:
-        notes.append("catalog scan found nothing to forward-port automatically")
-    for f in manual[:_MAX_FINDING_NOTES]:
-        notes.append(f"TODO: {f['path']}:{f['line']}: {f['rule_id']} needs a hand-made patch: {f['what_breaks']}")
-    if len(manual) > _MAX_FINDING_NOTES:
-        notes.append(f"TODO: ... and {len(manual) - _MAX_FINDING_NOTES} more sites that need a hand-made patch")
+        notes.append("catalog scan skipped: legacyrun.patching.catalog is not part of this installation")
     notes.append("TODO: datasets and pretrained weights were not inferred; add them under datasets:")
     notes.extend(facts.notes)
 

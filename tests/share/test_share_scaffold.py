@@ -123,13 +123,20 @@ def test_catalog_scan_becomes_a_catalog_patch(legacy_repo) -> None:
     repo, first, _ = legacy_repo
     result = scaffold_recipe("detnet", repo.url, commit=first)
     assert result.catalog_available
-    assert result.findings, "scan should flag loss.data[0] and volatile=True in tools/train.py"
-    assert any(f["path"] == "tools/train.py" for f in result.findings)
+    modern = [f for f in result.findings if f["profile"] == "modern"]
+    assert any(f["path"] == "tools/train.py" for f in modern), "scan flags loss.data[0] / volatile=True"
     recipe = yaml.safe_load(result.text)
-    expected = sorted({f["rule_id"] for f in result.findings if f["auto_fixable"]})
-    patches = [p for p in recipe.get("patches", []) if p["kind"] == "catalog"]
-    if expected:
-        assert patches[0]["rules"] == expected
+    by_id = {p["id"]: p for p in recipe.get("patches", []) if p["kind"] == "catalog"}
+    for profile, patch_id in (("modern", "forward-ports"), ("faithful", "faithful-fixes")):
+        expected = sorted({f["rule_id"] for f in result.findings if f["profile"] == profile and f["auto_fixable"]})
+        if expected:
+            assert by_id[patch_id]["rules"] == expected
+            assert by_id[patch_id]["when"] == {"profiles": [profile]}
+            assert result.catalog_rules[profile] == expected
+        else:
+            assert patch_id not in by_id
+    assert "forward-ports" in by_id
+    assert "py-data0-item" in by_id["forward-ports"]["rules"]
     assert scan is not None
 
 
