@@ -197,3 +197,30 @@ def test_bare_repo_still_validates(make_git_repo: Callable) -> None:
     load_ok = yaml.safe_load(result.text)
     assert load_ok["env"]["profiles"]["faithful"]["torch"] == "<2"
     assert any("no train/test entry point" in n for n in result.notes)
+
+
+def test_environment_yml_and_setup_py_pins(make_git_repo: Callable) -> None:
+    repo = make_git_repo("condaproj")
+    repo.write(
+        "environment.yml",
+        "name: proj\nchannels: [pytorch]\ndependencies:\n  - python=3.7\n  - pytorch::pytorch=1.4.0\n"
+        "  - torchvision==0.5.0\n  - cudatoolkit=10.1\n  - pip\n  - pip:\n    - tqdm==4.31.1\n",
+    )
+    repo.write(
+        "setup.py",
+        "from setuptools import setup\nsetup(name='proj', python_requires='>=3.6',\n"
+        "      install_requires=['yacs>=0.1.6', \"torch>=1.0\"])\n",
+    )
+    repo.write("README.md", "# Proj\nTested with PyTorch 1.3 and CUDA 9.2.\n")
+    repo.commit()
+    result = scaffold_recipe("proj", repo.url)
+    faithful = yaml.safe_load(result.text)["env"]["profiles"]["faithful"]
+    # environment.yml is the most exact; setup.py and the README only fill what it left open.
+    assert (faithful["python"], faithful["torch"], faithful["torchvision"], faithful["cuda"]) == (
+        "3.7",
+        "1.4.0",
+        "0.5.0",
+        "10.1",
+    )
+    assert faithful["pip"] == ["tqdm==4.31.1", "yacs>=0.1.6"]
+    assert "torch 1.4.0 (from environment.yml)" in result.notes
