@@ -10,6 +10,7 @@ folders after the built-in ones and LEGACYRUN_RECIPE_PATH, highest priority firs
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -304,8 +305,6 @@ def _fetch_http(src: RecipeSource) -> str:
     from legacyrun.recipe.bundle import safe_extract_tar
 
     data = _download(src.location)
-    import hashlib
-
     digest = hashlib.sha256(data).hexdigest()
     tmp = _fresh_dir(src.name)
     try:
