@@ -45,6 +45,11 @@ def _memory_mib(text: str) -> int | None:
     return int(digits.group(1)) if digits else None
 
 
+def _child_env(env: Mapping[str, str]) -> dict[str, str | None]:
+    """The probe's environment for its subprocesses (tests pass a private one; normally it is os.environ)."""
+    return {**{k: None for k in os.environ if k not in env}, **env}
+
+
 def parse_smi_csv(text: str, *, has_cc: bool) -> SmiResult:
     """Rows of `--query-gpu=index,uuid,name[,compute_cap],driver_version,memory.total --format=csv,noheader`."""
     from legacyrun.knowledge import kb
@@ -88,7 +93,11 @@ def query_nvidia_smi(env: Mapping[str, str]) -> SmiResult:
         return SmiResult(notes=["nvidia-smi not found: no NVIDIA driver on this machine"])
     for fields, has_cc in ((SMI_FIELDS, True), (SMI_FIELDS_OLD, False)):
         try:
-            done = proc.run([exe, f"--query-gpu={fields}", "--format=csv,noheader,nounits"], timeout=SMI_TIMEOUT)
+            done = proc.run(
+                [exe, f"--query-gpu={fields}", "--format=csv,noheader,nounits"],
+                env=_child_env(env),
+                timeout=SMI_TIMEOUT,
+            )
         except ToolMissingError:
             return SmiResult(notes=[f"nvidia-smi ({exe}) cannot be started"])
         except subprocess.TimeoutExpired:
@@ -130,7 +139,7 @@ def nvcc_version(env: Mapping[str, str]) -> str | None:
         if not exe or not os.access(exe, os.X_OK):
             continue
         try:
-            done = proc.run([exe, "--version"], timeout=10)
+            done = proc.run([exe, "--version"], env=_child_env(env), timeout=10)
         except (ToolMissingError, subprocess.TimeoutExpired, OSError):
             continue
         found = re.search(r"release (\d+\.\d+)", done.stdout)
@@ -166,7 +175,7 @@ def gcc_versions(env: Mapping[str, str]) -> list[str]:
                 plain = path
     if plain:
         try:
-            done = proc.run([plain, "-dumpversion"], timeout=10)
+            done = proc.run([plain, "-dumpversion"], env=_child_env(env), timeout=10)
             num = re.match(r"(\d+)", done.stdout.strip())
             if done.ok and num:
                 majors.add(int(num.group(1)))

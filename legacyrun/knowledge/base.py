@@ -294,12 +294,16 @@ class KnowledgeBase:
         """Minimum Linux driver for a toolkit: exact patch row, or the lowest patch of a minor ('11.1')."""
         key = version_key(cuda)
         hits = [r for r in self._driver_rows if r[0][: len(key)] == key]
-        if not hits:
-            return None
-        if len(key) >= 3:
+        if hits and len(key) >= 3:
             exact = [r for r in hits if r[0] == key]
             if exact:
                 return exact[0][1]
+        if not hits and len(key) >= 3:
+            # A patch release newer than the table (12.3.2): the minor's newest known row is the best lower bound.
+            same = [r for r in self._driver_rows if r[0][:2] == key[:2]]
+            return max(same, key=lambda r: version_key(r[1]))[1] if same else None
+        if not hits:
+            return None
         return min(hits, key=lambda r: version_key(r[1]))[1]
 
     def minor_compat_floor(self, cuda: str) -> str | None:
