@@ -31,10 +31,17 @@ class DoctorReport:
         h = self.host
         lines = [f"host{' (assumed)' if h.assumed else ''}: {h.arch}"]
         if h.gpus:
+            # Identical boards in a row collapse into one line ('gpu 0-7: 8x ...').
+            start = 0
             for i, gpu in enumerate(h.gpus):
+                if i + 1 < len(h.gpus) and h.gpus[i + 1] == gpu:
+                    continue
                 mem = f", {gpu.memory_mib} MiB" if gpu.memory_mib else ""
                 cc = gpu.compute_capability or "unknown"
-                lines.append(f"  gpu {i}: {gpu.name} ({gpu_label(gpu)}, compute capability {cc}{mem})")
+                which = f"gpu {start}" if start == i else f"gpu {start}-{i}: {i - start + 1}x"
+                sep = ":" if start == i else ""
+                lines.append(f"  {which}{sep} {gpu.name} ({gpu_label(gpu)}, compute capability {cc}{mem})")
+                start = i + 1
         else:
             lines.append("  gpu: none")
         lines.append(

@@ -38,6 +38,8 @@ RECORDINGS = [
     ("rtx4090_550.csv", False, "NVIDIA GeForce RTX 4090", "8.9", "550.54.15", "12.4", 1),
     ("l4_550.csv", False, "NVIDIA L4", "8.9", "550.90.07", "12.4", 1),
     ("h100x2_550.csv", False, "NVIDIA H100 80GB HBM3", "9.0", "550.54.15", "12.4", 2),
+    # recorded verbatim on a real H100 (tests/resolve/device/record_smi.sh)
+    ("h100_580_device.csv", False, "NVIDIA H100 80GB HBM3", "9.0", "580.159.04", "13.0", 1),
 ]
 
 

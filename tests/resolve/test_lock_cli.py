@@ -155,8 +155,12 @@ def test_doctor_with_a_recorded_h100(fake_smi: SmiEnv) -> None:
     assert data["gpu_count"] == 2 and data["host"]["driver"] == "550.54.15"
     verdict = data["recipes"][0]
     assert verdict["profile"] == "modern" and "sm_90" in verdict["reason"]
+    real = run_cli("doctor", RECIPES / "mask2former.yaml", env=fake_smi("h100_580_device.csv"))
+    assert real.exit_code == 0 and "gpu 0: NVIDIA H100 80GB HBM3 (H100, compute capability 9.0" in real.stdout
+    assert "runs CUDA <= 13.0" in real.stdout
     old = run_cli("doctor", RECIPES / "pix2pix.yaml", env=fake_smi("k80_418_old.csv", old=True))
     assert old.exit_code == 0 and "compute capability 3.7" in old.stdout and "faithful" in old.stdout
+    assert "gpu 0-1: 2x Tesla K80" in old.stdout
 
 
 def test_doctor_verdict_when_nothing_fits(tmp_path: Path) -> None:
