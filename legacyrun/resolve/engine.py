@@ -175,27 +175,23 @@ def _candidates_for(release: TorchRelease, prof: Profile, host: HostInfo, failur
     return out
 
 
+def _any_arch_list(torch: str, cuda: str) -> ArchList | None:
+    return kb().arch_list(torch, cuda, "pip") or kb().arch_list(torch, cuda, "conda")
+
+
 def _arch_failure(release: TorchRelease, cudas: list[str], ccs: list[tuple[GpuInfo, tuple[int, int]]]) -> str | None:
     """'H100 is sm_90; torch 1.9.0 builds stop at CUDA 11.1 (sm_86)' when no build has kernels for a GPU."""
     newest = cudas[-1]
-    arch = kb().arch_list(release.torch, newest, "pip") or kb().arch_list(release.torch, newest, "conda")
+    arch = _any_arch_list(release.torch, newest)
     if arch is None:
         return None
-    bad = [
-        (gpu, cc)
-        for gpu, cc in ccs
-        if not any(
-            (a := kb().arch_list(release.torch, c, "pip") or kb().arch_list(release.torch, c, "conda")) is not None
-            and _runs_on(a, c, cc)
-            for c in cudas
-        )
-    ]
-    if not bad:
-        return None
-    gpu, cc = bad[0]
-    top = cc_text(arch.max_cc).replace(".", "")
-    sm = cc_text(cc).replace(".", "")
-    return f"{gpu_label(gpu)} is sm_{sm}; torch {release.torch} builds stop at CUDA {newest} (sm_{top})"
+    lists = [(c, _any_arch_list(release.torch, c)) for c in cudas]
+    for gpu, cc in ccs:
+        if not any(a is not None and _runs_on(a, c, cc) for c, a in lists):
+            top = cc_text(arch.max_cc).replace(".", "")
+            sm = cc_text(cc).replace(".", "")
+            return f"{gpu_label(gpu)} is sm_{sm}; torch {release.torch} builds stop at CUDA {newest} (sm_{top})"
+    return None
 
 
 def _pick(cands: list[Candidate], driver_known: bool) -> Candidate:

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Device check for the resolver (run on a GPU machine): records real nvidia-smi answers to $OUT and runs
-# `legacyrun doctor` / `resolve` against the real GPU when the Python dependencies are importable there.
+# Device check for the resolver, run by hand on a GPU machine: records real nvidia-smi answers to $OUT (the
+# tests replay them: smi/h100_580_device.csv came from an H100 this way) and runs `legacyrun doctor` / `resolve`
+# against the real GPU when the Python dependencies are importable there.
 set -u
 OUT=${OUT:-/tmp/legacyrun-smi}
 mkdir -p "$OUT"
