@@ -319,6 +319,8 @@ def _build_resolution(
     if cand.cuda is None:
         image = cpu_image(prof.gcc)
         arch_list = None
+        if prof.cuda:
+            reasons.append(f"CPU build: the profile's cuda {prof.cuda} does not apply")
     else:
         cudnn = release.cudnn(cand.cuda, cand.installer)
         image_choice = choose_image(cand.cuda, cudnn, prof.gcc)
