@@ -369,6 +369,8 @@ class KnowledgeBase:
         )
 
     def gpu_row(self, name: str) -> GpuRow | None:
+        # 'rtx3090' / 'GTX1080Ti' as typed on a command line mean 'RTX 3090' / 'GTX 1080Ti'.
+        name = re.sub(r"\b(RTX|GTX)(?=\d)", r"\1 ", name, flags=re.IGNORECASE)
         for row in self.gpus:
             if any(p.search(name) for p in row.patterns):
                 return row

@@ -164,6 +164,7 @@ def test_docker_answers_on_a_real_socket(tmp_path: Path) -> None:
     [
         ("H100", "H100", "9.0", 1),
         ("RTX 3090", "RTX 3090", "8.6", 1),
+        ("rtx3090", "rtx3090", "8.6", 1),
         ("NVIDIA GeForce RTX 4090", "NVIDIA GeForce RTX 4090", "8.9", 1),
         ("sm_86", "sm_86 GPU", "8.6", 1),
         ("sm90", "sm_90 GPU", "9.0", 1),
