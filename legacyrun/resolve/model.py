@@ -34,6 +34,7 @@ class HostInfo(_Frozen):
     docker: bool = Field(default=False, description="A docker daemon answers.")
     free_disk_bytes: int | None = Field(default=None, description="Free space where the workspace goes.")
     arch: str = Field(default="x86_64", description="Machine architecture.")
+    notes: list[str] = Field(default_factory=list, description="Probe remarks (no nvidia-smi, hidden GPUs, ...).")
 
     @property
     def cpu_only(self) -> bool:

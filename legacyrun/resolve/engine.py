@@ -1,0 +1,420 @@
+"""Recipe profile + host -> complete pins with reasons.
+
+Profiles are tried in the recipe's `prefer` order (faithful, then modern). A profile fits when some official torch
+build it allows (a) exists for its Python, (b) carries kernels for every visible GPU and (c) runs on the driver.
+Kernels: a cubin of the same major arch and an equal or lower minor (binary compatibility); PTX only counts when
+the build's CUDA toolkit knows the GPU's arch, because the cuDNN/cuBLAS bundled with an older toolkit have no
+kernels for it. Driver: the toolkit's minimum, or the CUDA 11+ minor-version-compatibility floor (noted).
+No I/O happens here beyond reading the knowledge base.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from legacyrun.errors import ResolveError, UsageError
+from legacyrun.knowledge import kb
+from legacyrun.knowledge.base import ArchList, TorchRelease, cc_key, cc_text, version_key
+from legacyrun.recipe.loader import LoadedRecipe
+from legacyrun.recipe.models import Profile, Recipe
+from legacyrun.resolve.image import choose_image, cpu_image
+from legacyrun.resolve.match import is_exact, matches
+from legacyrun.resolve.model import GpuInfo, HostInfo, Resolution
+
+
+@dataclass
+class Candidate:
+    release: TorchRelease
+    python: str
+    cuda: str | None
+    installer: str
+    arch: ArchList | None
+    full_driver: bool = True
+    driver_note: str | None = None
+
+
+@dataclass
+class Failure:
+    """Why a profile does not fit, most telling first; `driver` is the driver that would satisfy it, if that is all."""
+
+    lines: list[str] = field(default_factory=list)
+    arch: str | None = None
+    driver: tuple[str, str] | None = None  # (needed driver, for CUDA)
+    driver_line: str | None = None
+
+    def best(self) -> str:
+        return self.arch or self.driver_line or (self.lines[0] if self.lines else "no official torch build fits")
+
+
+def gpu_label(gpu: GpuInfo) -> str:
+    """Short model name for messages: 'NVIDIA H100 80GB HBM3' -> 'H100'."""
+    row = kb().gpu_row(gpu.name)
+    if row is not None:
+        for pattern in row.patterns:
+            hit = pattern.search(gpu.name)
+            if hit:
+                return hit.group(0)
+    return re.sub(r"^(NVIDIA |Tesla |GeForce |NVIDIA GeForce )+", "", gpu.name)
+
+
+def describe_host(host: HostInfo) -> str:
+    if host.cpu_only:
+        return "a host without GPU" + (" (assumed)" if host.assumed else "")
+    names: dict[str, int] = {}
+    for gpu in host.gpus:
+        names[gpu_label(gpu)] = names.get(gpu_label(gpu), 0) + 1
+    gpus = ", ".join(f"{n}x {name}" if n > 1 else name for name, n in names.items())
+    driver = f", driver {host.driver}" if host.driver else ", driver unknown"
+    return f"{gpus}{driver}" + (" (assumed)" if host.assumed else "")
+
+
+def _gpu_ccs(host: HostInfo) -> list[tuple[GpuInfo, tuple[int, int]]]:
+    out = []
+    for gpu in host.gpus:
+        if not gpu.compute_capability:
+            raise ResolveError(
+                f"cannot tell the compute capability of GPU {gpu.name!r}",
+                hint="plan for it explicitly with --gpu sm_XY (e.g. --gpu sm_86)",
+            )
+        out.append((gpu, cc_key(gpu.compute_capability)))
+    return out
+
+
+def _runs_on(arch: ArchList, cuda: str, cc: tuple[int, int]) -> bool:
+    if arch.has_cubin_for(cc):
+        return True
+    return arch.has_ptx_for(cc) and kb().toolkit_knows(cuda, cc)
+
+
+def _installer(release: TorchRelease, cuda: str | None) -> str | None:
+    knowledge = kb()
+    if cuda is None:
+        if knowledge.pip_rule(release.torch):
+            return "pip"
+        return "conda" if knowledge.conda_cpu_rule(release.torch) else None
+    if cuda in release.pip and knowledge.pip_rule(release.torch):
+        return "pip"
+    if cuda in release.conda and knowledge.conda_rule(release.torch):
+        return "conda"
+    return None
+
+
+def _check_driver(driver: str | None, cuda: str) -> tuple[bool, bool, str | None, str | None]:
+    """(ok, full, note, needed) for running a CUDA `cuda` build on `driver` (unknown driver: assume current)."""
+    knowledge = kb()
+    need = knowledge.driver_min(cuda)
+    if driver is None or need is None:
+        return True, True, None, None
+    have = version_key(driver)
+    if have >= version_key(need):
+        return True, True, None, need
+    floor = knowledge.minor_compat_floor(cuda)
+    if floor and have >= version_key(floor):
+        note = (
+            f"driver {driver} is below CUDA {cuda}'s {need} but >= {floor}: runs under CUDA minor-version "
+            "compatibility (no PTX JIT)"
+        )
+        return True, False, note, need
+    return False, False, None, floor or need
+
+
+def _python_for(release: TorchRelease, pin: str) -> str | None:
+    ok = [p for p in release.python if matches(p, pin)]
+    return max(ok, key=version_key) if ok else None
+
+
+def _candidates_for(release: TorchRelease, prof: Profile, host: HostInfo, failure: Failure) -> list[Candidate]:
+    python = _python_for(release, prof.python)
+    if python is None:
+        failure.lines.append(
+            f"torch {release.torch} has no build for Python {prof.python} (builds: {', '.join(release.python)})"
+        )
+        return []
+    if host.cpu_only:
+        if not release.cpu or _installer(release, None) is None:
+            failure.lines.append(f"torch {release.torch} has no CPU-only build")
+            return []
+        return [Candidate(release, python, None, _installer(release, None) or "pip", None)]
+    ccs = _gpu_ccs(host)
+    out: list[Candidate] = []
+    cudas = [c for c in release.cudas() if matches(c, prof.cuda)]
+    if not cudas:
+        failure.lines.append(f"torch {release.torch} has no official build for CUDA {prof.cuda}")
+        return []
+    for cuda in cudas:
+        installer = _installer(release, cuda)
+        if installer is None:
+            continue
+        if prof.cudnn and not matches(release.cudnn(cuda, installer) or "", prof.cudnn):
+            failure.lines.append(
+                f"torch {release.torch}+cu{cuda.replace('.', '')} bundles cuDNN "
+                f"{release.cudnn(cuda, installer)}, not {prof.cudnn}"
+            )
+            continue
+        arch = kb().arch_list(release.torch, cuda, installer)
+        if arch is None:
+            failure.lines.append(f"the archs of torch {release.torch}+cu{cuda.replace('.', '')} are not known")
+            continue
+        missing = [(gpu, cc) for gpu, cc in ccs if not _runs_on(arch, cuda, cc)]
+        if missing:
+            continue
+        ok, full, note, needed = _check_driver(host.driver, cuda)
+        if not ok:
+            assert needed is not None
+            build = f"{release.torch}+cu{cuda.replace('.', '')}"
+            line = f"driver {host.driver} is too old for torch {build} (needs >= {needed})"
+            failure.lines.append(line)
+            if failure.driver is None or version_key(needed) < version_key(failure.driver[0]):
+                failure.driver = (needed, cuda)
+                failure.driver_line = line
+            continue
+        out.append(Candidate(release, python, cuda, installer, arch, full, note))
+    if not out and not failure.arch:
+        failure.arch = _arch_failure(release, cudas, ccs)
+    return out
+
+
+def _any_arch_list(torch: str, cuda: str) -> ArchList | None:
+    return kb().arch_list(torch, cuda, "pip") or kb().arch_list(torch, cuda, "conda")
+
+
+def _arch_failure(release: TorchRelease, cudas: list[str], ccs: list[tuple[GpuInfo, tuple[int, int]]]) -> str | None:
+    """'H100 is sm_90; torch 1.9.0 builds stop at CUDA 11.1 (sm_86)' when no build has kernels for a GPU."""
+    newest = cudas[-1]
+    arch = _any_arch_list(release.torch, newest)
+    if arch is None:
+        return None
+    lists = [(c, _any_arch_list(release.torch, c)) for c in cudas]
+    for gpu, cc in ccs:
+        if not any(a is not None and _runs_on(a, c, cc) for c, a in lists):
+            top = cc_text(arch.max_cc).replace(".", "")
+            sm = cc_text(cc).replace(".", "")
+            return f"{gpu_label(gpu)} is sm_{sm}; torch {release.torch} builds stop at CUDA {newest} (sm_{top})"
+    return None
+
+
+def _pick(cands: list[Candidate], driver_known: bool) -> Candidate:
+    """A build the driver fully supports (newest CUDA); else, under minor-version compatibility, the CUDA closest
+    to the driver. With no driver to go by, the release's default (stable) CUDA variant first."""
+
+    def key(c: Candidate) -> tuple[bool, bool, tuple[int, ...], bool]:
+        cuda = version_key(c.cuda or "0")
+        default = not driver_known and c.cuda is not None and c.cuda == c.release.pip_default
+        return (c.full_driver, default, cuda if c.full_driver else tuple(-x for x in cuda), c.installer == "pip")
+
+    return max(cands, key=key)
+
+
+def _try_profile(recipe: Recipe, name: str, host: HostInfo) -> tuple[Candidate | None, Failure]:
+    prof = recipe.env.profiles[name]
+    failure = Failure()
+    releases = [r for r in kb().torch_releases if matches(r.torch, prof.torch)]
+    if not releases:
+        known = kb().torch_releases
+        failure.lines.append(
+            f"torch {prof.torch} is not in the knowledge base (it knows {known[0].torch} .. {known[-1].torch})"
+        )
+        return None, failure
+    for release in sorted(releases, key=lambda r: r.key, reverse=True):
+        cands = _candidates_for(release, prof, host, failure)
+        if cands:
+            return _pick(cands, host.driver is not None), failure
+    return None, failure
+
+
+# -- turning a candidate into pins ------------------------------------------------------------------------------
+
+
+def _arch_list_for(host: HostInfo, cuda: str) -> str | None:
+    """TORCH_CUDA_ARCH_LIST for extension builds: each GPU's arch, capped at what this nvcc targets, last +PTX."""
+    if host.cpu_only:
+        return None
+    toolkit = kb().toolkit_ccs(cuda)
+    chosen: set[tuple[int, int]] = set()
+    for _, cc in _gpu_ccs(host):
+        fits = [t for t in toolkit if t <= cc and (t[0] == cc[0] or not any(x[0] == cc[0] for x in toolkit))]
+        chosen.add(max(fits) if fits else cc)
+    ordered = sorted(chosen)
+    parts = [cc_text(c) for c in ordered]
+    parts[-1] += "+PTX"
+    return ";".join(parts)
+
+
+def _pip_lines(cand: Candidate, tv: str | None) -> tuple[str | None, str | None, list[str]]:
+    release = cand.release
+    rule = kb().pip_rule(release.torch)
+    assert rule is not None
+    variant = "cpu" if cand.cuda is None else "cu" + cand.cuda.replace(".", "")
+    suffix = ""
+    if rule.local_version and not (cand.cuda is not None and cand.cuda == release.pip_default):
+        suffix = "+" + variant
+    specs = [f"torch=={release.torch}{suffix}"]
+    if tv:
+        specs.append(f"torchvision=={tv}{suffix}")
+    if rule.mode == "index":
+        return rule.url.format(variant=variant), None, specs
+    return None, rule.url, specs
+
+
+def _conda_lines(cand: Candidate, tv: str | None) -> tuple[list[str], list[str]]:
+    knowledge = kb()
+    release = cand.release
+    specs = [f"python={cand.python}"]
+    if cand.cuda is None:
+        cpu = knowledge.conda_cpu_rule(release.torch) or {}
+        specs.append(f"{cpu.get('torch_pkg', 'pytorch')}={release.torch}")
+        if tv:
+            specs.append(f"{cpu.get('torchvision_pkg', 'torchvision')}={tv}")
+        specs.extend(cpu.get("extra", []))
+        return list(cpu.get("channels", ["pytorch"])), specs
+    rule = knowledge.conda_rule(release.torch)
+    assert rule is not None
+    specs.append(f"{rule.torch_pkg}={release.torch}")
+    if tv:
+        specs.append(f"torchvision={tv}")
+    specs.append(rule.cuda_spec.format(cuda=cand.cuda, nodot=cand.cuda.replace(".", "")))
+    channels = list(rule.channels)
+    if knowledge.conda_forge_needed(release.torch, cand.cuda):
+        channels.append("conda-forge")
+    return channels, specs
+
+
+def _has_forward_ports(recipe: Recipe, profile: str) -> bool:
+    return any(p.when is None or p.when.profiles is None or profile in p.when.profiles for p in recipe.patches)
+
+
+def _choice_line(recipe: Recipe, name: str, cand: Candidate, host: HostInfo, failures: list[str]) -> str:
+    build = f"torch {cand.release.torch}" + (f", CUDA {cand.cuda}" if cand.cuda else ", CPU build")
+    if failures:
+        tail = " with forward-port patches" if _has_forward_ports(recipe, name) else ""
+        return f"{failures[0]}; using profile {name} ({build}){tail}"
+    if host.cpu_only:
+        return f"no GPU{' (assumed)' if host.assumed else ''}: using profile {name} ({build})"
+    labels = sorted({gpu_label(g) for g in host.gpus})
+    archs = sorted({(g.compute_capability or "?").replace(".", "") for g in host.gpus})
+    return f"{', '.join(labels)} is sm_{', sm_'.join(archs)}; {build} has kernels for it: using profile {name}"
+
+
+def _build_resolution(
+    loaded: LoadedRecipe, name: str, cand: Candidate, host: HostInfo, failures: list[str], forced: bool
+) -> Resolution:
+    recipe = loaded.recipe
+    prof = recipe.env.profiles[name]
+    release = cand.release
+    tv: str | None = release.torchvision
+    if prof.torchvision and is_exact(prof.torchvision):
+        tv = prof.torchvision
+    elif prof.torchvision and not matches(release.torchvision, prof.torchvision):
+        raise ResolveError(
+            f"profile {name}: torchvision {prof.torchvision} does not match torch {release.torch}'s "
+            f"torchvision {release.torchvision}",
+            hint="pin torchvision exactly or drop it to use the matching release",
+        )
+    reasons = [_choice_line(recipe, name, cand, host, failures)]
+    if forced:
+        reasons.append(f"profile {name} was requested with --profile")
+    reasons.extend(failures[1:])
+    cudnn = None
+    if cand.cuda is None:
+        image = cpu_image(prof.gcc)
+        arch_list = None
+        if prof.cuda:
+            reasons.append(f"CPU build: the profile's cuda {prof.cuda} does not apply")
+    else:
+        cudnn = release.cudnn(cand.cuda, cand.installer)
+        image_choice = choose_image(cand.cuda, cudnn, prof.gcc)
+        if image_choice is None:
+            raise ResolveError(
+                f"profile {name}: no nvidia/cuda image or Ubuntu release offers a gcc {prof.gcc or ''} that nvcc "
+                f"{cand.cuda} accepts (<= {kb().gcc_max(cand.cuda)})".replace("gcc  ", "gcc "),
+                hint="relax the profile's gcc pin",
+            )
+        image = image_choice
+        arch_list = _arch_list_for(host, cand.cuda)
+        assert cand.arch is not None
+        variant = f"{release.torch}+cu{cand.cuda.replace('.', '')}"
+        reasons.append(
+            f"torch {variant} ({cand.installer}) is compiled for {cand.arch.sm_list()} ({cand.arch.source}"
+            + (f"; {cand.arch.note}" if cand.arch.note else "")
+            + ")"
+        )
+        if cand.driver_note:
+            reasons.append(cand.driver_note)
+        elif host.driver:
+            reasons.append(f"driver {host.driver} >= {kb().driver_min(cand.cuda)} needed by CUDA {cand.cuda}")
+        else:
+            reasons.append(f"driver unknown: CUDA {cand.cuda} needs >= {kb().driver_min(cand.cuda)}")
+    reasons.append(f"python {cand.python} (torch {release.torch} builds: {', '.join(release.python)})")
+    reasons.append(image.reason)
+    if image.note:
+        reasons.append(image.note)
+    pip_index = find_links = None
+    pip_specs: list[str] = []
+    conda_channels: list[str] = []
+    conda_specs: list[str] = [f"python={cand.python}"]
+    if cand.installer == "pip":
+        pip_index, find_links, pip_specs = _pip_lines(cand, tv)
+        if prof.conda:
+            conda_channels = ["conda-forge"]
+    else:
+        conda_channels, conda_specs = _conda_lines(cand, tv)
+    pip_specs.extend(prof.pip)
+    conda_specs.extend(prof.conda)
+    if arch_list:
+        reasons.append(f"TORCH_CUDA_ARCH_LIST={arch_list} (the GPUs' archs, capped at what nvcc {cand.cuda} targets)")
+    return Resolution(
+        recipe=recipe.name,
+        recipe_hash=loaded.hash,
+        profile=name,
+        python=cand.python,
+        torch=release.torch,
+        torchvision=tv,
+        cuda=cand.cuda,
+        cudnn=cudnn,
+        gcc=image.gcc,
+        base_image=image.base_image,
+        base_image_note=image.note,
+        torch_cuda_arch_list=arch_list,
+        pip_index_url=pip_index,
+        pip_find_links=find_links,
+        pip_specs=pip_specs,
+        conda_channels=conda_channels,
+        conda_specs=conda_specs,
+        installer=cand.installer,
+        host=host,
+        reasons=reasons,
+    )
+
+
+def resolve(loaded: LoadedRecipe, host: HostInfo, *, profile: str | None = None) -> Resolution:
+    """Pins for `loaded` on `host`: the first profile in the recipe's `prefer` order that fits, or `profile`."""
+    recipe = loaded.recipe
+    if profile is not None and profile not in recipe.env.profiles:
+        raise UsageError(
+            f"recipe {recipe.name} has no profile {profile!r} (profiles: {', '.join(sorted(recipe.env.profiles))})"
+        )
+    order = [profile] if profile else list(recipe.env.prefer) or sorted(recipe.env.profiles)
+    failures: list[str] = []
+    driver_needs: list[tuple[str, str, str]] = []
+    for name in order:
+        cand, failure = _try_profile(recipe, name, host)
+        if cand is not None:
+            return _build_resolution(loaded, name, cand, host, failures, forced=profile is not None)
+        failures.append(failure.best())
+        if failure.driver and not failure.arch:
+            driver_needs.append((failure.driver[0], failure.driver[1], name))
+    where = describe_host(host)
+    hint = None
+    if driver_needs:
+        need, cuda, name = min(driver_needs, key=lambda d: version_key(d[0]))
+        hint = f"upgrade the NVIDIA driver to >= {need} (CUDA {cuda}, profile {name})"
+    elif not host.cpu_only and profile is None:
+        hint = "plan for another machine with --gpu NAME|sm_XY --driver VERSION, or use --cpu"
+    if profile is not None:
+        raise ResolveError(f"profile {profile} of {recipe.name} cannot run on {where}: {failures[0]}", hint=hint)
+    detail = "; ".join(f"{n}: {f}" for n, f in zip(order, failures, strict=True))
+    raise ResolveError(f"no profile of {recipe.name} can run on {where}: {detail}", hint=hint)
+
+
+__all__ = ["describe_host", "gpu_label", "resolve"]

@@ -1,0 +1,116 @@
+"""Writing and checking <workspace>/legacyrun.lock from a resolution.
+
+Sections other steps own (sources, datasets, patches, environment) survive a re-lock when they are still valid:
+all of them when the recipe hash and the pins are unchanged; sources and datasets when only the pins changed
+(they depend on the recipe, not on the environment); none when the recipe changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from legacyrun.errors import LockError
+from legacyrun.lock import Lockfile, read, read_optional, write
+from legacyrun.recipe.loader import LoadedRecipe
+from legacyrun.resolve.model import HostInfo, Resolution
+from legacyrun.workspace import Workspace
+
+OTHER_SECTIONS = ("sources", "datasets", "patches", "environment")
+RECIPE_BOUND = ("sources", "datasets")
+
+
+def stable_host(host: HostInfo) -> HostInfo:
+    """The host as recorded in a lock: without values that change between runs (free disk, probe remarks)."""
+    return host.model_copy(update={"free_disk_bytes": None, "notes": []})
+
+
+def for_lock(resolution: Resolution) -> Resolution:
+    return resolution.model_copy(update={"host": stable_host(resolution.host)})
+
+
+def pins_of(resolution: Resolution) -> dict[str, Any]:
+    """What a lock guarantees: every resolved value except the host record and the explanatory reasons."""
+    return resolution.model_dump(mode="json", exclude={"host", "reasons"})
+
+
+@dataclass
+class LockResult:
+    """Outcome of `lock`: where, what was kept from the previous lock, whether anything changed."""
+
+    path: Path
+    lock: Lockfile
+    changed: bool
+    kept: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    previous_hash: str | None = None
+
+
+def _has(lock: Lockfile, section: str) -> bool:
+    return bool(getattr(lock, section))
+
+
+def merge_lock(loaded: LoadedRecipe, resolution: Resolution, previous: Lockfile | None) -> LockResult:
+    """The new lockfile content (nothing written)."""
+    res = for_lock(resolution)
+    fresh = Lockfile(recipe=loaded.recipe.name, recipe_hash=loaded.hash, resolution=res)
+    result = LockResult(path=Path(), lock=fresh, changed=True)
+    if previous is None:
+        return result
+    result.previous_hash = previous.recipe_hash
+    same_recipe = previous.recipe_hash == loaded.hash
+    same_pins = same_recipe and pins_of(previous.resolution) == pins_of(res)
+    keep = OTHER_SECTIONS if same_pins else RECIPE_BOUND if same_recipe else ()
+    update = {s: getattr(previous, s) for s in keep}
+    result.lock = fresh.model_copy(update=update)
+    result.kept = [s for s in keep if _has(previous, s)]
+    result.dropped = [s for s in OTHER_SECTIONS if s not in keep and _has(previous, s)]
+    result.changed = result.lock != previous
+    return result
+
+
+def write_lock(loaded: LoadedRecipe, resolution: Resolution, workspace: Workspace) -> LockResult:
+    """Write <workspace>/legacyrun.lock (atomically, under the workspace lock); unchanged content is not rewritten."""
+    workspace.root.mkdir(parents=True, exist_ok=True)
+    with workspace.locked():
+        previous = read_optional(workspace.lockfile)
+        result = merge_lock(loaded, resolution, previous)
+        result.path = workspace.lockfile
+        if result.changed:
+            write(workspace.lockfile, result.lock)
+    return result
+
+
+@dataclass
+class LockCheck:
+    path: Path
+    lock: Lockfile
+    resolution: Resolution
+
+
+def check_lock(loaded: LoadedRecipe, workspace: Workspace, *, host: HostInfo | None = None) -> LockCheck:
+    """LockError when the lock is missing, the recipe changed since, or the pins no longer resolve the same way.
+
+    The pins are re-resolved for `host`, or for the host recorded in the lock (so a laptop can check a lock made
+    for a GPU server), with the profile the lock holds.
+    """
+    from legacyrun.resolve.engine import resolve
+
+    path = workspace.lockfile
+    lock = read(path)
+    if lock.recipe_hash != loaded.hash:
+        raise LockError(
+            f"{path}: recipe {loaded.recipe.name} changed since the lock was written "
+            f"(hash {lock.recipe_hash[:12]} -> {loaded.hash[:12]})",
+            hint="run `legacyrun lock RECIPE` to update the lock",
+        )
+    fresh = resolve(loaded, host or lock.resolution.host, profile=lock.resolution.profile)
+    old, new = pins_of(lock.resolution), pins_of(fresh)
+    if old != new:
+        diff = ", ".join(f"{k} {old[k]} -> {new[k]}" for k in sorted(old) if old[k] != new.get(k))
+        raise LockError(f"{path}: the pins no longer resolve the same way ({diff})", hint="run `legacyrun lock RECIPE`")
+    return LockCheck(path=path, lock=lock, resolution=fresh)
+
+
+__all__ = ["LockCheck", "LockResult", "check_lock", "for_lock", "merge_lock", "pins_of", "stable_host", "write_lock"]
