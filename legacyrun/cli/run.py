@@ -1,28 +1,229 @@
-"""Commands: run up status."""
+"""Commands: run, up, status."""
 
 from __future__ import annotations
 
+import time
+from typing import Annotated, Any
+
 import typer
 
-from legacyrun.cli._stub import not_yet
+from legacyrun.cli import render
+from legacyrun.cli.context import JsonOpt, RecipeArg, WorkspaceOpt, options
+
+GpusOpt = Annotated[
+    str | None, typer.Option("--gpus", help="GPU count (1) or device ids (0,2); default: every visible GPU.")
+]
+BackendOpt = Annotated[str | None, typer.Option("--backend", "-b", help="docker, conda or venv (default: auto).")]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="Force a recipe profile.")]
+TrustOpt = Annotated[bool, typer.Option("--trust", help="Run the recipe's commands (recipes from outside).")]
+ExtraArgs = Annotated[list[str] | None, typer.Argument(help="Extra arguments after -- go to the task.")]
 
 
 def register(app: typer.Typer) -> None:
-    app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_run)
-    app.command("up", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_up)
-    app.command("status", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_status)
+    settings = {"allow_extra_args": True, "ignore_unknown_options": False}
+    app.command("run", context_settings=settings)(run_cmd)
+    app.command("up", context_settings=settings)(up_cmd)
+    app.command("status")(status_cmd)
 
 
-def _run() -> None:
-    """Not available yet."""
-    not_yet("run")
+def _host(gpu: str | None, driver: str | None, cpu: bool) -> Any:
+    from legacyrun.host import host_from_flags
+
+    return host_from_flags(gpu, driver, cpu)
 
 
-def _up() -> None:
-    """Not available yet."""
-    not_yet("up")
+def _print_line(line: str) -> None:
+    render.out().print(line, markup=False, highlight=False)
 
 
-def _status() -> None:
-    """Not available yet."""
-    not_yet("status")
+def _explanations(matches: list[Any]) -> None:
+    if not matches:
+        return
+    render.err().print("[bold]legacyrun explain[/bold]: the log matches known failures:")
+    for m in matches:
+        render.err().print(f"  - {m.signature_id}: {m.cause}", markup=False)
+        render.err().print(f"    fix: {m.fix}", markup=False)
+
+
+def run_cmd(
+    ctx: typer.Context,
+    recipe: RecipeArg,
+    task: Annotated[str, typer.Argument(help="Task name (train, test, ...).", show_default=False)],
+    extra: ExtraArgs = None,
+    gpus: GpusOpt = None,
+    backend: BackendOpt = None,
+    trust: TrustOpt = False,
+    json: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Run a task of a recipe in its built environment; the task's exit code becomes legacyrun's."""
+    from legacyrun.backends.base import get_backend
+    from legacyrun.backends.service import choose_backend, plan_from_lock
+    from legacyrun.lock import read
+    from legacyrun.recipe.registry import load
+    from legacyrun.run.gpus import select_gpus
+    from legacyrun.run.service import run_in_workspace
+
+    opts = options(ctx, json=json, workspace=workspace)
+    loaded = load(recipe)
+    _require_trust(loaded, trust)
+    ws = opts.workspace_for(loaded.recipe.name)
+    host = _host(None, None, False)
+    with ws.locked():
+        lock = read(ws.lockfile)
+        plan = plan_from_lock(loaded, ws)
+        chosen = backend or (lock.environment.backend if lock.environment else None)
+        name, _why = choose_backend(chosen, plan)
+        selection = select_gpus(gpus, len(host.gpus))
+        outcome = run_in_workspace(
+            loaded,
+            ws,
+            task,
+            resolution=lock.resolution,
+            backend=get_backend(name),
+            plan=plan,
+            gpus=selection,
+            extra_args=list(extra or []),
+            host=host,
+            on_line=None if opts.json else _print_line,
+        )
+    if opts.json:
+        render.emit_json(
+            {"run_id": outcome.run_id, "exit_code": outcome.exit_code, "log": str(outcome.log_path),
+             "provenance": str(outcome.provenance_path), "seconds": round(outcome.seconds, 3)}
+        )
+    else:
+        render.note(f"run {outcome.run_id}: exit {outcome.exit_code}; log {outcome.log_path}")
+        _explanations(outcome.explanations)
+    raise typer.Exit(outcome.exit_code)
+
+
+def _require_trust(loaded: Any, trust: bool) -> None:
+    from legacyrun.cli.share import require_trust
+
+    require_trust(loaded, trust=trust)
+
+
+def up_cmd(
+    ctx: typer.Context,
+    recipe: RecipeArg,
+    extra: ExtraArgs = None,
+    gpus: GpusOpt = None,
+    backend: BackendOpt = None,
+    task: Annotated[str | None, typer.Option("--task", "-t", help="Task to run (default: the recipe's).")] = None,
+    profile: ProfileOpt = None,
+    gpu: Annotated[str | None, typer.Option("--gpu", help="Plan for this GPU model or sm_XY.")] = None,
+    driver: Annotated[str | None, typer.Option("--driver", help="Plan for this driver version.")] = None,
+    cpu: Annotated[bool, typer.Option("--cpu", help="Plan a CPU-only environment.")] = False,
+    base_image: Annotated[str | None, typer.Option("--base-image", help="Docker base image override.")] = None,
+    mirror: Annotated[list[str] | None, typer.Option("--mirror", help="URL prefix rewrite FROM=TO.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Stash edits in the source trees before patching.")] = False,
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for a busy workspace.")] = 0.0,
+    trust: TrustOpt = False,
+    json: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Resolve, lock, fetch, patch, build and run, skipping every step whose inputs did not change."""
+    from legacyrun.recipe.registry import load
+    from legacyrun.run.up import UpRequest, up
+
+    opts = options(ctx, json=json, workspace=workspace)
+    loaded = load(recipe)
+    _require_trust(loaded, trust)
+    ws = opts.workspace_for(loaded.recipe.name)
+    _seed_bundle_lock(recipe, ws)
+    req = UpRequest(
+        loaded=loaded,
+        ws=ws,
+        host=_host(gpu, driver, cpu),
+        task=task,
+        profile=profile,
+        backend=backend,
+        gpus=gpus,
+        base_image=base_image,
+        mirror_values=list(mirror or []),
+        extra_args=list(extra or []),
+        dry_run=dry_run,
+        force=force,
+        wait=wait,
+    )
+    started = time.monotonic()
+    if opts.json:
+        result = up(req)
+    else:
+        result = up(
+            req,
+            on_start=lambda name: render.note(f"{name} ..."),
+            on_step=lambda o: render.err().print(
+                f"[bold]{o.name:<11}[/bold] {o.status:<8} {o.seconds:6.2f}s  {o.detail}", highlight=False
+            ),
+            on_line=_print_line,
+        )
+    if opts.json:
+        render.emit_json(
+            {
+                "task": result.task,
+                "backend": result.backend,
+                "profile": result.resolution.profile if result.resolution else None,
+                "steps": [
+                    {"step": s.name, "status": s.status, "seconds": round(s.seconds, 3), "detail": s.detail}
+                    for s in result.steps
+                ],
+                "run": None
+                if result.run is None
+                else {"run_id": result.run.run_id, "exit_code": result.run.exit_code,
+                      "provenance": str(result.run.provenance_path)},
+                "seconds": round(time.monotonic() - started, 3),
+            }
+        )
+    elif result.run is not None:
+        render.note(f"run {result.run.run_id}: exit {result.run.exit_code}; log {result.run.log_path}")
+        _explanations(result.run.explanations)
+    raise typer.Exit(result.exit_code)
+
+
+def _seed_bundle_lock(recipe: str, ws: Any) -> None:
+    """`up FILE.tar.gz` reproduces the bundle's lock: place it in the workspace before anything resolves."""
+    if not recipe.endswith(".tar.gz"):
+        return
+    from pathlib import Path
+
+    from legacyrun.recipe.bundle import open_bundle, seed_workspace_lock
+
+    _loaded, lock_text, conda_text = open_bundle(Path(recipe))
+    seed_workspace_lock(ws, lock_text, conda_text)
+
+
+def status_cmd(ctx: typer.Context, recipe: RecipeArg, json: JsonOpt = False, workspace: WorkspaceOpt = None) -> None:
+    """What a workspace holds: lock, sources, datasets, patches, environment, last runs."""
+    from legacyrun.recipe.registry import load
+    from legacyrun.run.service import workspace_status
+
+    opts = options(ctx, json=json, workspace=workspace)
+    loaded = load(recipe)
+    report = workspace_status(loaded, opts.workspace_for(loaded.recipe.name))
+    if opts.json:
+        render.emit_json(report.to_json())
+        return
+    render.markup(f"[bold]{report.recipe}[/bold] in {report.workspace}" + ("" if report.exists else " (not created)"))
+    if report.lock:
+        current = "current" if report.lock_current else "STALE (recipe changed; run `legacyrun lock`)"
+        render.line(f"  lock: profile {report.lock['profile']}, torch {report.lock['torch']}, "
+                    f"cuda {report.lock['cuda'] or 'cpu'} ({current})")
+    else:
+        render.line("  lock: none")
+    render.show(render.table("sources", ["name", "commit", "fetched"], [
+        [s["name"], s["commit"][:12], "yes" if s["fetched"] else "no"] for s in report.sources
+    ]))
+    if report.datasets:
+        render.show(render.table("datasets", ["name", "kind", "present"], [
+            [d["name"], d["kind"], "yes" if d["present"] else "no"] for d in report.datasets
+        ]))
+    render.line(f"  patches applied: {len(report.patches)}")
+    env = report.environment
+    render.line(f"  environment: {env['backend'] + ' ' + (env.get('tag') or env['id'][:12]) if env else 'not built'}")
+    if report.runs:
+        render.show(render.table("last runs", ["run", "task", "exit", "seconds"], [
+            [str(r["run_id"]), str(r["task"]), str(r["exit_code"]), str(r["seconds"])] for r in report.runs
+        ]))

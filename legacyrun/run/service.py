@@ -1,0 +1,185 @@
+"""`legacyrun run` and `legacyrun status` as core functions (the CLI only parses and renders)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from legacyrun.errors import BuildError, LockError
+from legacyrun.proc import Stream
+from legacyrun.recipe.loader import LoadedRecipe
+from legacyrun.resolve.model import HostInfo, Resolution
+from legacyrun.run.gpus import GpuSelection
+from legacyrun.run.provenance import read_runs
+from legacyrun.run.runner import RunOutcome, run_task
+from legacyrun.workspace import Workspace
+
+
+def adaptation_overrides(loaded: LoadedRecipe, ws: Workspace, resolution: Resolution, gpus: GpuSelection) -> tuple[
+    list[str], list[dict[str, str]]
+]:
+    """The task argv additions (detectron2-style KEY VALUE) and the table rows for the chosen GPU count."""
+    if loaded.recipe.adapt is None:
+        return [], []
+    from legacyrun.patching.adapt import plan_adaptation
+    from legacyrun.patching.target import target_from_resolution
+
+    plan = plan_adaptation(loaded, target_from_resolution(resolution, gpus.count), ws)
+    rows = [{"key": r.key, "where": r.where, "old": r.old, "new": r.new, "rule": r.rule} for r in plan.rows]
+    return plan.overrides, rows  # type: ignore[return-value]
+
+
+def provenance_base(
+    loaded: LoadedRecipe, ws: Workspace, resolution: Resolution, env_info: Mapping[str, Any], host: HostInfo | None
+) -> dict[str, Any]:
+    """What provenance records besides the run itself: lock, content ids, environment, host."""
+    from legacyrun.lock import read_optional
+
+    lock = read_optional(ws.lockfile)
+    probed = host or resolution.host
+    gpu = probed.gpus[0] if probed.gpus else None
+    return {
+        "lock": lock.model_dump(mode="json") if lock else None,
+        "sources": dict(lock.sources) if lock and lock.sources else {s.name: s.commit for s in loaded.recipe.sources},
+        "patches": dict(lock.patches) if lock else {},
+        "datasets": {name: dict(d.files) for name, d in lock.datasets.items()} if lock else {},
+        "environment": dict(env_info),
+        "host": {
+            "gpus": [g.model_dump(mode="json") for g in probed.gpus],
+            "gpu": gpu.name if gpu else None,
+            "compute_capability": gpu.compute_capability if gpu else None,
+            "driver": probed.driver,
+            "cuda_driver_max": probed.cuda_driver_max,
+            "cuda": resolution.cuda,
+            "torch": resolution.torch,
+            "profile": resolution.profile,
+            "assumed": probed.assumed,
+        },
+    }
+
+
+def run_in_workspace(
+    loaded: LoadedRecipe,
+    ws: Workspace,
+    task: str,
+    *,
+    resolution: Resolution,
+    backend: Any,
+    plan: Any,
+    gpus: GpuSelection,
+    extra_args: list[str] | None = None,
+    host: HostInfo | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> RunOutcome:
+    """Run `task` in the environment `backend` built for `plan`."""
+    if not backend.exists(plan):
+        raise BuildError(
+            f"the {backend.name} environment for {loaded.recipe.name} is not built (or is out of date)",
+            hint=f"legacyrun build {loaded.recipe.name} --backend {backend.name}, or legacyrun up {loaded.recipe.name}",
+        )
+    env_ref = backend.ref(plan)
+    overrides, rows = adaptation_overrides(loaded, ws, resolution, gpus)
+
+    def executor(argv: list[str], *, cwd: Path, env: Mapping[str, str], gpus: GpuSelection) -> Stream:
+        return backend.exec(env_ref, argv, cwd=cwd, env=dict(env), gpus=gpus.count if gpus.ids else 0, workspace=ws)
+
+    profile_env = dict(loaded.recipe.env.profiles[resolution.profile].env)
+    base = provenance_base(loaded, ws, resolution, env_ref.to_json(), host)
+    base["adaptation"] = rows
+    return run_task(
+        loaded,
+        ws,
+        task,
+        executor=executor,
+        gpus=gpus,
+        provenance_base=base,
+        extra_args=extra_args,
+        cli_overrides=list(overrides.get(task, [])) if isinstance(overrides, dict) else [],
+        profile_env=profile_env,
+        on_line=on_line,
+    )
+
+
+@dataclass
+class StatusReport:
+    """What a workspace holds: lock, fetched sources and data, patches, environment, recent runs."""
+
+    recipe: str
+    workspace: Path
+    exists: bool
+    lock: dict[str, Any] | None
+    lock_current: bool | None
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    datasets: list[dict[str, Any]] = field(default_factory=list)
+    patches: dict[str, str] = field(default_factory=dict)
+    environment: dict[str, Any] | None = None
+    steps: dict[str, Any] = field(default_factory=dict)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "recipe": self.recipe,
+            "workspace": str(self.workspace),
+            "exists": self.exists,
+            "lock": self.lock,
+            "lock_current": self.lock_current,
+            "sources": self.sources,
+            "datasets": self.datasets,
+            "patches": self.patches,
+            "environment": self.environment,
+            "steps": self.steps,
+            "runs": self.runs,
+        }
+
+
+def workspace_status(loaded: LoadedRecipe, ws: Workspace, *, runs: int = 5) -> StatusReport:
+    """Read-only summary of a workspace; never touches the network."""
+    from legacyrun.lock import read_optional
+
+    try:
+        lock = read_optional(ws.lockfile)
+    except LockError:
+        lock = None
+    report = StatusReport(
+        recipe=loaded.recipe.name,
+        workspace=ws.root,
+        exists=ws.root.is_dir(),
+        lock={"profile": lock.resolution.profile, "torch": lock.resolution.torch, "cuda": lock.resolution.cuda}
+        if lock
+        else None,
+        lock_current=(lock.recipe_hash == loaded.hash) if lock else None,
+    )
+    for src in loaded.recipe.sources:
+        path = ws.source_dir(src.name)
+        report.sources.append(
+            {
+                "name": src.name,
+                "commit": src.commit,
+                "fetched": (path / ".git").exists(),
+                "locked": lock.sources.get(src.name) if lock else None,
+            }
+        )
+    for ds in loaded.recipe.datasets:
+        dest = ws.resolve_inside(ds.dest)
+        report.datasets.append(
+            {
+                "name": ds.name,
+                "kind": ds.kind,
+                "present": dest.exists(),
+                "files": dict(lock.datasets[ds.name].files) if lock and ds.name in lock.datasets else {},
+            }
+        )
+    if lock:
+        report.patches = dict(lock.patches)
+        report.environment = lock.environment.model_dump(mode="json") if lock.environment else None
+    report.steps = {k: v for k, v in ws.read_state().items() if isinstance(v, dict)}
+    report.runs = [
+        {k: r.get(k) for k in ("run_id", "task", "start", "end", "exit_code", "seconds")}
+        for r in read_runs(ws.runs, limit=runs)
+    ]
+    return report
+
+
+__all__ = ["StatusReport", "adaptation_overrides", "provenance_base", "run_in_workspace", "workspace_status"]

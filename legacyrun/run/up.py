@@ -1,0 +1,290 @@
+"""`legacyrun up`: resolve, lock, fetch code, fetch data, patch, build, run, as one chain of skippable steps.
+
+Each step declares cheap inputs (no network); the step runner (steps.py) skips a step whose inputs hash and
+outputs are unchanged, so a second `up` makes no network request and rebuilds nothing. The whole chain holds the
+workspace lock, so a second legacyrun process on the same workspace waits or refuses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from legacyrun.errors import UsageError
+from legacyrun.recipe.loader import LoadedRecipe
+from legacyrun.resolve.model import HostInfo, Resolution
+from legacyrun.run.gpus import GpuSelection, select_gpus
+from legacyrun.run.runner import RunOutcome
+from legacyrun.run.steps import Step, StepOutcome, run_steps
+from legacyrun.workspace import Workspace
+
+
+@dataclass
+class UpRequest:
+    """What the user asked `up` to do."""
+
+    loaded: LoadedRecipe
+    ws: Workspace
+    host: HostInfo
+    task: str | None = None
+    profile: str | None = None
+    backend: str | None = None
+    gpus: str | None = None
+    base_image: str | None = None
+    mirror_values: list[str] = field(default_factory=list)
+    extra_args: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    force: bool = False
+    wait: float = 0.0
+
+
+@dataclass
+class UpResult:
+    """What `up` did, step by step, and the run's outcome."""
+
+    steps: list[StepOutcome]
+    task: str
+    backend: str | None = None
+    backend_why: str | None = None
+    resolution: Resolution | None = None
+    gpus: GpuSelection | None = None
+    run: RunOutcome | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return self.run.exit_code if self.run is not None else 0
+
+
+def default_task(loaded: LoadedRecipe, task: str | None) -> str:
+    recipe = loaded.recipe
+    name = task or recipe.default_task or ("train" if "train" in recipe.tasks else None)
+    if name is None:
+        raise UsageError(f"recipe {recipe.name} has no default task; pass --task (tasks: {', '.join(recipe.tasks)})")
+    if name not in recipe.tasks:
+        raise UsageError(f"recipe {recipe.name} has no task {name!r} (tasks: {', '.join(sorted(recipe.tasks))})")
+    return name
+
+
+class _Chain:
+    """The concrete steps; state shared between them lives here (the resolution, the built env)."""
+
+    def __init__(self, req: UpRequest, task: str, on_line: Callable[[str], None] | None, progress: Any) -> None:
+        from legacyrun.fetch.mirrors import Mirrors
+
+        self.req = req
+        self.task = task
+        self.on_line = on_line
+        self.progress = progress
+        self.mirrors = Mirrors.from_sources(req.mirror_values)
+        self.resolution: Resolution | None = None
+        self.gpus = select_gpus(req.gpus, len(req.host.gpus))
+        self.backend_name: str | None = None
+        self.backend_why: str | None = None
+        self.notes: list[str] = []
+
+    # -- resolve + lock ----------------------------------------------------------------------------------------
+    def lock_inputs(self) -> Any:
+        from legacyrun.resolve.locking import stable_host
+
+        return {
+            "recipe": self.req.loaded.hash,
+            "profile": self.req.profile,
+            "host": stable_host(self.req.host).model_dump(mode="json"),
+        }
+
+    def current_lock_resolution(self) -> Resolution | None:
+        """A lock made from this very recipe is kept as it is: reproducing it is the point of a lock."""
+        from legacyrun.lock import read_optional
+
+        lock = read_optional(self.req.ws.lockfile)
+        if lock is None or lock.recipe_hash != self.req.loaded.hash:
+            return None
+        if self.req.profile is not None and lock.resolution.profile != self.req.profile:
+            return None
+        return lock.resolution
+
+    def lock_run(self) -> dict[str, Any]:
+        from legacyrun.resolve import resolve
+        from legacyrun.resolve.locking import write_lock
+
+        kept = self.current_lock_resolution()
+        if kept is not None:
+            self.resolution = kept
+            return {"summary": f"kept {self.req.ws.lockfile.name} (profile {kept.profile})", "profile": kept.profile}
+        res = resolve(self.req.loaded, self.req.host, profile=self.req.profile)
+        write_lock(self.req.loaded, res, self.req.ws)
+        self.resolution = res
+        return {"summary": f"profile {res.profile}, torch {res.torch}", "profile": res.profile}
+
+    def ensure_resolution(self) -> Resolution:
+        if self.resolution is None:
+            self.resolution = self.current_lock_resolution()
+        if self.resolution is None:
+            from legacyrun.resolve import resolve
+
+            self.resolution = resolve(self.req.loaded, self.req.host, profile=self.req.profile)
+        return self.resolution
+
+    # -- fetch ---------------------------------------------------------------------------------------------------
+    def code_inputs(self) -> Any:
+        return {"sources": [(s.name, s.url, s.commit, s.submodules) for s in self.req.loaded.recipe.sources]}
+
+    def code_ok(self, _outputs: dict[str, Any]) -> bool:
+        return all((self.req.ws.source_dir(s.name) / ".git").exists() for s in self.req.loaded.recipe.sources)
+
+    def code_run(self) -> dict[str, Any]:
+        from legacyrun.fetch import fetch_code
+
+        results = fetch_code(self.req.loaded, self.req.ws, mirrors=self.mirrors, progress=self.progress)
+        return {"summary": ", ".join(f"{r.name}@{r.commit[:10]}" for r in results)}
+
+    def datasets(self) -> list[str]:
+        return list(self.req.loaded.recipe.tasks[self.task].datasets)
+
+    def data_inputs(self) -> Any:
+        recipe = self.req.loaded.recipe
+        return {"datasets": [recipe.dataset(n).model_dump(mode="json") for n in self.datasets()]}
+
+    def data_ok(self, _outputs: dict[str, Any]) -> bool:
+        recipe = self.req.loaded.recipe
+        return all(self.req.ws.resolve_inside(recipe.dataset(n).dest).exists() for n in self.datasets())
+
+    def data_run(self) -> dict[str, Any]:
+        names = self.datasets()
+        if not names:
+            return {"summary": "no datasets needed"}
+        from legacyrun.fetch import fetch_data
+
+        results = fetch_data(self.req.loaded, self.req.ws, names=names, mirrors=self.mirrors, progress=self.progress)
+        return {"summary": ", ".join(r.name for r in results)}
+
+    # -- patch -----------------------------------------------------------------------------------------------------
+    def target(self) -> Any:
+        from legacyrun.patching.engine import target_from_resolution
+
+        return target_from_resolution(self.ensure_resolution(), self.gpus.count)
+
+    def patch_inputs(self) -> Any:
+        from legacyrun.patching.engine import plan_patches
+
+        plan = plan_patches(self.req.loaded, self.req.ws, self.target())
+        return {"plan": plan.fingerprint(), "gpus": self.gpus.count}
+
+    def patch_run(self) -> dict[str, Any]:
+        from legacyrun.patching.command import record_patch_result
+        from legacyrun.patching.engine import apply, plan_patches
+
+        plan = plan_patches(self.req.loaded, self.req.ws, self.target())
+        result = apply(plan, force=self.req.force)
+        record_patch_result(self.req.ws, self.req.loaded, result)
+        return {"summary": result.summary()}
+
+    # -- build -------------------------------------------------------------------------------------------------------
+    def build_plan(self) -> Any:
+        from legacyrun.backends.base import BuildPlan
+        from legacyrun.backends.service import patch_series_hash
+        from legacyrun.lock import read_optional
+
+        lock = read_optional(self.req.ws.lockfile)
+        res = self.ensure_resolution()
+        return BuildPlan(
+            recipe=self.req.loaded,
+            resolution=res,
+            workspace=self.req.ws,
+            profile=res.profile,
+            commits={s.name: s.commit for s in self.req.loaded.recipe.sources},
+            patch_hash=patch_series_hash(lock.patches) if lock else None,
+            base_image=self.req.base_image,
+        )
+
+    def backend(self) -> Any:
+        from legacyrun.backends.base import get_backend
+        from legacyrun.backends.service import choose_backend
+
+        if self.backend_name is None:
+            self.backend_name, self.backend_why = choose_backend(self.req.backend)
+        return get_backend(self.backend_name)
+
+    def build_inputs(self) -> Any:
+        backend = self.backend()
+        return {"backend": backend.name, "env_id": backend.render(self.build_plan()).env_id}
+
+    def build_ok(self, _outputs: dict[str, Any]) -> bool:
+        return bool(self.backend().exists(self.build_plan()))
+
+    def build_run(self) -> dict[str, Any]:
+        from legacyrun.backends.service import build_environment
+
+        result = build_environment(
+            self.req.loaded,
+            self.req.ws,
+            backend=self.backend_name,
+            plan=self.build_plan(),
+            progress=self.on_line or (lambda _line: None),
+        )
+        env = result.env
+        return {"summary": f"{result.backend} {env.location if env else ''}".strip()}
+
+    # -- run ---------------------------------------------------------------------------------------------------------
+    def run_task(self) -> RunOutcome:
+        from legacyrun.run.service import run_in_workspace
+
+        return run_in_workspace(
+            self.req.loaded,
+            self.req.ws,
+            self.task,
+            resolution=self.ensure_resolution(),
+            backend=self.backend(),
+            plan=self.build_plan(),
+            gpus=self.gpus,
+            extra_args=self.req.extra_args,
+            on_line=self.on_line,
+        )
+
+
+def up(
+    req: UpRequest,
+    *,
+    on_step: Callable[[StepOutcome], None] | None = None,
+    on_start: Callable[[str], None] | None = None,
+    on_line: Callable[[str], None] | None = None,
+    progress: Any = None,
+) -> UpResult:
+    """The whole chain under the workspace lock; the run step always runs (unless --dry-run)."""
+    task = default_task(req.loaded, req.task)
+    req.ws.root.mkdir(parents=True, exist_ok=True)
+    with req.ws.locked(wait=req.wait):
+        chain = _Chain(req, task, on_line, progress)
+        steps = [
+            Step("lock", chain.lock_inputs, chain.lock_run, lambda _o: req.ws.lockfile.exists()),
+            Step("fetch-code", chain.code_inputs, chain.code_run, chain.code_ok),
+            Step("fetch-data", chain.data_inputs, chain.data_run, chain.data_ok),
+            Step("patch", chain.patch_inputs, chain.patch_run),
+            Step("build", chain.build_inputs, chain.build_run, chain.build_ok),
+        ]
+        outcomes = run_steps(req.ws, steps, record_prefix="up.", dry_run=req.dry_run, on_step=on_step, on_start=on_start)
+        result = UpResult(outcomes, task, resolution=chain.resolution, gpus=chain.gpus, notes=chain.notes)
+        result.backend, result.backend_why = chain.backend_name, chain.backend_why
+        if req.dry_run:
+            result.steps.append(StepOutcome("run", "planned", 0.0, f"task {task}"))
+            return result
+        if on_start is not None:
+            on_start("run")
+        result.run = chain.run_task()
+        run_outcome = StepOutcome(
+            "run", "done" if result.run.exit_code == 0 else "failed", result.run.seconds, f"exit {result.run.exit_code}"
+        )
+        result.steps.append(run_outcome)
+        if on_step is not None:
+            on_step(run_outcome)
+        return result
+
+
+def workspace_of(loaded: LoadedRecipe, workspace: Path | None) -> Workspace:
+    return Workspace.at(workspace if workspace is not None else Path.cwd() / loaded.recipe.name)
+
+
+__all__ = ["UpRequest", "UpResult", "default_task", "up", "workspace_of"]
