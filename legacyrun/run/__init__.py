@@ -1,0 +1,1 @@
+"""Running recipe tasks: the runner, provenance, and `explain` (failure signatures as data)."""
