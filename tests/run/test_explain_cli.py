@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from support.cli import run_cli
 
 FAILED_BUILD = """\
@@ -122,3 +123,19 @@ def test_explain_limits_to_five_without_all(tmp_path: Path) -> None:
     log.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert len(json.loads(run_cli("explain", log, "--json").stdout)) == 5
     assert len(json.loads(run_cli("explain", log, "--json", "--all").stdout)) == 7
+
+
+def test_show_matches_for_run_and_build(capsys: pytest.CaptureFixture[str]) -> None:
+    from legacyrun.cli import render
+    from legacyrun.cli.explain import show_matches
+    from legacyrun.run.explain import explain_text
+
+    render._out = None
+    try:
+        show_matches(explain_text(FAILED_RUN), log="runs/20261127-1/log.txt")
+    finally:
+        render._out = None
+    out = capsys.readouterr().out
+    assert out.startswith("known failure in runs/20261127-1/log.txt:")
+    assert "data0-zero-dim-index: loss.data[0] on a 0-dim tensor" in out
+    assert "fix:   Add catalog rule py-data0-item" in out
