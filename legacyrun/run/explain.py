@@ -21,6 +21,7 @@ from legacyrun.errors import UsageError
 SIGNATURES_FILE = Path(__file__).with_name("signatures.yaml")
 _BLOCK_CHARS = 4 << 20  # characters read per block when streaming a file
 _MAX_PENDING = 1 << 20  # a "line" longer than this (tqdm \r-only output) is scanned in pieces
+_GREP_MIN_BYTES = 4 << 20  # below this, starting grep costs more than it saves
 _EXCERPT_MAX = 300
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _REQUIRED = ("id", "title", "patterns", "priority", "cause", "fix", "sources")
@@ -422,17 +423,73 @@ def explain_file(
     include_generic: bool = False,
     signatures: SignatureSet | None = None,
 ) -> list[Match]:
-    """Match a log file, streamed (bytes that are not UTF-8 are replaced, never fatal)."""
+    """Match a log file, streamed (bytes that are not UTF-8 are replaced, never fatal).
+
+    Big files go through `grep -F` (one pass for all gates, ~10x faster than str.find per gate) when grep is
+    installed; the result is the same as the pure-Python path.
+    """
     p = Path(path)
+    sigset = signatures or load_signatures()
     try:
+        if p.is_file() and p.stat().st_size >= _GREP_MIN_BYTES:
+            scanner = _grep_scan(p, sigset)
+            if scanner is not None:
+                return _results(scanner, limit, include_generic)
         with p.open("r", encoding="utf-8", errors="replace", newline="") as fh:
-            return explain_chunks(iter_blocks(fh), limit=limit, include_generic=include_generic, signatures=signatures)
+            return explain_chunks(iter_blocks(fh), limit=limit, include_generic=include_generic, signatures=sigset)
     except IsADirectoryError as exc:
         raise UsageError(f"{p}: is a directory, not a log file") from exc
     except FileNotFoundError as exc:
         raise UsageError(f"{p}: no such log file") from exc
     except OSError as exc:
         raise UsageError(f"{p}: cannot read log: {exc.strerror or exc}") from exc
+
+
+def _grep_binary() -> str | None:
+    import shutil
+
+    return shutil.which("grep")
+
+
+def _grep_scan(path: Path, sigset: SignatureSet) -> _Scanner | None:
+    """Candidate lines from grep, checked here; None when grep is missing or fails (the caller falls back)."""
+    import mmap
+
+    from legacyrun import proc
+
+    grep = _grep_binary()
+    if grep is None:
+        return None
+    names = [gate for gate, _ in sigset.gates]
+    # -o -b: one "LINE:BYTE_OFFSET:GATE" record per hit. Only the gate is printed, never the log line itself,
+    # because a text-mode pipe would split log lines at lone \r (progress bars) and shift the records.
+    argv = [grep, "-F", "-a", "-n", "-b", "-o"]
+    for gate in names:
+        argv += ["-e", gate]
+    argv += ["--", str(path)]
+    scanner = _Scanner(sigset)
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        out = proc.stream(argv, env={"LC_ALL": "C"})  # C locale: byte matching, much faster
+        last = 0
+        try:
+            for record in out:
+                num, _, rest = record.partition(":")
+                off = rest.partition(":")[0]
+                if not (num.isdigit() and off.isdigit()) or int(num) == last:
+                    continue
+                last = int(num)
+                pos = int(off)
+                start = mm.rfind(b"\n", 0, pos) + 1
+                end = mm.find(b"\n", pos)
+                line = mm[start : end if end != -1 else len(mm)].decode("utf-8", "replace")
+                gates = frozenset(i for i, gate in enumerate(names) if gate in line)
+                if gates:
+                    scanner._line(line, gates, last)
+        finally:
+            out.terminate()
+    if out.returncode not in (0, 1):  # 1: no line matched
+        return None
+    return scanner
 
 
 # --- documentation ---------------------------------------------------------------------------------------------
@@ -462,7 +519,9 @@ to the recipe's patches).
   read (missing file, a directory).
 - `legacyrun run` and `legacyrun build` call the same matcher on their log when they fail.
 
-A pattern is a Python regex matched within one line. The log is streamed, so files of any size work.
+A pattern is a Python regex matched within one line. The log is streamed, so files of any size work; a log file
+of 4 MiB or more is prefiltered with `grep -F` when grep is installed (about 0.5 s for 100 MB; the pure-Python
+path, used otherwise and for standard input, takes about 3-5 s). `bench/explain_speed.py` measures both.
 
 From Python: `legacyrun.run.explain.explain_text(text, limit=None)`, `explain_file(path)`,
 `explain_chunks(iterable_of_str)` return `Match` objects (no printing).

@@ -318,3 +318,60 @@ def test_bad_signature_files(tmp_path: Path, body: str, message: str) -> None:
         load_signatures(path)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def _big_log(tmp_path: Path) -> Path:
+    # All table excerpts in one log, with progress-bar lines (lone \r), colour codes and bad UTF-8 between them.
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_explain_table", Path(__file__).with_name("test_explain_table.py"))
+    assert spec is not None and spec.loader is not None
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    parts = []
+    for i, (_, text) in enumerate(table.CASES):
+        parts.append(f"iter {i}: 10%|#  |\r20%|##  |\r\x1b[32mok\x1b[0m\n".encode())
+        parts.append(text.encode())
+        parts.append(b"\xff\xfe not utf-8\r\n")
+    log = tmp_path / "all.log"
+    log.write_bytes(b"".join(parts))
+    return log
+
+
+def test_grep_path_equals_python_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if ex._grep_binary() is None:
+        pytest.skip("grep is not installed")
+    log = _big_log(tmp_path)
+    with log.open(encoding="utf-8", errors="replace", newline="") as fh:
+        python_path = explain_chunks(iter_blocks(fh), include_generic=True)
+    monkeypatch.setattr(ex, "_GREP_MIN_BYTES", 1)
+    calls: list[Path] = []
+    real = ex._grep_scan
+
+    def spy(path: Path, sigset: ex.SignatureSet) -> object:
+        calls.append(path)
+        return real(path, sigset)
+
+    monkeypatch.setattr(ex, "_grep_scan", spy)
+    grep_path = explain_file(log, include_generic=True)
+    assert calls == [log]
+    assert len(grep_path) >= 100
+    assert grep_path == python_path
+
+
+def test_grep_path_no_match_and_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ex, "_GREP_MIN_BYTES", 1)
+    clean = tmp_path / "clean.log"
+    clean.write_text("iter: 1 loss: 0.5\n" * 100, encoding="utf-8")
+    assert explain_file(clean) == []
+    # Without grep the pure-Python path gives the same answer.
+    log = _big_log(tmp_path)
+    with_grep = explain_file(log)
+    monkeypatch.setattr(ex, "_grep_binary", lambda: None)
+    assert explain_file(log) == with_grep
+    # A grep that fails (exit status 2: bad option, unreadable file) also falls back.
+    broken = tmp_path / "grep"
+    broken.write_text("#!/bin/sh\necho 'grep: broken' >&2\nexit 2\n", encoding="utf-8")
+    broken.chmod(0o755)
+    monkeypatch.setattr(ex, "_grep_binary", lambda: str(broken))
+    assert explain_file(log) == with_grep
