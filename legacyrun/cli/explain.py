@@ -20,7 +20,9 @@ def register(app: typer.Typer) -> None:
 
 def _explain(
     ctx: typer.Context,
-    log: Annotated[str, typer.Argument(help="Log file to explain, or - for standard input.", show_default=False)],
+    log: Annotated[
+        str, typer.Argument(metavar="LOG|-", help="Log file to explain, or - for standard input.", show_default=False)
+    ],
     all_: Annotated[
         bool, typer.Option("--all", help="Show every match, catch-all signatures included (default: best 5).")
     ] = False,
