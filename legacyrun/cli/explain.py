@@ -1,16 +1,81 @@
-"""Command: explain."""
+"""Command: explain (match a failure log against known signatures: cause and fix)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
-from legacyrun.cli._stub import not_yet
+from legacyrun.cli.context import JsonOpt, options
+
+if TYPE_CHECKING:
+    from legacyrun.run.explain import Match
+
+_DEFAULT_LIMIT = 5
 
 
 def register(app: typer.Typer) -> None:
-    app.command("explain", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_explain)
+    app.command("explain")(_explain)
 
 
-def _explain() -> None:
-    """Not available yet."""
-    not_yet("explain")
+def _explain(
+    ctx: typer.Context,
+    log: Annotated[
+        str, typer.Argument(metavar="LOG|-", help="Log file to explain, or - for standard input.", show_default=False)
+    ],
+    all_: Annotated[
+        bool, typer.Option("--all", help="Show every match, catch-all signatures included (default: best 5).")
+    ] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Explain a failure log: known failure, the line that shows it, its cause and a concrete fix.
+
+    Exit status 0 when something matched, 1 when nothing did.
+    """
+    import sys
+
+    from legacyrun.cli import render
+    from legacyrun.run.explain import explain_chunks, explain_file, iter_blocks
+
+    opts = options(ctx, json=json)
+    limit = None if all_ else _DEFAULT_LIMIT
+    if log == "-":
+        matches = explain_chunks(iter_blocks(sys.stdin), limit=limit, include_generic=all_)
+    else:
+        matches = explain_file(log, limit=limit, include_generic=all_)
+    if opts.json:
+        render.emit_json([m.to_dict() for m in matches])
+    elif not matches:
+        render.note("no known failure signature matched this log")
+    else:
+        show_matches(matches)
+    # SystemExit, not typer.Exit: with standalone_mode=False click returns an Exit's code instead of raising it,
+    # and cli.main would turn that into status 0.
+    raise SystemExit(0 if matches else 1)
+
+
+def show_matches(matches: list[Match], *, log: str | None = None) -> None:
+    """Print matches for humans; `run` and `build` call this with their log's path after a failure."""
+    from legacyrun.cli import render
+
+    if log is not None and matches:
+        render.markup(f"[bold]known failure{'s' if len(matches) > 1 else ''} in {_esc(log)}:[/bold]")
+    for i, m in enumerate(matches):
+        if i:
+            render.line()
+        render.markup(f"[bold]{_esc(m.signature_id)}[/bold]: {_esc(m.title)}")
+        more = f" (and {m.count - 1} more line{'s' if m.count > 2 else ''})" if m.count > 1 else ""
+        render.line(f"  line {m.line}{more}: {m.excerpt}", style="dim")
+        render.line(f"  cause: {m.cause}")
+        render.line(f"  fix:   {m.fix}")
+        if m.catalog_rules:
+            render.line(f"  catalog rules: {', '.join(m.catalog_rules)}")
+
+
+def _esc(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+__all__ = ["register", "show_matches"]
