@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=args, prog_name="legacyrun", standalone_mode=False)
+        # Without standalone mode click returns (not raises) the code of a typer.Exit.
+        code = app(args=args, prog_name="legacyrun", standalone_mode=False)
     except LegacyrunError as exc:
         _fail(exc, args)
     except KeyboardInterrupt:
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
             exc.show()
             sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
         raise
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _fail(exc: BaseException, args: list[str]) -> None:

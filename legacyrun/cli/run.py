@@ -36,13 +36,11 @@ def _print_line(line: str) -> None:
     render.out().print(line, markup=False, highlight=False)
 
 
-def _explanations(matches: list[Any]) -> None:
-    if not matches:
-        return
-    render.err().print("[bold]legacyrun explain[/bold]: the log matches known failures:")
-    for m in matches:
-        render.err().print(f"  - {m.signature_id}: {m.cause}", markup=False)
-        render.err().print(f"    fix: {m.fix}", markup=False)
+def _explanations(matches: list[Any], log: Any) -> None:
+    if matches:
+        from legacyrun.cli.explain import show_matches
+
+        show_matches(matches, log=str(log))
 
 
 def run_cmd(
@@ -89,12 +87,17 @@ def run_cmd(
         )
     if opts.json:
         render.emit_json(
-            {"run_id": outcome.run_id, "exit_code": outcome.exit_code, "log": str(outcome.log_path),
-             "provenance": str(outcome.provenance_path), "seconds": round(outcome.seconds, 3)}
+            {
+                "run_id": outcome.run_id,
+                "exit_code": outcome.exit_code,
+                "log": str(outcome.log_path),
+                "provenance": str(outcome.provenance_path),
+                "seconds": round(outcome.seconds, 3),
+            }
         )
     else:
         render.note(f"run {outcome.run_id}: exit {outcome.exit_code}; log {outcome.log_path}")
-        _explanations(outcome.explanations)
+        _explanations(outcome.explanations, outcome.log_path)
     raise typer.Exit(outcome.exit_code)
 
 
@@ -172,14 +175,17 @@ def up_cmd(
                 ],
                 "run": None
                 if result.run is None
-                else {"run_id": result.run.run_id, "exit_code": result.run.exit_code,
-                      "provenance": str(result.run.provenance_path)},
+                else {
+                    "run_id": result.run.run_id,
+                    "exit_code": result.run.exit_code,
+                    "provenance": str(result.run.provenance_path),
+                },
                 "seconds": round(time.monotonic() - started, 3),
             }
         )
     elif result.run is not None:
         render.note(f"run {result.run.run_id}: exit {result.run.exit_code}; log {result.run.log_path}")
-        _explanations(result.run.explanations)
+        _explanations(result.run.explanations, result.run.log_path)
     raise typer.Exit(result.exit_code)
 
 
@@ -209,21 +215,35 @@ def status_cmd(ctx: typer.Context, recipe: RecipeArg, json: JsonOpt = False, wor
     render.markup(f"[bold]{report.recipe}[/bold] in {report.workspace}" + ("" if report.exists else " (not created)"))
     if report.lock:
         current = "current" if report.lock_current else "STALE (recipe changed; run `legacyrun lock`)"
-        render.line(f"  lock: profile {report.lock['profile']}, torch {report.lock['torch']}, "
-                    f"cuda {report.lock['cuda'] or 'cpu'} ({current})")
+        render.line(
+            f"  lock: profile {report.lock['profile']}, torch {report.lock['torch']}, "
+            f"cuda {report.lock['cuda'] or 'cpu'} ({current})"
+        )
     else:
         render.line("  lock: none")
-    render.show(render.table("sources", ["name", "commit", "fetched"], [
-        [s["name"], s["commit"][:12], "yes" if s["fetched"] else "no"] for s in report.sources
-    ]))
+    render.show(
+        render.table(
+            "sources",
+            ["name", "commit", "fetched"],
+            [[s["name"], s["commit"][:12], "yes" if s["fetched"] else "no"] for s in report.sources],
+        )
+    )
     if report.datasets:
-        render.show(render.table("datasets", ["name", "kind", "present"], [
-            [d["name"], d["kind"], "yes" if d["present"] else "no"] for d in report.datasets
-        ]))
+        render.show(
+            render.table(
+                "datasets",
+                ["name", "kind", "present"],
+                [[d["name"], d["kind"], "yes" if d["present"] else "no"] for d in report.datasets],
+            )
+        )
     render.line(f"  patches applied: {len(report.patches)}")
     env = report.environment
     render.line(f"  environment: {env['backend'] + ' ' + (env.get('tag') or env['id'][:12]) if env else 'not built'}")
     if report.runs:
-        render.show(render.table("last runs", ["run", "task", "exit", "seconds"], [
-            [str(r["run_id"]), str(r["task"]), str(r["exit_code"]), str(r["seconds"])] for r in report.runs
-        ]))
+        render.show(
+            render.table(
+                "last runs",
+                ["run", "task", "exit", "seconds"],
+                [[str(r["run_id"]), str(r["task"]), str(r["exit_code"]), str(r["seconds"])] for r in report.runs],
+            )
+        )

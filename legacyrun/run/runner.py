@@ -21,9 +21,7 @@ from legacyrun.workspace import Workspace
 class Executor(Protocol):
     """What a built environment offers the runner (the backends' exec, bound to one environment)."""
 
-    def __call__(
-        self, argv: list[str], *, cwd: Path, env: Mapping[str, str], gpus: GpuSelection
-    ) -> Stream: ...
+    def __call__(self, argv: list[str], *, cwd: Path, env: Mapping[str, str], gpus: GpuSelection) -> Stream: ...
 
 
 @dataclass

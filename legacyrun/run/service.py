@@ -17,18 +17,18 @@ from legacyrun.run.runner import RunOutcome, run_task
 from legacyrun.workspace import Workspace
 
 
-def adaptation_overrides(loaded: LoadedRecipe, ws: Workspace, resolution: Resolution, gpus: GpuSelection) -> tuple[
-    list[str], list[dict[str, str]]
-]:
+def adaptation_overrides(
+    loaded: LoadedRecipe, ws: Workspace, resolution: Resolution, gpus: GpuSelection
+) -> tuple[list[str], list[dict[str, str]]]:
     """The task argv additions (detectron2-style KEY VALUE) and the table rows for the chosen GPU count."""
     if loaded.recipe.adapt is None:
-        return [], []
+        return {}, []
     from legacyrun.patching.adapt import plan_adaptation
     from legacyrun.patching.target import target_from_resolution
 
     plan = plan_adaptation(loaded, target_from_resolution(resolution, gpus.count), ws)
     rows = [{"key": r.key, "where": r.where, "old": r.old, "new": r.new, "rule": r.rule} for r in plan.rows]
-    return plan.overrides, rows  # type: ignore[return-value]
+    return plan.overrides, rows
 
 
 def provenance_base(
@@ -96,7 +96,7 @@ def run_in_workspace(
         gpus=gpus,
         provenance_base=base,
         extra_args=extra_args,
-        cli_overrides=list(overrides.get(task, [])) if isinstance(overrides, dict) else [],
+        cli_overrides=list(overrides.get(task, [])),
         profile_env=profile_env,
         on_line=on_line,
     )

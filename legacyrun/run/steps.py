@@ -61,8 +61,10 @@ def run_steps(
             and record.get("inputs_hash") == digest
             and step.outputs_ok(record.get("outputs") or {})
         )
-        if unchanged:
-            outcome = StepOutcome(step.name, "skipped", time.monotonic() - started, "unchanged", record.get("outputs") or {})
+        if unchanged and record is not None:
+            outcome = StepOutcome(
+                step.name, "skipped", time.monotonic() - started, "unchanged", record.get("outputs") or {}
+            )
         elif dry_run:
             outcome = StepOutcome(step.name, "planned", 0.0, "would run" if record is None else "inputs changed")
         else:
@@ -71,7 +73,9 @@ def run_steps(
             outputs = step.run()
             if not step.always:
                 ws.record_step(record_prefix + step.name, digest, outputs)
-            outcome = StepOutcome(step.name, "done", time.monotonic() - started, str(outputs.get("summary", "")), outputs)
+            outcome = StepOutcome(
+                step.name, "done", time.monotonic() - started, str(outputs.get("summary", "")), outputs
+            )
         outcomes.append(outcome)
         if on_step is not None:
             on_step(outcome)

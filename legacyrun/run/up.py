@@ -265,7 +265,9 @@ def up(
             Step("patch", chain.patch_inputs, chain.patch_run),
             Step("build", chain.build_inputs, chain.build_run, chain.build_ok),
         ]
-        outcomes = run_steps(req.ws, steps, record_prefix="up.", dry_run=req.dry_run, on_step=on_step, on_start=on_start)
+        outcomes = run_steps(
+            req.ws, steps, record_prefix="up.", dry_run=req.dry_run, on_step=on_step, on_start=on_start
+        )
         result = UpResult(outcomes, task, resolution=chain.resolution, gpus=chain.gpus, notes=chain.notes)
         result.backend, result.backend_why = chain.backend_name, chain.backend_why
         if req.dry_run:

@@ -53,11 +53,10 @@ def _build(tree: Path, arch_list: str) -> tuple[int, str]:
 
 def test_legacy_extension_forward_ported_runs_on_this_gpu(gpu: None, tmp_path: Path) -> None:
     import torch
+    from legacyrun.patching.catalog import TargetVersions, apply_rules, scan
 
     from legacyrun.host import probe_host
-    from legacyrun.patching.catalog import TargetVersions, apply_rules, scan
-    from legacyrun.recipe.loader import parse_text
-    from legacyrun.recipe.loader import LoadedRecipe
+    from legacyrun.recipe.loader import LoadedRecipe, parse_text
     from legacyrun.resolve import resolve
     from legacyrun.run.explain import explain_text
 
@@ -70,7 +69,8 @@ def test_legacy_extension_forward_ported_runs_on_this_gpu(gpu: None, tmp_path: P
     text = (
         "schema_version: 1\nname: ext\ntitle: t\n"
         "sources: [{name: ext, url: 'file:///x', commit: '" + "0" * 40 + "'}]\n"
-        "env: {profiles: {faithful: {python: '3.6', torch: '1.4.0', cuda: '10.1'}, modern: {python: '3.11', torch: '>=2.1'}}}\n"
+        "env: {profiles: {faithful: {python: '3.6', torch: '1.4.0', cuda: '10.1'},\n"
+        "                 modern: {python: '3.11', torch: '>=2.1'}}}\n"
     )
     loaded = LoadedRecipe(parse_text(text, "ext.yaml"), Path("ext.yaml"), text)
     res = resolve(loaded, host)
@@ -108,6 +108,9 @@ def test_legacy_extension_forward_ported_runs_on_this_gpu(gpu: None, tmp_path: P
     b = torch.randn(100_003, device="cuda")
     out = legacy_scale_add.scale_add(a, b, 2.5)
     torch.testing.assert_close(out, a * 2.5 + b)
-    print(f"GPU {host.gpus[0].name} sm_{cc.replace('.', '')}: built for {arch_list}; "
-          f"forward-ported files: {sorted(changes)}; result matches", file=sys.stderr)
+    print(
+        f"GPU {host.gpus[0].name} sm_{cc.replace('.', '')}: built for {arch_list}; "
+        f"forward-ported files: {sorted(changes)}; result matches",
+        file=sys.stderr,
+    )
     os.environ.pop("TORCH_CUDA_ARCH_LIST", None)

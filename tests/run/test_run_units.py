@@ -44,8 +44,22 @@ def test_expand_keeps_unknown_braces() -> None:
 
 def test_provenance_round_trip(tmp_path: Path) -> None:
     run_id = new_run_id("train")
-    prov = Provenance(run_id, "r", "h", "train", ["python", "x.py"], "/w", {"A": "1"}, None, {"s": "c" * 40},
-                      {"p": "d"}, {}, {"backend": "venv"}, {"gpu": None}, {"count": 1})
+    prov = Provenance(
+        run_id,
+        "r",
+        "h",
+        "train",
+        ["python", "x.py"],
+        "/w",
+        {"A": "1"},
+        None,
+        {"s": "c" * 40},
+        {"p": "d"},
+        {},
+        {"backend": "venv"},
+        {"gpu": None},
+        {"count": 1},
+    )
     prov.ended = prov.started + 1.5
     prov.exit_code = 0
     prov.write(tmp_path / run_id)

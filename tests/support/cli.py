@@ -19,7 +19,11 @@ class CliResult:
 
 
 def run_cli(
-    *args: str | os.PathLike[str], cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 600
+    *args: str | os.PathLike[str],
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+    input: str | None = None,
 ) -> CliResult:
     """`python -m legacyrun ARGS` in a subprocess: the real entry point, real exit code, real stderr."""
     full_env = dict(os.environ)
@@ -33,6 +37,7 @@ def run_cli(
         text=True,
         timeout=timeout,
         check=False,
+        input=input,
     )
     return CliResult(cp.returncode, cp.stdout, cp.stderr)
 
