@@ -19,7 +19,7 @@ from legacyrun.workspace import Workspace
 
 def adaptation_overrides(
     loaded: LoadedRecipe, ws: Workspace, resolution: Resolution, gpus: GpuSelection
-) -> tuple[list[str], list[dict[str, str]]]:
+) -> tuple[dict[str, list[str]], list[dict[str, str]]]:
     """The task argv additions (detectron2-style KEY VALUE) and the table rows for the chosen GPU count."""
     if loaded.recipe.adapt is None:
         return {}, []
