@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=args, prog_name="legacyrun", standalone_mode=False)
+        # With standalone_mode=False click returns typer.Exit's code instead of raising it.
+        rc = app(args=args, prog_name="legacyrun", standalone_mode=False)
     except LegacyrunError as exc:
         _fail(exc, args)
     except KeyboardInterrupt:
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
             exc.show()
             sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
         raise
-    sys.exit(0)
+    sys.exit(rc if isinstance(rc, int) else 0)
 
 
 def _fail(exc: BaseException, args: list[str]) -> None:
