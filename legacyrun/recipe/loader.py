@@ -248,12 +248,17 @@ def _compose(text: str, display: str) -> yaml.Node | None:
 
 def _yaml_line(exc: yaml.MarkedYAMLError, display: str) -> str:
     mark = exc.problem_mark or exc.context_mark
-    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     what = exc.problem or exc.context or "invalid YAML"
-    if exc.context and exc.problem and "\t" not in what:
-        what = f"{what} ({exc.context})"
-    if "'\\t'" in what or "\t" in what:
+    if ("<stream end>" in what or "end of stream" in what) and exc.context and exc.context_mark:
+        # An unclosed bracket or quote: the end of the file says nothing, where it opened does.
+        mark = exc.context_mark
+        opened = exc.context.removeprefix("while parsing ").removeprefix("while scanning ")
+        what = f"{opened} that starts here is never closed"
+    elif "\\t" in what or "\t" in what:
         what = "tab character: YAML indentation must use spaces"
+    elif exc.context and exc.problem:
+        what = f"{what} ({exc.context})"
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     return f"{display}:{line}:{col}: (yaml): {what}"
 
 
