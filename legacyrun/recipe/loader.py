@@ -199,7 +199,7 @@ def _message(err: dict[str, Any], raw: str | None) -> str:
         return "a patch needs `kind: regex`, `kind: diff` or `kind: catalog`"
     if kind in _TYPE_WORDS:
         got = _describe(raw, value)
-        if kind == "string_type" and raw is not None and not isinstance(value, list | dict):
+        if kind == "string_type" and raw and value is not None and not isinstance(value, list | dict):
             return f'expected a string, got {got} (quote it: "{raw}")'
         return f"expected {_TYPE_WORDS[kind]}, got {got}"
     return msg
