@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,14 +115,20 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
 def dotted(path: Location) -> str:
-    """`sources[0].commit` style path for messages."""
+    """`sources[0].commit` style path for messages; a key with spaces or odd characters is quoted, without
+    spaces, so that the path stays one word of the `FILE:LINE:COL: path: message` line."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif _PLAIN_KEY.fullmatch(part):
+            out += ("." if out else "") + part
         else:
-            out += ("." if out else "") + str(part)
+            out += "[" + repr(part).replace(" ", "\\x20") + "]"
     return out or "(top level)"
 
 
