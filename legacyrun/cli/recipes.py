@@ -98,6 +98,24 @@ def show_cmd(ctx: typer.Context, recipe: RecipeArg, json: JsonOpt = False) -> No
                 ],
             )
         )
+    if data["adapt"]:
+        adapt = data["adapt"]
+        render.show(
+            render.table(
+                f"adapt (written for {adapt['reference_gpus']} GPUs)",
+                ["key", "format", "rule", "reference", "where"],
+                [
+                    [
+                        k["key"],
+                        k["format"],
+                        k["rule"],
+                        "-" if k.get("reference") is None else str(k["reference"]),
+                        ", ".join(k.get("files") or k.get("tasks") or []),
+                    ]
+                    for k in adapt["keys"]
+                ],
+            )
+        )
     if data["tasks"]:
         render.show(
             render.table(

@@ -108,6 +108,8 @@ def test_show_builtin_human(path: Path) -> None:
         assert ds.name in out
     for task in recipe.tasks:
         assert task in out
+    if recipe.adapt:
+        assert f"written for {recipe.adapt.reference_gpus} GPUs" in out
 
 
 @pytest.mark.parametrize("path", BUILTIN, ids=lambda p: p.stem)
