@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import sys
-import traceback
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +15,8 @@ app = typer.Typer(
     name="legacyrun",
     help="Make legacy deep-learning research code run again, reproducibly, with one command.",
     no_args_is_help=True,
+    # Plain click help: typer's rich help formatter (rich.markdown, markdown_it) costs ~90 ms per start.
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -43,6 +43,8 @@ def _global(
     ] = False,
 ) -> None:
     """Make legacy deep-learning research code run again, reproducibly, with one command."""
+    import logging  # here, not at the top: `legacyrun --help` never needs it
+
     ctx.obj = Options(workspace=workspace, json=json, verbose=verbose, quiet=quiet)
     level = logging.DEBUG if verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING
     logging.basicConfig(level=level, format="%(name)s: %(message)s")
@@ -72,8 +74,8 @@ def main(argv: list[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else argv
     try:
-        # Without standalone mode click returns (not raises) the code of a typer.Exit.
-        code = app(args=args, prog_name="legacyrun", standalone_mode=False)
+        # With standalone_mode=False click returns typer.Exit's code instead of raising it.
+        rc = app(args=args, prog_name="legacyrun", standalone_mode=False)
     except LegacyrunError as exc:
         _fail(exc, args)
     except KeyboardInterrupt:
@@ -89,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
             exc.show()
             sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
         raise
-    sys.exit(code if isinstance(code, int) else 0)
+    sys.exit(rc if isinstance(rc, int) else 0)
 
 
 def _fail(exc: BaseException, args: list[str]) -> None:
@@ -98,6 +100,8 @@ def _fail(exc: BaseException, args: list[str]) -> None:
 
     assert isinstance(exc, LegacyrunError)
     if _verbose_requested(args):
+        import traceback
+
         traceback.print_exception(exc)
     if "--json" in args:
         render.emit_json({"error": {"exit_code": exc.exit_code, "type": exc.title, "messages": exc.lines()}})

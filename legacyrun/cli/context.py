@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from legacyrun.workspace import Workspace
+if TYPE_CHECKING:
+    from legacyrun.workspace import Workspace
 
 
 @dataclass
@@ -23,6 +24,8 @@ class Options:
 
     def workspace_for(self, recipe_name: str) -> Workspace:
         """The workspace: --workspace, else ./<recipe name>."""
+        from legacyrun.workspace import Workspace
+
         return Workspace.at(self.workspace if self.workspace is not None else Path.cwd() / recipe_name)
 
 

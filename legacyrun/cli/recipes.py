@@ -11,7 +11,7 @@ from legacyrun.cli import render
 from legacyrun.cli.context import JsonOpt, RecipeArg, options
 from legacyrun.errors import RecipeError
 
-recipe_app = typer.Typer(help="Work with recipe files: validate, schema.", no_args_is_help=True)
+recipe_app = typer.Typer(help="Work with recipe files: validate, schema.", no_args_is_help=True, rich_markup_mode=None)
 
 
 def register(app: typer.Typer) -> None:
@@ -95,6 +95,24 @@ def show_cmd(ctx: typer.Context, recipe: RecipeArg, json: JsonOpt = False) -> No
                 [
                     [p["id"], p["kind"], p["source"], " ".join(f"{k}={v}" for k, v in p["when"].items()) or "always"]
                     for p in data["patches"]
+                ],
+            )
+        )
+    if data["adapt"]:
+        adapt = data["adapt"]
+        render.show(
+            render.table(
+                f"adapt (written for {adapt['reference_gpus']} GPUs)",
+                ["key", "format", "rule", "reference", "where"],
+                [
+                    [
+                        k["key"],
+                        k["format"],
+                        k["rule"],
+                        "-" if k.get("reference") is None else str(k["reference"]),
+                        ", ".join(k.get("files") or k.get("tasks") or []),
+                    ]
+                    for k in adapt["keys"]
                 ],
             )
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,13 @@ import yaml
 from pydantic import ValidationError
 
 from legacyrun.errors import RecipeError
-from legacyrun.recipe.models import SCHEMA_VERSION, Location, Recipe, cross_reference_problems
+from legacyrun.recipe.models import (
+    SCHEMA_VERSION,
+    LocatedValueError,
+    Location,
+    Recipe,
+    cross_reference_problems,
+)
 
 Positions = dict[Location, tuple[int, int]]
 
@@ -49,48 +56,79 @@ def recipe_hash(recipe: Recipe) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
+)
+
+
 class _Construct:
-    """Build plain data from a YAML node tree, remembering each path's position."""
+    """Build plain data from a YAML node tree, remembering each path's position (and each key's, and each
+    scalar's source text, so messages can quote `3.10` rather than the float 3.1 it became)."""
 
     def __init__(self, display: str) -> None:
         self.display = display
         self.positions: Positions = {}
+        self.key_positions: Positions = {}
+        self.raw: dict[Location, str] = {}
         self.problems: list[str] = []
         self._scalar = yaml.SafeLoader("")
 
     def build(self, node: yaml.Node, path: Location) -> Any:
-        self.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        self.positions[path] = _mark(node)
+        if node.tag not in _PLAIN_TAGS:
+            # Python object tags and the like: a shared recipe must be plain data (and never run code).
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self._problem(node, path, f"YAML tag {tag} is not allowed in a recipe (plain data only)")
+            return None
         if isinstance(node, yaml.MappingNode):
-            out: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = self.build(key_node, (*path, "<key>"))
-                if not isinstance(key, str | int):
-                    self._problem(key_node, path, "mapping keys must be strings")
-                    continue
-                key = str(key) if not isinstance(key, str) else key
-                if key in out:
-                    self._problem(key_node, (*path, key), f"duplicate key {key!r}")
-                    continue
-                out[key] = self.build(value_node, (*path, key))
-            return out
+            return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
+        self.raw[path] = node.value
         return self._scalar.construct_object(node, deep=True)
 
+    def _mapping(self, node: yaml.MappingNode, path: Location) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                self._problem(key_node, path, "YAML merge keys (<<) are not supported in a recipe")
+                continue
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _PLAIN_TAGS:
+                self._problem(key_node, path, "mapping keys must be plain strings")
+                continue
+            # The key's own text, not its YAML 1.1 meaning: `on:` stays "on", `1:` stays "1".
+            key = key_node.value
+            if key in out:
+                self._problem(key_node, (*path, key), f"duplicate key {key!r}")
+                continue
+            self.key_positions[(*path, key)] = _mark(key_node)
+            out[key] = self.build(value_node, (*path, key))
+        return out
+
     def _problem(self, node: yaml.Node, path: Location, message: str) -> None:
-        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        line, col = _mark(node)
         self.problems.append(f"{self.display}:{line}:{col}: {dotted(path)}: {message}")
 
 
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
 def dotted(path: Location) -> str:
-    """`sources[0].commit` style path for messages."""
+    """`sources[0].commit` style path for messages; a key with spaces or odd characters is quoted, without
+    spaces, so that the path stays one word of the `FILE:LINE:COL: path: message` line."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif _PLAIN_KEY.fullmatch(part):
+            out += ("." if out else "") + part
         else:
-            out += ("." if out else "") + str(part)
+            out += "[" + repr(part).replace(" ", "\\x20") + "]"
     return out or "(top level)"
 
 
@@ -103,69 +141,161 @@ def _position(positions: Positions, loc: Location) -> tuple[int, int]:
     return (1, 1)
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> Location:
-    """Drop pydantic's union-branch and validator tags from an error location."""
+_TYPE_WORDS = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+
+
+def _clean_loc(loc: tuple[Any, ...], data: Any) -> Location:
+    """Map a pydantic error location onto the document: drop union-branch tags ('regex', 'float', ...) and
+    validator tags, which are not keys of the data, by walking the data along the location."""
     cleaned: list[str | int] = []
-    for part in loc:
-        if isinstance(part, str) and (part in {"regex", "diff", "catalog"} or part.startswith(("function-", "json-"))):
+    current: Any = data
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        in_dict = isinstance(current, dict) and isinstance(part, str) and part in current
+        in_list = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        if in_dict or in_list:
+            cleaned.append(part)
+            current = current[part]
+        elif last and isinstance(current, dict) and isinstance(part, str) and part != "[key]":
+            cleaned.append(part)  # a missing required key
+            current = None
+        else:
             continue
-        cleaned.append(part)
     return tuple(cleaned)
 
 
-def _message(err: dict[str, Any]) -> str:
+def _describe(raw: str | None, value: Any) -> str:
+    """What the user wrote, in words: 'the number 3.10', 'a list', ..."""
+    if isinstance(value, bool):
+        return f"the boolean {raw or str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {raw if raw is not None else repr(value)}"
+    if value is None:
+        return "an empty value (null)"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return f"the date {raw}" if raw is not None else type(value).__name__
+
+
+def _message(err: dict[str, Any], raw: str | None) -> str:
     msg = str(err.get("msg", "invalid"))
-    kind = err.get("type", "")
+    kind = str(err.get("type", ""))
+    value = err.get("input")
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     if kind == "extra_forbidden":
         return "unknown key (not part of schema_version 1; check the spelling)"
     if kind == "missing":
         return "required field is missing"
-    if kind == "string_type" and isinstance(err.get("input"), int | float):
-        return f"expected a string, got the number {err['input']!r} (quote it: '{err['input']}')"
     if kind == "union_tag_invalid":
-        return "kind must be one of: regex, diff, catalog"
+        return "must be one of: regex, diff, catalog"
+    if kind == "union_tag_not_found":
+        return "a patch needs `kind: regex`, `kind: diff` or `kind: catalog`"
+    if kind in _TYPE_WORDS:
+        got = _describe(raw, value)
+        if kind == "string_type" and raw and value is not None and not isinstance(value, list | dict):
+            return f'expected a string, got {got} (quote it: "{raw}")'
+        return f"expected {_TYPE_WORDS[kind]}, got {got}"
     return msg
+
+
+def _validation_lines(exc: ValidationError, data: Any, builder: _Construct, display: str) -> list[str]:
+    """One line per problem; several type errors on one spot (a union such as number-or-string) become one."""
+    by_loc: dict[Location, list[dict[str, Any]]] = {}
+    for err in exc.errors():
+        loc = _clean_loc(tuple(err["loc"]), data)
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, LocatedValueError):
+            loc = loc + cause.loc
+        elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc = (*loc, "kind")
+        by_loc.setdefault(loc, []).append(dict(err))
+    lines: list[str] = []
+    for loc, errs in by_loc.items():
+        raw = builder.raw.get(loc)
+        if len(errs) > 1 and all(e["type"] in _TYPE_WORDS for e in errs):
+            wanted = {_TYPE_WORDS[e["type"]] for e in errs}
+            if "a number" in wanted:
+                wanted.discard("an integer")
+            got = _describe(raw, errs[0].get("input"))
+            messages = [f"expected {' or '.join(sorted(wanted))}, got {got}"]
+        else:
+            messages = [_message(e, raw) for e in errs]
+        if any("[key]" in e["loc"] for e in errs) and loc:
+            messages = [f"invalid name {loc[-1]!r}: {m}" for m in messages]
+        at_key = any(e["type"] == "extra_forbidden" for e in errs) or any("[key]" in e["loc"] for e in errs)
+        line, col = _position(builder.key_positions if at_key else builder.positions, loc)
+        if at_key and (line, col) == (1, 1):
+            line, col = _position(builder.positions, loc)
+        lines.extend(f"{display}:{line}:{col}: {dotted(loc)}: {m}" for m in messages)
+    return sorted(set(lines), key=_line_key)
+
+
+def _compose(text: str, display: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        raise RecipeError([_yaml_line(exc, display)]) from None
+    except yaml.YAMLError as exc:
+        raise RecipeError([f"{display}:1:1: (yaml): {exc}"]) from None
+
+
+def _yaml_line(exc: yaml.MarkedYAMLError, display: str) -> str:
+    mark = exc.problem_mark or exc.context_mark
+    what = exc.problem or exc.context or "invalid YAML"
+    if ("<stream end>" in what or "end of stream" in what) and exc.context and exc.context_mark:
+        # An unclosed bracket or quote: the end of the file says nothing, where it opened does.
+        mark = exc.context_mark
+        opened = exc.context.removeprefix("while parsing ").removeprefix("while scanning ")
+        what = f"{opened} that starts here is never closed"
+    elif "\\t" in what or "\t" in what:
+        what = "tab character: YAML indentation must use spaces"
+    elif exc.context and exc.problem:
+        what = f"{what} ({exc.context})"
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return f"{display}:{line}:{col}: (yaml): {what}"
 
 
 def parse_text(text: str, display: str) -> Recipe:
     """Validate recipe YAML text; raise RecipeError with one `FILE:LINE:COL: path: message` per problem."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = exc.problem or exc.context or "invalid YAML"
-        raise RecipeError([f"{display}:{line}:{col}: (yaml): {what}"]) from None
-    except yaml.YAMLError as exc:
-        raise RecipeError([f"{display}:1:1: (yaml): {exc}"]) from None
+    root = _compose(text, display)
     if root is None:
         raise RecipeError([f"{display}:1:1: (top level): the file is empty"])
     builder = _Construct(display)
     try:
         data = builder.build(root, ())
+    except yaml.MarkedYAMLError as exc:
+        raise RecipeError([_yaml_line(exc, display)]) from None
     except yaml.YAMLError as exc:
         raise RecipeError([f"{display}:1:1: (yaml): {exc}"]) from None
     if builder.problems:
         raise RecipeError(builder.problems)
     if not isinstance(data, dict):
-        raise RecipeError([f"{display}:1:1: (top level): a recipe is a mapping of keys, not {type(data).__name__}"])
+        raise RecipeError([f"{display}:1:1: (top level): a recipe is a mapping of keys, not {_describe(None, data)}"])
     version = data.get("schema_version")
-    if version is not None and version != SCHEMA_VERSION:
+    if version is not None and (isinstance(version, bool) or version != SCHEMA_VERSION):
         line, col = _position(builder.positions, ("schema_version",))
+        got = _describe(builder.raw.get(("schema_version",)), version)
         raise RecipeError(
-            [f"{display}:{line}:{col}: schema_version: version {version!r} is not supported (this legacyrun reads 1)"]
+            [f"{display}:{line}:{col}: schema_version: {got} is not a supported version (this legacyrun reads 1)"]
         )
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            loc = _clean_loc(tuple(err["loc"]))
-            line, col = _position(builder.positions, loc)
-            lines.append(f"{display}:{line}:{col}: {dotted(loc)}: {_message(dict(err))}")
-        raise RecipeError(sorted(set(lines), key=_line_key)) from None
+        raise RecipeError(_validation_lines(exc, data, builder, display)) from None
     problems = cross_reference_problems(recipe)
     if problems:
         lines = []

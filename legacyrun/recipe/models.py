@@ -18,6 +18,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 SCHEMA_VERSION = 1
 
 
+class LocatedValueError(ValueError):
+    """A model-level check that knows which sub-field is wrong; the loader appends `loc` to the error path so the
+    message points at that line (e.g. `datasets[0].urls[1]` instead of `datasets[0]`)."""
+
+    def __init__(self, message: str, loc: tuple[str | int, ...]) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
 class StrictModel(BaseModel):
     """Base of every recipe model: unknown keys and type coercion are errors."""
 
@@ -61,6 +70,16 @@ def _http_url(value: str) -> str:
     if not _HTTP_URL_RE.match(value) or value.rstrip("/").endswith("://"):
         raise ValueError(f"not a download URL: {value!r} (expected http://, https://, ftp:// or file://)")
     return value
+
+
+def _is_torrent(value: str) -> bool:
+    """A magnet link, or a .torrent file given as a URL (query string allowed) or a path."""
+    if value.startswith("magnet:?xt="):
+        return True
+    path = re.split(r"[?#]", value, maxsplit=1)[0]
+    if not path.endswith(".torrent"):
+        return False
+    return bool(_HTTP_URL_RE.match(value)) or "://" not in value
 
 
 def _relpath(value: str) -> str:
@@ -183,10 +202,10 @@ class Env(StrictModel):
     def _required_profiles(self) -> Env:
         missing = [p for p in ("faithful", "modern") if p not in self.profiles]
         if missing:
-            raise ValueError(f"missing required profile(s): {', '.join(missing)}")
-        unknown = [p for p in self.prefer if p not in self.profiles]
-        if unknown:
-            raise ValueError(f"prefer names unknown profile(s): {', '.join(unknown)}")
+            raise LocatedValueError(f"missing required profile(s): {', '.join(missing)}", ("profiles",))
+        for i, p in enumerate(self.prefer):
+            if p not in self.profiles:
+                raise LocatedValueError(f"unknown profile {p!r}", ("prefer", i))
         return self
 
 
@@ -280,17 +299,23 @@ class Dataset(StrictModel):
     def _kind_fields(self) -> Dataset:
         if self.kind == "manual":
             if not self.instructions and not self.links:
-                raise ValueError("a manual dataset needs instructions or links")
+                raise LocatedValueError("a manual dataset needs instructions or links", ("kind",))
         elif not self.urls:
-            raise ValueError(f"a {self.kind} dataset needs at least one URL")
-        for url in self.urls:
+            raise LocatedValueError(f"a {self.kind} dataset needs at least one URL", ("kind",))
+        for i, url in enumerate(self.urls):
             if self.kind == "torrent":
-                if not (url.startswith("magnet:?") or url.endswith(".torrent") or _HTTP_URL_RE.match(url)):
-                    raise ValueError(f"not a torrent: {url!r} (expected a magnet link or a .torrent URL or path)")
+                if not _is_torrent(url):
+                    raise LocatedValueError(
+                        f"not a torrent: {url!r} (expected a magnet link, or a URL or path ending in .torrent)",
+                        ("urls", i),
+                    )
             else:
-                _http_url(url)
+                try:
+                    _http_url(url)
+                except ValueError as exc:
+                    raise LocatedValueError(str(exc), ("urls", i)) from None
         if self.files and self.kind != "torrent":
-            raise ValueError("files selects files of a torrent; it only applies to kind torrent")
+            raise LocatedValueError("files selects files of a torrent; it only applies to kind torrent", ("files",))
         return self
 
 
@@ -508,6 +533,7 @@ __all__ = [
     "DiffPatch",
     "Env",
     "ListStep",
+    "LocatedValueError",
     "ManualLink",
     "MoveStep",
     "Patch",
