@@ -418,7 +418,6 @@ def _apply_source(sp: SourcePlan, plan: PatchPlan, *, dry_run: bool, force: bool
     in_place = (
         keep == len(wanted) == len(have)
         and not st.foreign
-        and not st.dirty
         and ((st.branch == BRANCH) if wanted else (st.branch is None and st.head == sp.pinned and st.tip is None))
     )
     res.already = [pid for pid, _ in wanted[:keep]]
@@ -427,6 +426,8 @@ def _apply_source(sp: SourcePlan, plan: PatchPlan, *, dry_run: bool, force: bool
     res.series_hash = _series_hash(sp.pinned, wanted)
     if in_place:
         res.head = st.head or ""
+        if st.dirty:
+            res.notes.append(f"your uncommitted edits in {len(st.dirty)} file(s) were left as they are")
         return res
     _protect(st, force=force, dry_run=dry_run, notes=res.notes, action="patch")
     start = st.series[keep - 1][2] if keep else sp.pinned
