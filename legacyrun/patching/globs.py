@@ -10,7 +10,7 @@ from functools import lru_cache
 @lru_cache(maxsize=256)
 def glob_regex(pattern: str) -> re.Pattern[str]:
     """Compile a glob; a pattern without '/' matches the file name at any depth (like .gitignore)."""
-    pat = pattern.strip().lstrip("./") if pattern.startswith("./") else pattern.strip()
+    pat = pattern.strip().removeprefix("./")
     anywhere = "/" not in pat
     out: list[str] = []
     i = 0
