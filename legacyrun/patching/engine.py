@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from legacyrun.errors import PatchError
-from legacyrun.fsutil import atomic_write_bytes
 from legacyrun.patching import kinds
 from legacyrun.patching.adapt import AdaptPlan, adapt_changes, adapt_hash, plan_adaptation
 from legacyrun.patching.gitrepo import BRANCH, GitRepo
@@ -342,13 +341,21 @@ def _commit_message(planned: PlannedPatch) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _replace_file(path: Path, data: bytes) -> None:
+    """Rewrite a tracked file in place (mode kept). A patch spans many files, so per-file atomic renames would
+    not make the patch atomic anyway (and cost ~1 ms each on overlay file systems): the journal written before
+    does, by making the next run roll back a patch whose commit did not happen."""
+    with path.open("r+b") as fh:
+        fh.write(data)
+        fh.truncate()
+
+
 def _write_changes(repo: GitRepo, changes: kinds.Changes) -> None:
     for rel, (_old, new) in changes.items():
-        path = repo.path / rel
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        atomic_write_bytes(path, new.encode("utf-8"), mode=mode)
+        _replace_file(repo.path / rel, new.encode("utf-8"))
     if changes:
-        repo.run("add", "--", *changes)
+        # Paths go through stdin, not argv: a catalog patch may change thousands of files.
+        repo.run("add", "--pathspec-from-file=-", "--pathspec-file-nul", input="\0".join(changes))
 
 
 def _apply_diff(repo: GitRepo, planned: PlannedPatch, plan: PatchPlan, notes: list[str]) -> None:
