@@ -439,9 +439,14 @@ def _apply_source(sp: SourcePlan, plan: PatchPlan, *, dry_run: bool, force: bool
     _protect(st, force=force, dry_run=dry_run, notes=res.notes, action="patch")
     start = st.series[keep - 1][2] if keep else sp.pinned
     todo = sp.patches[keep:]
+    dropped = [pid for pid, _ in have[keep:]]
+    if dropped:
+        res.notes.append(
+            f"{'would drop' if dry_run else 'dropped'} {', '.join(dropped)} (no longer wanted as they were)"
+        )
     if dry_run:
         res.applied = [p.id for p in todo]
-        res.diff = _dry_run_diff(repo, start, todo, plan)
+        res.diff = _dry_run_diff(repo, st.head or start, start, todo, plan)
         res.head = st.head or ""
         return res
     if not wanted:
@@ -451,6 +456,8 @@ def _apply_source(sp: SourcePlan, plan: PatchPlan, *, dry_run: bool, force: bool
         res.head = sp.pinned
         return res
     repo.run("checkout", "-q", "-B", BRANCH, start)
+    if not todo:
+        res.notes.append(f"checked out {BRANCH}")
     for planned in todo:
         progress(f"{sp.name}: applying {planned.id} ({planned.kind})")
         res.commits[planned.id] = _apply_one(repo, planned, plan, res.notes)
@@ -460,10 +467,11 @@ def _apply_source(sp: SourcePlan, plan: PatchPlan, *, dry_run: bool, force: bool
     return res
 
 
-def _dry_run_diff(repo: GitRepo, start: str, todo: list[PlannedPatch], plan: PatchPlan) -> str:
-    """Apply the pending patches in a throw-away worktree (detached, no refs move) and diff it."""
+def _dry_run_diff(repo: GitRepo, head: str, start: str, todo: list[PlannedPatch], plan: PatchPlan) -> str:
+    """The diff from the current HEAD to what a real run would commit. The pending patches are applied in a
+    throw-away worktree (detached HEAD: no ref moves; the objects it writes are unreferenced)."""
     if not todo:
-        return ""
+        return repo.diff(head, start) if head != start else ""
     tmp = Path(tempfile.mkdtemp(prefix="legacyrun-dry-run-"))
     scratch = tmp / "tree"
     try:
@@ -471,7 +479,7 @@ def _dry_run_diff(repo: GitRepo, start: str, todo: list[PlannedPatch], plan: Pat
         other = GitRepo(scratch)
         for planned in todo:
             _apply_one(other, planned, plan, [])
-        return other.diff(start, "HEAD")
+        return other.diff(head, "HEAD")
     finally:
         repo.run("worktree", "remove", "--force", str(scratch), check=False)
         repo.run("worktree", "prune", check=False)

@@ -227,3 +227,16 @@ def test_missing_tree_and_pin(project: Callable[..., Project]) -> None:
     p.recipe_path.write_text(bad)
     with pytest.raises(PatchError, match="pinned commit aaaa"):
         apply(plan_patches(p.load(), p.ws, MODERN))
+
+
+def test_dry_run_shows_dropped_patches(project: Callable[..., Project]) -> None:
+    p = project()
+    loaded = p.write_recipe(PATCHES)
+    apply(plan_patches(loaded, p.ws, MODERN))
+    head = git(p.src, "rev-parse", "HEAD")
+    fewer = p.write_recipe(PATCHES.split("  - id: device-id")[0])
+    result = apply(plan_patches(fewer, p.ws, MODERN), dry_run=True)
+    src = result.sources[0]
+    assert "-net.cuda(0)" in src.diff and "+net.cuda(device_id=0)" in src.diff
+    assert any("would drop device-id" in n for n in src.notes)
+    assert git(p.src, "rev-parse", "HEAD") == head
