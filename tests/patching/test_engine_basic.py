@@ -234,7 +234,7 @@ def test_dry_run_shows_dropped_patches(project: Callable[..., Project]) -> None:
     loaded = p.write_recipe(PATCHES)
     apply(plan_patches(loaded, p.ws, MODERN))
     head = git(p.src, "rev-parse", "HEAD")
-    fewer = p.write_recipe(PATCHES.split("  - id: device-id")[0])
+    fewer = p.write_recipe(PATCHES.split("  - id: device-id", maxsplit=1)[0])
     result = apply(plan_patches(fewer, p.ws, MODERN), dry_run=True)
     src = result.sources[0]
     assert "-net.cuda(0)" in src.diff and "+net.cuda(device_id=0)" in src.diff
