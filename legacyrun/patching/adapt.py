@@ -293,12 +293,14 @@ def _file_key(
             found = found or bool(rows)
             continue
         spans = _spans(key.format, text, key.key, rel)
-        for start, end, line, raw, value in sorted(spans, reverse=True):
+        rows: list[AdaptRow] = []
+        for start, end, line, raw, value in sorted(spans, reverse=True):  # from the end: offsets stay valid
             found = True
             new = new_value(key, value, plan.gpus, plan.reference_gpus, f"{rel}:{line}")
-            plan.rows.append(AdaptRow(key.key, f"{rel}:{line}", value, new if new is not None else value, key.rule))
+            rows.append(AdaptRow(key.key, f"{rel}:{line}", value, new if new is not None else value, key.rule))
             if new is not None and new != value:
                 text = text[:start] + _requote(raw, new) + text[end:]
+        plan.rows.extend(reversed(rows))
         texts[rel] = text
     if not found and key.rule != "launcher":
         plan.rows.append(AdaptRow(key.key, ", ".join(key.files), "(not found)", "-", key.rule))

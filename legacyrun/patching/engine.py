@@ -345,6 +345,8 @@ def _replace_file(path: Path, data: bytes) -> None:
     """Rewrite a tracked file in place (mode kept). A patch spans many files, so per-file atomic renames would
     not make the patch atomic anyway (and cost ~1 ms each on overlay file systems): the journal written before
     does, by making the next run roll back a patch whose commit did not happen."""
+    if path.is_symlink() or not path.is_file():
+        raise PatchError(f"{path}: not a regular file; legacyrun only rewrites regular tracked files")
     with path.open("r+b") as fh:
         fh.write(data)
         fh.truncate()

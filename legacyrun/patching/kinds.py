@@ -42,8 +42,11 @@ def expand_replacement(template: str, values: Mapping[str, str]) -> str:
 
 def _read(root: Path, rel: str) -> str | None:
     """Text of a tracked file, or None for binary/undecodable files (which text rules never touch)."""
+    path = root / rel
+    if path.is_symlink():  # writing through it could change a file outside the tree
+        return None
     try:
-        data = (root / rel).read_bytes()
+        data = path.read_bytes()
     except (FileNotFoundError, IsADirectoryError):
         return None
     if b"\0" in data[:8192]:

@@ -155,3 +155,22 @@ def test_killed_run_is_rolled_back_by_the_next(project: Callable[..., Project]) 
     assert any("interrupted" in n for n in result.sources[0].notes)
     assert (p.src / "README.md").read_text() == "legacy project\n"
     assert not (git_dir / JOURNAL).exists()
+
+
+def test_symlinks_are_not_written_through(project: Callable[..., Project], tmp_path: Path) -> None:
+    outside = tmp_path / "outside.py"
+    outside.write_text("x = loss.data[0]\n")
+    p = project({"train.py": "y = loss.data[0]\n"})
+    git(p.src, "checkout", "-q", "master")
+    (p.src / "link.py").symlink_to(outside)
+    git(p.src, "add", "link.py")
+    git(p.src, "commit", "-q", "-m", "link")
+    p.pinned = git(p.src, "rev-parse", "HEAD")
+    git(p.src, "checkout", "-q", "--detach", p.pinned)
+    loaded = p.write_recipe(
+        "patches:\n  - {id: all, kind: regex, source: proj, files: ['**/*.py'], find: 'data\\[0\\]', "
+        "replace: 'item()', count: 1}\n"
+    )
+    apply(plan_patches(loaded, p.ws, MODERN))
+    assert outside.read_text() == "x = loss.data[0]\n"
+    assert (p.src / "train.py").read_text() == "y = loss.item()\n"
