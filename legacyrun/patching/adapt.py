@@ -288,9 +288,9 @@ def _file_key(
             texts[rel] = originals[rel] = text
         text = texts[rel]
         if key.rule == "launcher":
-            texts[rel], rows = _launcher_edit(text, rel, key.format, plan.target, plan.gpus)
-            plan.rows.extend(rows)
-            found = found or bool(rows)
+            texts[rel], launch_rows = _launcher_edit(text, rel, key.format, plan.target, plan.gpus)
+            plan.rows.extend(launch_rows)
+            found = found or bool(launch_rows)
             continue
         spans = _spans(key.format, text, key.key, rel)
         rows: list[AdaptRow] = []
