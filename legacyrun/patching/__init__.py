@@ -1,1 +1,1 @@
-"""Patching: the git-backed patch engine, rule kinds (regex, diff, catalog), the catalog and GPU-count adaptation."""
+"""Patching: the catalog of forward-port rules (and the git-backed patch engine)."""

@@ -385,7 +385,7 @@ def _compute(repo: GitRepo, planned: PlannedPatch, plan: PatchPlan) -> kinds.Cha
     if isinstance(patch, RegexPatch):
         return kinds.regex_changes(patch, repo.path, repo.tracked_files(), plan.values)
     if isinstance(patch, CatalogPatch):
-        return kinds.catalog_changes(patch, repo.path, plan.target)
+        return kinds.catalog_changes(patch, repo.path, plan.target, repo.tracked_files())
     raise AssertionError(planned.kind)
 
 

@@ -102,8 +102,10 @@ def _catalog_api() -> tuple[CatalogApply, Callable[..., object]]:
         raise PatchError("catalog rules are not available in this build") from None
 
 
-def catalog_changes(patch: CatalogPatch, root: Path, target: Target) -> Changes:
-    """Ask the catalog for the new contents of the files its rules change (the catalog reads, never writes)."""
+def catalog_changes(patch: CatalogPatch, root: Path, target: Target, tracked: list[str]) -> Changes:
+    """Ask the catalog for the new contents of the files its rules change (the catalog reads, never writes).
+
+    Only tracked files are kept: the catalog walks the directory, which may hold datasets and outputs."""
     apply_rules, target_versions = _catalog_api()
     versions = target_versions(torch=target.torch, python=target.python, cuda=target.cuda)
     try:
@@ -112,7 +114,12 @@ def catalog_changes(patch: CatalogPatch, root: Path, target: Target) -> Changes:
         raise
     except (KeyError, ValueError) as exc:
         raise PatchError(f"patch {patch.id}: catalog: {exc}") from None
-    return {rel: (old, new) for rel, (old, new) in sorted(result.items()) if old != new}
+    keep = set(tracked)
+    return {
+        rel: (old, new)
+        for rel, (old, new) in sorted(result.items())
+        if old != new and rel in keep and not (root / rel).is_symlink()
+    }
 
 
 def diff_file(patch: DiffPatch, patches_dir: Path) -> Path:

@@ -38,7 +38,11 @@ def _fake_catalog(monkeypatch: pytest.MonkeyPatch, calls: list[tuple[object, ...
     ) -> Mapping[str, tuple[str, str]]:
         calls.append((rule_ids, files, exclude, target))
         old = (root / "train.py").read_text()
-        return {"train.py": (old, old.replace(".data[0]", ".item()")), "README.md": ("same", "same")}
+        return {
+            "train.py": (old, old.replace(".data[0]", ".item()")),
+            "README.md": ("same", "same"),
+            "datasets/untracked.py": ("a", "b"),  # the catalog walks the directory; untracked files stay
+        }
 
     module = types.ModuleType("legacyrun.patching.catalog")
     module.apply_rules = apply_rules  # type: ignore[attr-defined]
@@ -59,6 +63,7 @@ def test_catalog_kind_calls_the_catalog_api(project: Callable[..., Project], mon
     ]
     assert ".data[0]" not in (p.src / "train.py").read_text()
     assert "README.md" not in result.sources[0].diff  # unchanged files are not written
+    assert "untracked" not in result.sources[0].diff
     # Another torch means another patch content hash: the catalog decides per version.
     other = plan_patches(loaded, p.ws, Target(profile="modern", torch="2.4"))
     assert other.sources[0].patches[0].hash != plan_patches(loaded, p.ws, target).sources[0].patches[0].hash
