@@ -59,7 +59,7 @@ def _recipe(pinned: str, series: list[tuple[str, str]], files: dict[str, str]) -
     return RECIPE.format(commit=pinned, patches="\n".join(lines), adapt="", tasks=""), model
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(files=trees, series=rules)
 def test_patch_revert_roundtrip_and_idempotence(files: dict[str, str], series: list[tuple[str, str]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,3 +84,34 @@ def test_patch_revert_roundtrip_and_idempotence(files: dict[str, str], series: l
         revert(loaded, ws)
         assert _snapshot(src) == before
         assert git(src, "rev-parse", "HEAD") == pinned
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(files=trees, edits=st.dictionaries(st.sampled_from(["a.py", "b.py", "pkg/c.py"]), content, min_size=1))
+def test_user_edits_are_never_lost(files: dict[str, str], edits: dict[str, str]) -> None:
+    from legacyrun.errors import PatchError
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace.at(Path(tmp) / "ws")
+        src = ws.source_dir("proj")
+        pinned = make_repo(src, files)
+        text, _ = _recipe(pinned, [("alpha", "beta")], files)
+        recipe_path = Path(tmp) / "legacy.yaml"
+        recipe_path.write_text(text, encoding="utf-8")
+        loaded = load_path(recipe_path)
+        target = Target(profile="modern", torch="2.1")
+        edits = {rel: body for rel, body in edits.items() if rel in files and files[rel] != body}
+        for rel, body in edits.items():
+            (src / rel).write_text(body, encoding="utf-8")
+        if not edits:
+            return
+        try:
+            apply(plan_patches(loaded, ws, target))
+            raise AssertionError("user edits were not refused")
+        except PatchError as exc:
+            assert all(rel in exc.message for rel in edits)
+        assert {rel: (src / rel).read_text(encoding="utf-8") for rel in edits} == edits
+        apply(plan_patches(loaded, ws, target), force=True)
+        revert(loaded, ws)
+        git(src, "stash", "pop", "-q")
+        assert {rel: (src / rel).read_text(encoding="utf-8") for rel in edits} == edits
