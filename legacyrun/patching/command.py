@@ -8,6 +8,7 @@ another profile), else from the recipe profile's pins (see target.target_for_pro
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,8 +101,8 @@ def choose_target(loaded: LoadedRecipe, ws: Workspace, profile: str | None, gpus
     return target_for_profile(loaded.recipe, profile, gpus), "recipe profile"
 
 
-def _record(ws: Workspace, loaded: LoadedRecipe, result: PatchResult) -> bool:
-    """The lock's patches section and the workspace step record."""
+def record_result(ws: Workspace, loaded: LoadedRecipe, result: PatchResult) -> bool:
+    """Write the lock's patches section (when a lock exists) and the workspace step record; True if the lock changed."""
     updated = False
     lock = lockfile.read_optional(ws.lockfile)
     if lock is not None and lock.recipe == loaded.recipe.name:
@@ -131,14 +132,15 @@ def patch_command(
     list_only: bool = False,
     force: bool = False,
     progress: Callable[[str], None] | None = None,
+    hold_lock: bool = True,
 ) -> PatchOutcome:
-    """The whole `legacyrun patch` command."""
+    """The whole `legacyrun patch` command. `hold_lock=False` when the caller (e.g. `up`) holds the workspace lock."""
     if sum([do_revert, list_only]) > 1:
         raise UsageError("--revert and --list cannot be combined")
     target, origin = choose_target(loaded, ws, profile, gpus)
     if list_only:
         return PatchOutcome("list", target, origin, rows=list_patches(loaded, target))
-    with ws.locked():
+    with ws.locked() if hold_lock else nullcontext():
         if do_revert:
             result = revert(loaded, ws, dry_run=dry_run, force=force)
             outcome = PatchOutcome("revert", None, origin, result=result)
@@ -147,8 +149,8 @@ def patch_command(
             result = apply(plan, dry_run=dry_run, force=force, progress=progress)
             outcome = PatchOutcome("dry-run" if dry_run else "apply", target, origin, result=result, adapt=plan.adapt)
         if not dry_run:
-            outcome.lock_updated = _record(ws, loaded, result)
+            outcome.lock_updated = record_result(ws, loaded, result)
     return outcome
 
 
-__all__ = ["STEP", "PatchOutcome", "choose_target", "parse_gpus", "patch_command"]
+__all__ = ["STEP", "PatchOutcome", "choose_target", "parse_gpus", "patch_command", "record_result"]

@@ -140,3 +140,18 @@ def test_parse_gpus() -> None:
     assert parse_gpus(None) is None
     with pytest.raises(UsageError):
         parse_gpus("0")
+
+
+def test_patch_command_inside_a_held_workspace_lock(project: Callable[..., Project]) -> None:
+    import pytest
+
+    from legacyrun.errors import WorkspaceBusyError
+    from legacyrun.patching.command import patch_command
+
+    p = project()
+    loaded = p.write_recipe(PATCHES)
+    with p.ws.locked():
+        outcome = patch_command(loaded, p.ws, profile="modern", hold_lock=False)
+        assert outcome.result is not None and outcome.result.changes == 2
+        with pytest.raises(WorkspaceBusyError):
+            patch_command(loaded, p.ws, profile="modern")
