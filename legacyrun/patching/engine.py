@@ -259,12 +259,23 @@ def _open(path: Path, name: str, pinned: str) -> GitRepo:
 
 
 def _recover(repo: GitRepo, notes: list[str]) -> None:
-    """A journal left by a killed run: drop its half-written patch (back to the last commit)."""
+    """A journal left by a killed run: put its half-written patch aside (back to the last commit).
+
+    It is stashed rather than reset away: should the user have edited files since, nothing of theirs is lost."""
     journal = repo.git_dir() / JOURNAL
     if journal.exists():
-        repo.run("reset", "-q", "--hard", "HEAD")
+        try:
+            pending = json.loads(journal.read_text(encoding="utf-8")).get("patch", "?")
+        except (OSError, ValueError, AttributeError):
+            pending = "?"
+        dirty = bool(repo.dirty_files())
+        if dirty:
+            repo.run("stash", "push", "-q", "-m", f"legacyrun: half-applied patch {pending} of an interrupted run")
         journal.unlink(missing_ok=True)
-        notes.append("an interrupted patch run was rolled back to the last applied patch")
+        notes.append(
+            f"an interrupted run left patch {pending} half-applied; the tree is back at the last applied patch"
+            + (" (the half-written files are in `git stash list`)" if dirty else "")
+        )
 
 
 def _state(repo: GitRepo, pinned: str) -> _State:

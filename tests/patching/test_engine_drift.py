@@ -152,9 +152,10 @@ def test_killed_run_is_rolled_back_by_the_next(project: Callable[..., Project]) 
     (git_dir / JOURNAL).write_text('{"patch": "three"}')
     (p.src / "README.md").write_text("half written\n")
     result = apply(plan_patches(loaded, p.ws, MODERN))
-    assert any("interrupted" in n for n in result.sources[0].notes)
+    assert any("interrupted run left patch three half-applied" in n for n in result.sources[0].notes)
     assert (p.src / "README.md").read_text() == "legacy project\n"
     assert not (git_dir / JOURNAL).exists()
+    assert "half-applied patch three" in git(p.src, "stash", "list")  # set aside, not destroyed
 
 
 def test_symlinks_are_not_written_through(project: Callable[..., Project], tmp_path: Path) -> None:
