@@ -468,16 +468,34 @@ def _apply_source(sp: SourcePlan, plan: PatchPlan, *, dry_run: bool, force: bool
             repo.run("branch", "-q", "-D", BRANCH)
         res.head = sp.pinned
         return res
-    repo.run("checkout", "-q", "-B", BRANCH, start)
-    if not todo:
-        res.notes.append(f"checked out {BRANCH}")
-    for planned in todo:
-        progress(f"{sp.name}: applying {planned.id} ({planned.kind})")
-        res.commits[planned.id] = _apply_one(repo, planned, plan, res.notes)
-        res.applied.append(planned.id)
+    try:
+        repo.run("checkout", "-q", "-B", BRANCH, start)
+        if not todo:
+            res.notes.append(f"checked out {BRANCH}")
+        for planned in todo:
+            progress(f"{sp.name}: applying {planned.id} ({planned.kind})")
+            res.commits[planned.id] = _apply_one(repo, planned, plan, res.notes)
+            res.applied.append(planned.id)
+    except BaseException:
+        _restore(repo, st)
+        raise
     res.head = repo.head() or ""
     res.diff = repo.diff(start, res.head) if todo else ""
     return res
+
+
+def _restore(repo: GitRepo, st: _State) -> None:
+    """A patch failed: put HEAD and the branch back where this run found them (a failed run applies nothing).
+    The tree was clean when the run started (edits were refused or stashed), so these checkouts lose nothing."""
+    repo.run("reset", "-q", "--hard", "HEAD", check=False)
+    if st.head is not None:
+        repo.run("checkout", "-q", "--detach", st.head, check=False)
+    if st.tip is not None:
+        repo.run("branch", "-q", "-f", BRANCH, st.tip, check=False)
+    else:
+        repo.run("branch", "-q", "-D", BRANCH, check=False)
+    if st.branch is not None:
+        repo.run("checkout", "-q", st.branch, check=False)
 
 
 def _dry_run_diff(repo: GitRepo, head: str, start: str, todo: list[PlannedPatch], plan: PatchPlan) -> str:

@@ -135,12 +135,27 @@ def test_interrupt_mid_patch_leaves_the_tree_before_it(
     monkeypatch.setattr(engine, "_write_changes", interrupted)
     with pytest.raises(KeyboardInterrupt):
         apply(plan_patches(loaded, p.ws, MODERN))
+    # The run is undone as a whole: the tree and refs are as they were before it.
     assert git(p.src, "status", "--porcelain", "--untracked-files=no") == ""
-    assert git(p.src, "log", "-1", "--format=%s") == "legacyrun: one"
+    assert git(p.src, "rev-parse", "HEAD") == p.pinned
+    assert BRANCH not in git(p.src, "branch", "--list")
     assert "device_id=" in (p.src / "models/net.py").read_text()
     monkeypatch.setattr(engine, "_write_changes", real)
     result = apply(plan_patches(loaded, p.ws, MODERN))
-    assert result.sources[0].already == ["one"] and result.sources[0].applied == ["two"]
+    assert result.sources[0].applied == ["one", "two"]
+
+
+def test_failing_patch_after_applied_ones_keeps_the_previous_series(project: Callable[..., Project]) -> None:
+    p = project()
+    loaded = p.write_recipe(PATCHES)
+    first = apply(plan_patches(loaded, p.ws, MODERN)).sources[0]
+    three = "  - {id: three, kind: regex, source: proj, files: [README.md], find: nothing, replace: x, count: 1}\n"
+    loaded = p.write_recipe(PATCHES.replace("count: 2}", "count: 2}").replace("  - {id: two", three + "  - {id: two"))
+    with pytest.raises(PatchError, match="three: expected 1 match"):
+        apply(plan_patches(loaded, p.ws, MODERN))
+    assert git(p.src, "rev-parse", "HEAD") == first.head
+    assert git(p.src, "rev-parse", "--abbrev-ref", "HEAD") == BRANCH
+    assert git(p.src, "status", "--porcelain", "--untracked-files=no") == ""
 
 
 def test_killed_run_is_rolled_back_by_the_next(project: Callable[..., Project]) -> None:
