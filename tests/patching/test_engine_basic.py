@@ -240,3 +240,31 @@ def test_dry_run_shows_dropped_patches(project: Callable[..., Project]) -> None:
     assert "-net.cuda(0)" in src.diff and "+net.cuda(device_id=0)" in src.diff
     assert any("would drop device-id" in n for n in src.notes)
     assert git(p.src, "rev-parse", "HEAD") == head
+
+
+def test_two_sources_each_get_their_series(project: Callable[..., Project]) -> None:
+    from patching.patchkit import make_repo
+
+    p = project()
+    lib_pin = make_repo(p.ws.source_dir("lib"), {"setup.py": "AT_CHECK(x)\n"})
+    text = p.write_recipe(PATCHES).path.read_text()
+    text = text.replace(
+        "env:",
+        f"  - {{name: lib, url: 'file:///nonexistent/lib.git', commit: {lib_pin}}}\nenv:",
+        1,
+    ).replace(
+        "patches:\n",
+        "patches:\n  - {id: at-check, kind: regex, source: lib, files: [setup.py], find: AT_CHECK,"
+        " replace: TORCH_CHECK, count: 1}\n",
+        1,
+    )
+    p.recipe_path.write_text(text)
+    result = apply(plan_patches(p.load(), p.ws, MODERN))
+    assert [(s.source, s.applied) for s in result.sources] == [
+        ("proj", ["data0-item", "device-id"]),
+        ("lib", ["at-check"]),
+    ]
+    assert (p.ws.source_dir("lib") / "setup.py").read_text() == "TORCH_CHECK(x)\n"
+    assert set(result.hashes) == {"data0-item", "device-id", "at-check"}
+    revert(p.load(), p.ws)
+    assert git(p.ws.source_dir("lib"), "rev-parse", "HEAD") == lib_pin
