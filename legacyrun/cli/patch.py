@@ -7,12 +7,7 @@ import typer
 from legacyrun.cli._stub import not_yet
 
 
-def register(app: typer.Typer) -> None:
-    app.command("patch", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_patch)
-    app.command("scan", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_scan)
-
-
-def _patch(
+def _patch_command(
     ctx: typer.Context,
     recipe: str = typer.Argument(..., help="Recipe name or path to a recipe YAML file.", show_default=False),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the unified diff; touch nothing."),
@@ -50,6 +45,17 @@ def _patch(
         progress=None if opts.quiet or opts.json else render.note,
     )
     show_outcome(outcome, json=opts.json)
+
+
+def register(app: typer.Typer) -> None:
+    _patch = _patch_command  # the real command; the stub below only stays so the scan branch merges cleanly
+    app.command("patch", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_patch)
+    app.command("scan", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_scan)
+
+
+def _patch() -> None:
+    """Not available yet."""
+    not_yet("patch")
 
 
 def _scan() -> None:
