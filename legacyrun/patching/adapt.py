@@ -1,0 +1,401 @@
+"""GPU-count adaptation: the recipe's `adapt` block and `--gpus N` -> file edits, task overrides and a table.
+
+Rules (AdaptKey.rule):
+- gpus: the value becomes N.
+- linear: reference x N / reference_gpus (the linear scaling rule); integers stay integers (rounded, at least 1),
+  then `min` applies. The reference is `reference` from the recipe, else the value found in the file.
+- set: the recipe's `value`.
+- syncbn: with N == 1, SyncBN -> BN (and nn.SyncBatchNorm -> nn.BatchNorm2d); unchanged for N > 1.
+- launcher: on torch >= 1.10, `python -m torch.distributed.launch` becomes `torchrun` (shell files) and an
+  argparse `--local_rank` default becomes `int(os.environ.get("LOCAL_RANK", <default>))` (python files),
+  because torchrun passes the rank in the LOCAL_RANK environment variable instead of `--local_rank` (and
+  torch >= 2.0's launch passes `--local-rank`, which old argparse code rejects). `--nproc_per_node` becomes N.
+
+Formats: yaml edits the scalar in place (the span of the value node, so comments, quotes and layout stay); shell
+edits `KEY=VALUE` / `KEY VALUE`; python edits `KEY = value` assignments, or an argparse `default=` when KEY is a
+flag; cli adds `KEY VALUE` to the named tasks' argv (detectron2 style: later options win). File keys live in the
+recipe's first (main) source; the edits become one extra commit `adapt-gpus-N` after the recipe's patches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.version import Version
+
+from legacyrun.errors import PatchError
+from legacyrun.patching.globs import select
+from legacyrun.patching.target import Target
+from legacyrun.recipe.models import Adapt, AdaptKey
+
+if TYPE_CHECKING:
+    from legacyrun.recipe.loader import LoadedRecipe
+    from legacyrun.workspace import Workspace
+
+Reader = Callable[[str], str | None]
+
+
+@dataclass(frozen=True)
+class AdaptRow:
+    """One line of the adaptation table."""
+
+    key: str
+    where: str
+    old: str
+    new: str
+    rule: str
+
+
+@dataclass
+class AdaptPlan:
+    """What adapting to N GPUs does: edits in the main source, argv additions per task, and the table."""
+
+    gpus: int
+    reference_gpus: int
+    source: str
+    adapt: Adapt
+    target: Target
+    edits: dict[str, tuple[str, str]] = field(default_factory=dict)
+    overrides: dict[str, list[str]] = field(default_factory=dict)
+    rows: list[AdaptRow] = field(default_factory=list)
+
+    @property
+    def patch_id(self) -> str:
+        return f"adapt-gpus-{self.gpus}"
+
+    @property
+    def has_edits(self) -> bool:
+        return bool(self.edits)
+
+    @property
+    def needs_tree(self) -> bool:
+        """Some keys live in files (so the adapt commit exists even when the tree was not readable at plan time)."""
+        return any(k.format != "cli" for k in self.adapt.keys)
+
+
+def adapt_hash(adapt: Adapt, target: Target) -> str:
+    """Content hash of the adapt patch: the block, the GPU count and the torch version (launcher rule)."""
+    payload = {"adapt": adapt.model_dump(mode="json"), "gpus": target.gpus, "torch": target.torch}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+# --- values --------------------------------------------------------------------------------------------------------
+
+
+def _number(text: str) -> int | float | None:
+    raw = text.strip().strip("'\"")
+    if re.fullmatch(r"[-+]?\d+", raw):
+        return int(raw)
+    try:
+        return float(raw)
+    except ValueError:
+        return None
+
+
+def format_float(value: float) -> str:
+    """Short and YAML-safe: 0.0025, 1.0e-05 (YAML 1.1 reads '1e-05' without a dot as a string)."""
+    text = format(value, ".6g")
+    if "e" in text and "." not in text.split("e")[0]:
+        mantissa, exp = text.split("e")
+        text = f"{mantissa}.0e{exp}"
+    elif "." not in text and "e" not in text and "inf" not in text and "nan" not in text:
+        text += ".0"
+    return text
+
+
+def _linear(reference: int | float, key: AdaptKey, gpus: int, reference_gpus: int) -> str:
+    scaled = reference * gpus / reference_gpus
+    if isinstance(reference, int) and not isinstance(reference, bool):
+        result: int | float = max(1, round(scaled))
+        if key.min is not None:
+            result = max(result, int(key.min) if float(key.min).is_integer() else key.min)
+        return str(result) if isinstance(result, int) else format_float(result)
+    if key.min is not None:
+        scaled = max(scaled, float(key.min))
+    return format_float(scaled)
+
+
+def new_value(key: AdaptKey, old: str | None, gpus: int, reference_gpus: int, where: str) -> str | None:
+    """The new value for a key, or None to leave it as it is."""
+    if key.rule == "gpus":
+        return str(gpus)
+    if key.rule == "set":
+        if key.value is None:
+            raise PatchError(f"adapt key {key.key}: rule set needs a value")
+        return key.value if isinstance(key.value, str) else str(key.value)
+    if key.rule == "linear":
+        reference: int | float | None
+        if key.reference is not None and not isinstance(key.reference, str):
+            reference = key.reference
+        else:
+            source = key.reference if isinstance(key.reference, str) else old
+            reference = None if source is None else _number(source)
+        if reference is None:
+            raise PatchError(f"adapt key {key.key}: {where}: no numeric reference value (found {old!r})")
+        return _linear(reference, key, gpus, reference_gpus)
+    if key.rule == "syncbn":
+        if gpus != 1 or old is None:
+            return None
+        if "SyncBatchNorm" in old:
+            return old.replace("SyncBatchNorm", "BatchNorm2d")
+        return old.replace("SyncBN", "BN") if "SyncBN" in old else None
+    return None  # launcher: handled per format
+
+
+# --- yaml ------------------------------------------------------------------------------------------------------
+
+
+def _yaml_spans(text: str, dotted: str, rel: str) -> list[tuple[int, int, int, str, str]]:
+    """(start, end, line, raw text, value) of the scalar at a dotted key; empty when the file lacks it."""
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        raise PatchError(f"{rel}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    node = root
+    for part in dotted.split("."):
+        if not isinstance(node, yaml.MappingNode):
+            return []
+        found = None
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == part:
+                found = value_node
+        if found is None:
+            return []
+        node = found
+    if not isinstance(node, yaml.ScalarNode):
+        return []
+    start, end = node.start_mark.index, node.end_mark.index
+    return [(start, end, node.start_mark.line + 1, text[start:end], str(node.value))]
+
+
+def _requote(raw: str, new: str) -> str:
+    """Keep the quoting style of the old value."""
+    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
+        return f"{raw[0]}{new}{raw[0]}"
+    return new
+
+
+# --- shell and python -------------------------------------------------------------------------------------------
+
+
+def _shell_spans(text: str, key: str) -> list[tuple[int, int, int, str, str]]:
+    pattern = re.compile(rf"(?<![\w.-]){re.escape(key)}(?:=|[ \t]+)([^\s;&|\\'\"]+|'[^']*'|\"[^\"]*\")")
+    out = []
+    for m in pattern.finditer(text):
+        raw = m.group(1)
+        out.append((m.start(1), m.end(1), text.count("\n", 0, m.start(1)) + 1, raw, raw.strip("'\"")))
+    return out
+
+
+def _python_spans(text: str, key: str) -> list[tuple[int, int, int, str, str]]:
+    if key.startswith("-"):
+        pattern = re.compile(
+            rf"add_argument\(\s*(['\"]){re.escape(key)}\1[^)]*?\bdefault\s*=\s*(?P<val>'[^']*'|\"[^\"]*\"|[^,)\s]+)",
+            re.DOTALL,
+        )
+    else:
+        pattern = re.compile(rf"^[ \t]*{re.escape(key)}[ \t]*=[ \t]*(?P<val>[^#\n]*?)[ \t]*(?:#.*)?$", re.MULTILINE)
+    out = []
+    for m in pattern.finditer(text):
+        raw = m.group("val")
+        out.append((m.start("val"), m.end("val"), text.count("\n", 0, m.start("val")) + 1, raw, raw.strip("'\"")))
+    return out
+
+
+_LAUNCH = re.compile(r"\bpython[0-9.]*[ \t]+-m[ \t]+torch\.distributed\.launch\b")
+_NPROC = re.compile(r"(--nproc_per_node(?:=|[ \t]+))(\d+)")
+_LOCAL_RANK = re.compile(
+    r"(add_argument\(\s*['\"]--local[_-]rank['\"][^)]*?\bdefault\s*=\s*)(?P<val>[^,)\s]+)", re.DOTALL
+)
+
+
+def _modern_launcher(torch: str) -> bool:
+    return Version(torch) >= Version("1.10")
+
+
+def _launcher_edit(text: str, rel: str, fmt: str, target: Target, gpus: int) -> tuple[str, list[AdaptRow]]:
+    rows: list[AdaptRow] = []
+    modern = _modern_launcher(target.torch)
+    if fmt == "shell":
+        for m in list(_NPROC.finditer(text))[::-1]:
+            if m.group(2) != str(gpus):
+                line = text.count("\n", 0, m.start()) + 1
+                rows.append(AdaptRow("--nproc_per_node", f"{rel}:{line}", m.group(2), str(gpus), "launcher"))
+                text = text[: m.start(2)] + str(gpus) + text[m.end(2) :]
+        if modern:
+            for m in list(_LAUNCH.finditer(text))[::-1]:
+                line = text.count("\n", 0, m.start()) + 1
+                rows.append(AdaptRow("launcher", f"{rel}:{line}", m.group(0), "torchrun", "launcher"))
+                text = text[: m.start()] + "torchrun" + text[m.end() :]
+    elif fmt == "python" and modern:
+        for m in list(_LOCAL_RANK.finditer(text))[::-1]:
+            old = m.group("val")
+            if "LOCAL_RANK" in old:
+                continue
+            new = f'int(os.environ.get("LOCAL_RANK", {old}))'
+            line = text.count("\n", 0, m.start("val")) + 1
+            rows.append(AdaptRow("--local_rank", f"{rel}:{line}", old, new, "launcher"))
+            text = text[: m.start("val")] + new + text[m.end("val") :]
+        if rows and not re.search(r"^import os\b|^import .*\bos\b|^from os import", text, re.MULTILINE):
+            text = _add_import_os(text)
+    rows.reverse()
+    return text, rows
+
+
+def _add_import_os(text: str) -> str:
+    """Insert `import os` before the first top-level import (after any __future__ import)."""
+    lines = text.splitlines(keepends=True)
+    at = 0
+    for i, line in enumerate(lines):
+        if line.startswith("from __future__"):
+            at = i + 1
+        elif line.startswith(("import ", "from ")) and at == 0:
+            at = i
+            break
+    lines.insert(at, "import os\n")
+    return "".join(lines)
+
+
+# --- planning -----------------------------------------------------------------------------------------------------
+
+
+def _spans(fmt: str, text: str, key: str, rel: str) -> list[tuple[int, int, int, str, str]]:
+    if fmt == "yaml":
+        return _yaml_spans(text, key, rel)
+    if fmt == "shell":
+        return _shell_spans(text, key)
+    return _python_spans(text, key)
+
+
+def _file_key(
+    key: AdaptKey, files: list[str], read: Reader, plan: AdaptPlan, texts: dict[str, str], originals: dict[str, str]
+) -> None:
+    matched = select(files, key.files)
+    found = False
+    for rel in matched:
+        if rel not in texts:
+            text = read(rel)
+            if text is None:
+                continue
+            texts[rel] = originals[rel] = text
+        text = texts[rel]
+        if key.rule == "launcher":
+            texts[rel], launch_rows = _launcher_edit(text, rel, key.format, plan.target, plan.gpus)
+            plan.rows.extend(launch_rows)
+            found = found or bool(launch_rows)
+            continue
+        spans = _spans(key.format, text, key.key, rel)
+        rows: list[AdaptRow] = []
+        for start, end, line, raw, value in sorted(spans, reverse=True):  # from the end: offsets stay valid
+            found = True
+            new = new_value(key, value, plan.gpus, plan.reference_gpus, f"{rel}:{line}")
+            rows.append(AdaptRow(key.key, f"{rel}:{line}", value, new if new is not None else value, key.rule))
+            if new is not None and new != value:
+                text = text[:start] + _requote(raw, new) + text[end:]
+        plan.rows.extend(reversed(rows))
+        texts[rel] = text
+    if not found and key.rule != "launcher":
+        plan.rows.append(AdaptRow(key.key, ", ".join(key.files), "(not found)", "-", key.rule))
+
+
+def _cli_key(key: AdaptKey, files: list[str], read: Reader, plan: AdaptPlan, task_argv: dict[str, list[str]]) -> None:
+    old: str | None = None
+    if key.reference is not None:
+        old = str(key.reference)
+    else:
+        for rel in select(files, key.files):
+            text = read(rel)
+            spans = _yaml_spans(text, key.key, rel) if text is not None else []
+            if spans:
+                old = spans[0][4]
+                break
+        if old is None:
+            for argv in task_argv.values():
+                if key.key in argv[:-1]:
+                    old = argv[argv.index(key.key) + 1]
+                    break
+    new = new_value(key, old, plan.gpus, plan.reference_gpus, "cli")
+    if new is None or key.rule == "launcher":
+        plan.rows.append(AdaptRow(key.key, "tasks " + ",".join(key.tasks), old or "-", old or "-", key.rule))
+        return
+    for task in key.tasks:
+        plan.overrides.setdefault(task, []).extend([key.key, new])
+    plan.rows.append(AdaptRow(key.key, "tasks " + ",".join(key.tasks), old or "-", new, key.rule))
+
+
+def compute(
+    plan: AdaptPlan, files: list[str], read: Reader, task_argv: dict[str, list[str]] | None = None
+) -> AdaptPlan:
+    """Fill `plan` (edits, overrides, rows) from the files of the main source."""
+    texts: dict[str, str] = {}
+    originals: dict[str, str] = {}
+    plan.edits, plan.overrides, plan.rows = {}, {}, []
+    for key in plan.adapt.keys:
+        if key.format == "cli":
+            _cli_key(key, files, read, plan, task_argv or {})
+        else:
+            _file_key(key, files, read, plan, texts, originals)
+    plan.edits = {rel: (originals[rel], texts[rel]) for rel in sorted(texts) if texts[rel] != originals[rel]}
+    return plan
+
+
+def _git_reader(path: Path, commit: str) -> tuple[list[str], Reader] | None:
+    """Files and contents at the pinned commit (the authors' values), when the tree is there."""
+    from legacyrun.patching.gitrepo import GitRepo
+
+    repo = GitRepo(path)
+    if not path.is_dir() or not repo.is_repo() or repo.rev(commit) is None:
+        return None
+    names = [n for n in repo.out("ls-tree", "-r", "-z", "--name-only", commit).split("\0") if n]
+
+    def read(rel: str) -> str | None:
+        done = repo.run("show", f"{commit}:{rel}", check=False)
+        return done.stdout if done.ok else None
+
+    return names, read
+
+
+def plan_adaptation(loaded: LoadedRecipe, target: Target, ws: Workspace | None = None) -> AdaptPlan:
+    """The adaptation for target.gpus; file values are read at the pinned commit when the workspace has it."""
+    recipe = loaded.recipe
+    if recipe.adapt is None or target.gpus is None:
+        raise PatchError(f"recipe {recipe.name} has no adapt block" if recipe.adapt is None else "no GPU count given")
+    main = recipe.sources[0]
+    plan = AdaptPlan(target.gpus, recipe.adapt.reference_gpus, main.name, recipe.adapt, target)
+    task_argv = {name: list(task.argv) for name, task in recipe.tasks.items()}
+    found = _git_reader(ws.source_dir(main.name), main.commit) if ws is not None else None
+    files, read = found if found is not None else ([], lambda _rel: None)
+    return compute(plan, files, read, task_argv)
+
+
+def adapt_changes(plan: AdaptPlan, root: Path, tracked: list[str]) -> dict[str, tuple[str, str]]:
+    """The adapt edits against the tree as it is now (after the recipe's patches)."""
+
+    def read(rel: str) -> str | None:
+        try:
+            return (root / rel).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    fresh = AdaptPlan(plan.gpus, plan.reference_gpus, plan.source, plan.adapt, plan.target)
+    return compute(fresh, tracked, read).edits
+
+
+__all__ = [
+    "AdaptPlan",
+    "AdaptRow",
+    "adapt_changes",
+    "adapt_hash",
+    "compute",
+    "format_float",
+    "new_value",
+    "plan_adaptation",
+]

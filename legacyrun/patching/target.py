@@ -1,0 +1,95 @@
+"""What patches are selected for: the profile, the torch/python/CUDA versions and the GPU count.
+
+A small value of its own (rather than the resolver's Resolution) so that `legacyrun patch` works before or without
+a resolve step: pins then come from the recipe profile (an exact version, or the lower bound of a specifier).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from legacyrun.errors import UsageError
+from legacyrun.recipe.models import Recipe, When
+from legacyrun.resolve.model import Resolution
+
+
+@dataclass(frozen=True)
+class Target:
+    """The environment patches are chosen for; None means unknown (a `when` on it then does not hold)."""
+
+    profile: str
+    torch: str
+    python: str | None = None
+    cuda: str | None = None
+    gpus: int | None = None
+
+
+def target_from_resolution(res: Resolution, gpus: int | None = None) -> Target:
+    """The target of a resolution; `gpus` overrides the host's GPU count (e.g. from --gpus)."""
+    count = gpus if gpus is not None else (res.gpu_count or None)
+    return Target(profile=res.profile, torch=res.torch, python=res.python, cuda=res.cuda, gpus=count)
+
+
+def pin_of(spec: str | None) -> str | None:
+    """An exact version as is; for a specifier the lowest version it names with >=, ==, ~= (or its only bound)."""
+    if spec is None:
+        return None
+    try:
+        return str(Version(spec))
+    except InvalidVersion:
+        pass
+    lows: list[Version] = []
+    others: list[Version] = []
+    for item in SpecifierSet(spec):
+        raw = item.version.rstrip(".*").rstrip(".")
+        try:
+            ver = Version(raw)
+        except InvalidVersion:
+            continue
+        (lows if item.operator in (">=", "==", "~=", "===", ">") else others).append(ver)
+    chosen = min(lows) if lows else (min(others) if others else None)
+    return None if chosen is None else str(chosen)
+
+
+def target_for_profile(recipe: Recipe, profile: str | None, gpus: int | None = None) -> Target:
+    """A target from the recipe alone: the named profile (default: the first of `prefer`) and its pins."""
+    name = profile or recipe.env.prefer[0]
+    if name not in recipe.env.profiles:
+        known = ", ".join(sorted(recipe.env.profiles))
+        raise UsageError(f"recipe {recipe.name} has no profile {name!r} (profiles: {known})")
+    prof = recipe.env.profiles[name]
+    torch = pin_of(prof.torch)
+    assert torch is not None  # a profile always names torch
+    return Target(profile=name, torch=torch, python=pin_of(prof.python), cuda=pin_of(prof.cuda), gpus=gpus)
+
+
+def _satisfies(version: str | int | None, spec: str) -> bool:
+    if version is None:
+        return False
+    try:
+        Version(spec)
+        spec = f"=={spec}"
+    except InvalidVersion:
+        pass
+    return SpecifierSet(spec).contains(Version(str(version)), prereleases=True)
+
+
+def when_holds(when: When | None, target: Target) -> bool:
+    """Every key given in `when` holds for the target; an unknown value (None) never satisfies a condition."""
+    if when is None:
+        return True
+    if when.profiles is not None and target.profile not in when.profiles:
+        return False
+    checks: list[tuple[str | None, str | int | None]] = [
+        (when.torch, target.torch),
+        (when.python, target.python),
+        (when.cuda, target.cuda),
+        (when.gpus, target.gpus),
+    ]
+    return all(spec is None or _satisfies(value, spec) for spec, value in checks)
+
+
+__all__ = ["Target", "pin_of", "target_for_profile", "target_from_resolution", "when_holds"]
