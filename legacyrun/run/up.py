@@ -84,6 +84,7 @@ class _Chain:
         self.backend_name: str | None = None
         self.backend_why: str | None = None
         self.notes: list[str] = []
+        self.adapt_rows: list[dict[str, str]] = []
 
     # -- resolve + lock ----------------------------------------------------------------------------------------
     def lock_inputs(self) -> Any:
@@ -163,7 +164,7 @@ class _Chain:
 
     # -- patch -----------------------------------------------------------------------------------------------------
     def target(self) -> Any:
-        from legacyrun.patching.engine import target_from_resolution
+        from legacyrun.patching.target import target_from_resolution
 
         return target_from_resolution(self.ensure_resolution(), self.gpus.count)
 
@@ -171,16 +172,32 @@ class _Chain:
         from legacyrun.patching.engine import plan_patches
 
         plan = plan_patches(self.req.loaded, self.req.ws, self.target())
-        return {"plan": plan.fingerprint(), "gpus": self.gpus.count}
+        series = [(s.name, s.pinned, [(p.id, p.hash) for p in s.patches]) for s in plan.sources]
+        return {"series": series, "gpus": self.gpus.count}
+
+    def patch_ok(self, outputs: dict[str, Any]) -> bool:
+        """Skipped only while each tree is still at the head the last patch run left (no revert since)."""
+        from legacyrun import proc
+
+        heads = outputs.get("heads") or {}
+        for name, head in heads.items():
+            done = proc.run(["git", "rev-parse", "HEAD"], cwd=self.req.ws.source_dir(name))
+            if not done.ok or done.stdout.strip() != head:
+                return False
+        return bool(heads)
 
     def patch_run(self) -> dict[str, Any]:
-        from legacyrun.patching.command import record_patch_result
+        from legacyrun.patching.command import record_result
         from legacyrun.patching.engine import apply, plan_patches
 
         plan = plan_patches(self.req.loaded, self.req.ws, self.target())
         result = apply(plan, force=self.req.force)
-        record_patch_result(self.req.ws, self.req.loaded, result)
-        return {"summary": result.summary()}
+        record_result(self.req.ws, self.req.loaded, result)
+        if result.adapt is not None:
+            self.adapt_rows = [
+                {"key": r.key, "where": r.where, "old": r.old, "new": r.new, "rule": r.rule} for r in result.adapt.rows
+            ]
+        return {"summary": result.summary(), "heads": {s.source: s.head for s in result.sources}}
 
     # -- build -------------------------------------------------------------------------------------------------------
     def build_plan(self) -> Any:
@@ -262,7 +279,7 @@ def up(
             Step("lock", chain.lock_inputs, chain.lock_run, lambda _o: req.ws.lockfile.exists()),
             Step("fetch-code", chain.code_inputs, chain.code_run, chain.code_ok),
             Step("fetch-data", chain.data_inputs, chain.data_run, chain.data_ok),
-            Step("patch", chain.patch_inputs, chain.patch_run),
+            Step("patch", chain.patch_inputs, chain.patch_run, chain.patch_ok),
             Step("build", chain.build_inputs, chain.build_run, chain.build_ok),
         ]
         outcomes = run_steps(
