@@ -66,6 +66,12 @@ class TorchRelease:
     note: str | None
     index: str | None
     source: str
+    proxy: str | None = None  # set when extrapolated: the known release whose build facts stand in
+
+    @property
+    def facts_from(self) -> str:
+        """The release whose arch lists and channel rules describe this one."""
+        return self.proxy or self.torch
 
     @property
     def key(self) -> Version:

@@ -170,8 +170,9 @@ class Profile(StrictModel):
     description: str | None = Field(default=None, description="What this profile is for.")
     python: VersionSpec = Field(description="Python version or specifier, e.g. '3.6' or '>=3.10,<3.13'.")
     torch: VersionSpec = Field(description="PyTorch version or specifier, e.g. '1.9.0' or '>=2.1'.")
-    torchvision: VersionSpec | None = Field(
-        default=None, description="torchvision version or specifier; omitted means the one matching torch."
+    torchvision: Literal["none"] | VersionSpec | None = Field(
+        default=None,
+        description="torchvision version or specifier; omitted means the one matching torch; 'none' installs none.",
     )
     cuda: VersionSpec | None = Field(
         default=None, description="CUDA toolkit version or specifier; omitted means whatever torch build fits the GPU."

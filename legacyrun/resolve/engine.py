@@ -11,11 +11,12 @@ No I/O happens here beyond reading the knowledge base.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from legacyrun.errors import ResolveError, UsageError
 from legacyrun.knowledge import kb
 from legacyrun.knowledge.base import ArchList, TorchRelease, cc_key, cc_text, version_key
+from packaging.version import Version
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.recipe.models import Profile, Recipe
 from legacyrun.resolve.image import choose_image, cpu_image
@@ -90,12 +91,12 @@ def _runs_on(arch: ArchList, cuda: str, cc: tuple[int, int]) -> bool:
 def _installer(release: TorchRelease, cuda: str | None) -> str | None:
     knowledge = kb()
     if cuda is None:
-        if knowledge.pip_rule(release.torch):
+        if knowledge.pip_rule(release.facts_from):
             return "pip"
-        return "conda" if knowledge.conda_cpu_rule(release.torch) else None
-    if cuda in release.pip and knowledge.pip_rule(release.torch):
+        return "conda" if knowledge.conda_cpu_rule(release.facts_from) else None
+    if cuda in release.pip and knowledge.pip_rule(release.facts_from):
         return "pip"
-    if cuda in release.conda and knowledge.conda_rule(release.torch):
+    if cuda in release.conda and knowledge.conda_rule(release.facts_from):
         return "conda"
     return None
 
@@ -152,7 +153,7 @@ def _candidates_for(release: TorchRelease, prof: Profile, host: HostInfo, failur
                 f"{release.cudnn(cuda, installer)}, not {prof.cudnn}"
             )
             continue
-        arch = kb().arch_list(release.torch, cuda, installer)
+        arch = kb().arch_list(release.facts_from, cuda, installer)
         if arch is None:
             failure.lines.append(f"the archs of torch {release.torch}+cu{cuda.replace('.', '')} are not known")
             continue
@@ -206,16 +207,42 @@ def _pick(cands: list[Candidate], driver_known: bool) -> Candidate:
     return max(cands, key=key)
 
 
+def _newer_release(pin: str) -> TorchRelease | None:
+    """An exact torch pin newer than the knowledge base: the base always lags PyTorch's releases, and a new release
+    keeps its predecessor's Python, CUDA and arch support far more often than not. Its facts are taken from the
+    newest known release, and the resolution says so."""
+    if not is_exact(pin):
+        return None
+    newest = kb().torch_releases[-1]
+    if version_key(pin) <= version_key(newest.torch):
+        return None
+    old, new = Version(newest.torch), Version(pin)
+    tv = Version(newest.torchvision)
+    guess = f"{tv.major}.{tv.minor + (new.minor - old.minor)}.{new.micro}" if new.major == old.major else None
+    return replace(
+        newest,
+        torch=str(new),
+        torchvision=guess or newest.torchvision,
+        date=None,
+        note=f"newer than the knowledge base; build facts assumed from torch {newest.torch}",
+        source="extrapolated",
+        proxy=newest.torch,
+    )
+
+
 def _try_profile(recipe: Recipe, name: str, host: HostInfo) -> tuple[Candidate | None, Failure]:
     prof = recipe.env.profiles[name]
     failure = Failure()
     releases = [r for r in kb().torch_releases if matches(r.torch, prof.torch)]
     if not releases:
-        known = kb().torch_releases
-        failure.lines.append(
-            f"torch {prof.torch} is not in the knowledge base (it knows {known[0].torch} .. {known[-1].torch})"
-        )
-        return None, failure
+        newer = _newer_release(prof.torch)
+        if newer is None:
+            known = kb().torch_releases
+            failure.lines.append(
+                f"torch {prof.torch} is not in the knowledge base (it knows {known[0].torch} .. {known[-1].torch})"
+            )
+            return None, failure
+        releases = [newer]
     for release in sorted(releases, key=lambda r: r.key, reverse=True):
         cands = _candidates_for(release, prof, host, failure)
         if cands:
@@ -243,7 +270,7 @@ def _arch_list_for(host: HostInfo, cuda: str) -> str | None:
 
 def _pip_lines(cand: Candidate, tv: str | None) -> tuple[str | None, str | None, list[str]]:
     release = cand.release
-    rule = kb().pip_rule(release.torch)
+    rule = kb().pip_rule(release.facts_from)
     assert rule is not None
     variant = "cpu" if cand.cuda is None else "cu" + cand.cuda.replace(".", "")
     suffix = ""
@@ -262,13 +289,13 @@ def _conda_lines(cand: Candidate, tv: str | None) -> tuple[list[str], list[str]]
     release = cand.release
     specs = [f"python={cand.python}"]
     if cand.cuda is None:
-        cpu = knowledge.conda_cpu_rule(release.torch) or {}
+        cpu = knowledge.conda_cpu_rule(release.facts_from) or {}
         specs.append(f"{cpu.get('torch_pkg', 'pytorch')}={release.torch}")
         if tv:
             specs.append(f"{cpu.get('torchvision_pkg', 'torchvision')}={tv}")
         specs.extend(cpu.get("extra", []))
         return list(cpu.get("channels", ["pytorch"])), specs
-    rule = knowledge.conda_rule(release.torch)
+    rule = knowledge.conda_rule(release.facts_from)
     assert rule is not None
     specs.append(f"{rule.torch_pkg}={release.torch}")
     if tv:
@@ -303,7 +330,9 @@ def _build_resolution(
     prof = recipe.env.profiles[name]
     release = cand.release
     tv: str | None = release.torchvision
-    if prof.torchvision and is_exact(prof.torchvision):
+    if prof.torchvision == "none":
+        tv = None
+    elif prof.torchvision and is_exact(prof.torchvision):
         tv = prof.torchvision
     elif prof.torchvision and not matches(release.torchvision, prof.torchvision):
         raise ResolveError(
@@ -345,6 +374,10 @@ def _build_resolution(
             reasons.append(f"driver {host.driver} >= {kb().driver_min(cand.cuda)} needed by CUDA {cand.cuda}")
         else:
             reasons.append(f"driver unknown: CUDA {cand.cuda} needs >= {kb().driver_min(cand.cuda)}")
+    if release.proxy:
+        reasons.append(
+            f"torch {release.torch} is newer than the knowledge base; builds assumed as for torch {release.proxy}"
+        )
     reasons.append(f"python {cand.python} (torch {release.torch} builds: {', '.join(release.python)})")
     reasons.append(image.reason)
     if image.note:
