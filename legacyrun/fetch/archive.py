@@ -58,7 +58,7 @@ def _strip(name: str, strip: int) -> str | None:
 
 def _inside(path: str) -> bool:
     """A relative path that stays inside the destination after normalisation."""
-    if path.startswith("/") or (len(path) > 1 and path[1] == ":") or path.startswith("\\"):
+    if path.startswith(("/", "\\")) or (len(path) > 1 and path[1] == ":"):
         return False
     norm = posixpath.normpath(path)
     return norm != ".." and not norm.startswith("../") and not norm.startswith("/")

@@ -47,6 +47,26 @@ def partial_path(key: str, filename: str) -> Path:
     return partial_dir() / key / (filename + ".part")
 
 
+def _url_index(urls: list[str], filename: str) -> Path:
+    return cache_root() / "by-url" / partial_key(filename, *urls)
+
+
+def remember_url(urls: list[str], filename: str, sha256: str) -> None:
+    """Note which content a recipe's URLs gave, so another workspace without a recorded sha256 reuses it."""
+    from legacyrun.fsutil import atomic_write_text
+
+    atomic_write_text(_url_index(urls, filename), sha256 + "\n")
+
+
+def lookup_url(urls: list[str], filename: str) -> Path | None:
+    """The cached file an earlier download of these URLs produced, or None."""
+    try:
+        sha = _url_index(urls, filename).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return lookup(sha) if len(sha) == 64 else None
+
+
 def adopt(path: Path, sha256: str, *, move: bool) -> Path:
     """Put an already verified file into the cache under its sha256 (moved, or copied for a user's own file)."""
     dest = cached_path(sha256)
@@ -87,4 +107,15 @@ def materialize(cached: Path, target: Path) -> None:
         raise
 
 
-__all__ = ["adopt", "cache_root", "cached_path", "lookup", "materialize", "partial_dir", "partial_key", "partial_path"]
+__all__ = [
+    "adopt",
+    "cache_root",
+    "cached_path",
+    "lookup",
+    "lookup_url",
+    "materialize",
+    "partial_dir",
+    "partial_key",
+    "partial_path",
+    "remember_url",
+]

@@ -136,6 +136,7 @@ def _download_http(
     finally:
         progress.finish(key)
     cache.adopt(part, digest, move=True)
+    cache.remember_url(list(ds.urls), name, digest)
     _cleanup_partial(part.parent)
     return _Got([(name, digest, size)], url, resumed)
 
@@ -278,7 +279,7 @@ def _fetch_one(
             got = _Got([(n, s, cache.cached_path(s).stat().st_size) for n, s in sorted(locked.items())])
         else:
             got = _download_torrent(ds, locked, mirrors, progress, key, options)
-    elif (hit := cache.lookup(expected)) is not None:
+    elif (hit := cache.lookup(expected) or (None if expected else cache.lookup_url(list(ds.urls), name))) is not None:
         got = _Got([(name, hit.name, hit.stat().st_size)])
         progress.note(f"{ds.name}: {name} found in the download cache")
     elif ds.kind == "manual":
@@ -353,9 +354,7 @@ def fetch_data(
     for ds in selected:
         try:
             results.append(
-                _fetch_one(
-                    loaded, ds, ws, from_path=from_path, mirrors=mirrors, progress=progress, options=options
-                )
+                _fetch_one(loaded, ds, ws, from_path=from_path, mirrors=mirrors, progress=progress, options=options)
             )
         except ManualStepRequired as exc:
             manual.append(exc)

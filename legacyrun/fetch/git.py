@@ -166,9 +166,9 @@ def _resolve_url(parent: str, url: str) -> str:
     return f"{scheme}://{joined}" if sep else joined
 
 
-def _fill(url: str, commit: str, target: Path, mirrors: Mirrors, progress: Progress, label: str) -> tuple[
-    str | None, bool, list[str]
-]:
+def _fill(
+    url: str, commit: str, target: Path, mirrors: Mirrors, progress: Progress, label: str
+) -> tuple[str | None, bool, list[str]]:
     """Mirror + work tree + submodules (recursively) at `target`; returns (fetched_from, shallow, submodule paths)."""
     mirror, fetched_from, shallow = ensure_in_mirror(url, commit, mirrors, progress)
     _work_tree(mirror, commit, target, url)

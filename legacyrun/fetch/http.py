@@ -156,8 +156,8 @@ class _Attempt:
     def _body(self, resp: requests.Response, offset: int) -> None:
         code = resp.status_code
         if code == 416 and offset:
-            total = resp.headers.get("Content-Range", "").rpartition("/")[2]
-            if total.isdigit() and int(total) == offset:
+            announced = resp.headers.get("Content-Range", "").rpartition("/")[2]
+            if announced.isdigit() and int(announced) == offset:
                 return
             self.part.unlink(missing_ok=True)
             raise _Transient("server refused the resume range; starting over")
@@ -180,19 +180,25 @@ class _Attempt:
             mode = "wb"
         if total is not None and self.expected_size is not None and total != self.expected_size:
             raise _UrlFailed(f"server announces {total} bytes, the recipe says {self.expected_size}")
-        self.hashing.sync(offset) if mode == "ab" else self.hashing.reset()
+        if mode == "ab":
+            self.hashing.sync(offset)
+        else:
+            self.hashing.reset()
         self._stream(resp, mode, offset, total)
 
     def _stream(self, resp: requests.Response, mode: str, offset: int, total: int | None) -> None:
         done = offset
         self.progress.update(self.key, done, total)
         raw: Any = resp.raw
+        # read1 hands back what has arrived (up to size) instead of waiting for a full chunk, so a slow link
+        # still reaches the disk steadily and a killed process loses almost nothing.
+        read = raw.read1 if hasattr(raw, "read1") else raw.read
         size = self.options.chunk_size
         self.part.parent.mkdir(parents=True, exist_ok=True)
         with self.part.open(mode) as fh:
             while True:
                 try:
-                    block = raw.read(size, decode_content=False)
+                    block = read(size, decode_content=False)
                 except Exception as exc:  # urllib3's and the socket's many ways to say "connection lost"
                     raise _Transient(f"connection lost after {done} bytes: {_short(exc)}") from None
                 if not block:
@@ -286,7 +292,14 @@ def _one_url(
                 _copy_local(url, part, hashing, progress, key, options.chunk_size)
             elif url.startswith(("http://", "https://")):
                 _Attempt(
-                    session, url, part, hashing, expected_size=expected_size, progress=progress, key=key, options=options
+                    session,
+                    url,
+                    part,
+                    hashing,
+                    expected_size=expected_size,
+                    progress=progress,
+                    key=key,
+                    options=options,
                 ).run()
             else:
                 raise _UrlFailed("unsupported URL scheme (http, https and file are)")

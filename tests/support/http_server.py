@@ -24,7 +24,6 @@ Whole-file answers without faults use sendfile, so the server is fast enough for
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import struct
@@ -259,4 +258,3 @@ def free_port() -> int:
 
 
 __all__ = ["Fault", "FileServer", "Seen", "free_port", "http_server"]
-_ = os
