@@ -113,7 +113,7 @@ def _download_http(
     name = filename_for(ds)
     urls = mirrors.rewrite_all(ds.urls)
     # The partial file is keyed by what is downloaded, not by mirror, so a rerun resumes whichever URL works.
-    part = cache.partial_path(cache.partial_key(ds.name, expected or ds.urls[0], name), name)
+    part = cache.partial_path(cache.partial_key(ds.name, ds.urls[0], name), name)
     use_aria2 = ds.kind == "aria2" or (
         ds.kind == "http" and ds.size is not None and ds.size >= AUTO_ARIA2_BYTES and aria2.available()
     )
@@ -247,6 +247,8 @@ def _skip(ws: Workspace, ds: Dataset, dest: Path, locked: dict[str, str]) -> Dat
     if not files or not all((dest / p).exists() for p in paths) or (locked and locked != files):
         return None
     sizes: dict[str, int] = out.get("sizes") or {}
+    # A lock made after the first fetch still gets the content ids (no network needed for that).
+    record_dataset(ws, ds.name, files, int(out.get("bytes", 0)))
     results = [FileResult(n, s, int(sizes.get(n, 0))) for n, s in sorted(files.items())]
     return DataResult(ds.name, ds.kind, dest, results, int(out.get("bytes", 0)), 0.0, skipped=True, placed=paths)
 

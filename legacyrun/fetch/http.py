@@ -9,7 +9,9 @@ file is only handed back once the size and hash check out: a wrong file never le
 from __future__ import annotations
 
 import hashlib
+import queue
 import re
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -86,6 +88,28 @@ class _Hashing:
     def update(self, block: bytes | memoryview) -> None:
         self.hasher.update(block)
         self.count += len(block)
+
+
+class _BackgroundHash:
+    """Feeds blocks to a hash object on another thread: hashlib drops the GIL for large buffers, so hashing
+    overlaps with receiving and writing (sha256 alone is slower than loopback HTTP on many machines)."""
+
+    def __init__(self, hasher: Any) -> None:
+        self.hasher = hasher
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self.thread = threading.Thread(target=self._work, name="legacyrun-sha256", daemon=True)
+        self.thread.start()
+
+    def _work(self) -> None:
+        while (block := self.queue.get()) is not None:
+            self.hasher.update(block)
+
+    def update(self, block: bytes) -> None:
+        self.queue.put(block)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
 
 
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
@@ -195,18 +219,24 @@ class _Attempt:
         read = raw.read1 if hasattr(raw, "read1") else raw.read
         size = self.options.chunk_size
         self.part.parent.mkdir(parents=True, exist_ok=True)
-        with self.part.open(mode) as fh:
-            while True:
-                try:
-                    block = read(size, decode_content=False)
-                except Exception as exc:  # urllib3's and the socket's many ways to say "connection lost"
-                    raise _Transient(f"connection lost after {done} bytes: {_short(exc)}") from None
-                if not block:
-                    break
-                fh.write(block)
-                self.hashing.update(block)
-                done += len(block)
-                self.progress.update(self.key, done, total)
+        background = _BackgroundHash(self.hashing.hasher)
+        try:
+            with self.part.open(mode) as fh:
+                while True:
+                    try:
+                        block = read(size, decode_content=False)
+                    except Exception as exc:  # urllib3's and the socket's many ways to say "connection lost"
+                        raise _Transient(f"connection lost after {done} bytes: {_short(exc)}") from None
+                    if not block:
+                        break
+                    fh.write(block)
+                    background.update(block)
+                    self.hashing.count += len(block)
+                    done += len(block)
+                    self.progress.update(self.key, done, total)
+        finally:
+            # The hash must cover exactly what reached the file, also when the connection died.
+            background.close()
         if total is not None and done < total:
             raise _Transient(f"body truncated at {done} of {total} bytes")
 

@@ -152,6 +152,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve(head=False)
 
     def _serve(self, *, head: bool) -> None:
+        try:
+            self._answer(head=head)
+        except (BrokenPipeError, ConnectionResetError):
+            # Clients hang up mid-body all the time (aria2c closes surplus connections): not a server error.
+            self.close_connection = True
+
+    def _answer(self, *, head: bool) -> None:
         path = self.path.split("?", 1)[0]
         rng = self.headers.get("Range")
         m = _RANGE.match(rng.strip()) if rng else None
