@@ -54,6 +54,25 @@ def _git_error(exc: Any) -> str:
     return useful[-1] if useful else "git failed"
 
 
+_UNREACHABLE = (
+    "could not resolve host",
+    "connection refused",
+    "couldn't connect",
+    "failed to connect",
+    "timed out",
+    "does not appear to be a git repository",
+    "not found",
+    "no such file",
+    "unable to access",
+)
+
+
+def _unreachable(reason: str) -> bool:
+    """The server or repository is not there at all: a full fetch would fail the same way."""
+    low = reason.lower()
+    return any(marker in low for marker in _UNREACHABLE)
+
+
 def mirror_path(url: str) -> Path:
     """Bare mirror directory for an upstream URL."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git"))[:40] or "repo"
@@ -103,7 +122,11 @@ def ensure_in_mirror(url: str, commit: str, mirrors: Mirrors, progress: Progress
                     if _has_commit(repo, commit):
                         return path, candidate, True
                 except git.GitCommandError as exc:
-                    failures.append(f"{candidate}: shallow fetch by SHA: {_git_error(exc)}")
+                    reason = _git_error(exc)
+                    if _unreachable(reason):
+                        failures.append(f"{candidate}: {reason}")
+                        continue
+                    failures.append(f"{candidate}: shallow fetch by SHA: {reason}")
                 progress.note(f"{candidate}: shallow fetch of {commit[:12]} refused; fetching all branches and tags")
                 try:
                     repo.git.fetch(candidate, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
