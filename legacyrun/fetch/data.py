@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from filelock import FileLock
+
 from legacyrun.errors import FetchError, ManualStepRequired, UsageError
 from legacyrun.fetch import aria2, cache
 from legacyrun.fetch.archive import detect_format, extract
@@ -117,8 +119,15 @@ def _download_http(
     use_aria2 = ds.kind == "aria2" or (
         ds.kind == "http" and ds.size is not None and ds.size >= AUTO_ARIA2_BYTES and aria2.available()
     )
+    _check_space(ds, part)
     progress.start(key, f"{ds.name}: {name}", ds.size)
+    # Two workspaces fetching the same file at once share the partial file: one waits for the other.
+    (cache.cache_root() / "locks").mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(cache.cache_root() / "locks" / f"{part.parent.name}.lock"))
     try:
+        lock.acquire()
+        if (hit := cache.lookup(expected)) is not None:
+            return _Got([(name, hit.name, hit.stat().st_size)])
         if use_aria2:
             aria2.download_http(urls, part, progress=progress, key=key, size=ds.size)
             digest, size, url, resumed = sha256_file(part), part.stat().st_size, urls[0], 0
@@ -133,12 +142,29 @@ def _download_http(
                 urls, part, expected_sha256=expected, expected_size=ds.size, progress=progress, key=key, options=options
             )
             digest, size, url, resumed = done.sha256, done.bytes, done.url, done.resumed_from
+        cache.adopt(part, digest, move=True)
+        cache.remember_url(list(ds.urls), name, digest)
+        _cleanup_partial(part.parent)
     finally:
+        lock.release()
         progress.finish(key)
-    cache.adopt(part, digest, move=True)
-    cache.remember_url(list(ds.urls), name, digest)
-    _cleanup_partial(part.parent)
     return _Got([(name, digest, size)], url, resumed)
+
+
+def _check_space(ds: Dataset, part: Path) -> None:
+    """Refuse early when the cache's file system cannot hold the rest of a download of known size."""
+    if ds.size is None:
+        return
+    import shutil
+
+    part.parent.mkdir(parents=True, exist_ok=True)
+    have = part.stat().st_size if part.exists() else 0
+    free = shutil.disk_usage(part.parent).free
+    if ds.size - have > free:
+        raise FetchError(
+            f"dataset {ds.name}: needs {ds.size - have} more bytes in {part.parent}, only {free} are free",
+            hint="free some space or move the cache with LEGACYRUN_CACHE_DIR",
+        )
 
 
 def _cleanup_partial(folder: Path) -> None:

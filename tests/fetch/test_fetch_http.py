@@ -95,6 +95,18 @@ def test_transient_faults_end_in_a_verified_file(
         assert any(s is not None and s > 0 for s in starts), starts  # resumed, not restarted
 
 
+def test_read_timeout_is_retried_and_resumed(tmp_path: Path, http_server: FileServer) -> None:
+    url = http_server.put("blob.bin", BLOB)
+    http_server.fault("blob.bin", "stall", after=100_000, seconds=2.0, times=1)
+    loaded = recipe(tmp_path, datasets=[_ds(url, sha256=SHA)])
+    progress = RecordingProgress()
+    opts = HttpOptions(retries=2, backoff=0.01, timeout=0.5, chunk_size=64 << 10)
+    [res] = fetch_data(loaded, Workspace.at(tmp_path / "ws"), http=opts, progress=progress)
+    assert res.files[0].sha256 == SHA
+    assert any("retrying" in n for n in progress.notes), progress.notes
+    assert http_server.range_starts("blob.bin")[-1] == 100_000
+
+
 def test_wrong_bytes_is_an_error_and_nothing_is_placed(tmp_path: Path, http_server: FileServer) -> None:
     url = http_server.put("blob.bin", BLOB)
     http_server.fault("blob.bin", "wrong", offset=1234)

@@ -16,6 +16,7 @@ Fault modes (each applies to the first `times` matching requests, default: every
     "wrong"     serve the file with the byte at `offset` (default 0) flipped
     "no_range"  ignore Range and always answer 200 with the whole file
     "slow"      send at most `rate` bytes per second (for killing a client mid-download)
+    "stall"     send `after` bytes, then go silent for `seconds` (client read timeouts), then close
 
 GET answers 200 (whole file) or 206 for `Range: bytes=N-` / `bytes=N-M` (416 past the end); HEAD is supported.
 Whole-file answers without faults use sendfile, so the server is fast enough for bench/download.py.
@@ -48,6 +49,7 @@ class Fault:
     after: int = 0
     offset: int = 0
     rate: int = 1 << 20
+    seconds: float = 3.0
     used: int = 0
 
 
@@ -215,6 +217,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
             self.connection.close()
+            return
+        if fault.mode == "stall":
+            self.wfile.write(fh.read(max(0, min(length, fault.after))))
+            self.wfile.flush()
+            time.sleep(fault.seconds)
+            self.close_connection = True
             return
         if fault.mode == "wrong":
             data = bytearray(fh.read(length))
