@@ -279,6 +279,17 @@ def _skip(ws: Workspace, ds: Dataset, dest: Path, locked: dict[str, str]) -> Dat
     return DataResult(ds.name, ds.kind, dest, results, int(out.get("bytes", 0)), 0.0, skipped=True, placed=paths)
 
 
+def _needs_code_first(loaded: LoadedRecipe, ds: Dataset, ws: Workspace, dest: Path) -> None:
+    """A dataset that lives inside a source tree (pix2pix's datasets/) needs that tree checked out first."""
+    for source in loaded.recipe.sources:
+        tree = ws.source_dir(source.name).resolve()
+        if (dest == tree or tree in dest.parents) and not (tree / ".git").exists():
+            raise FetchError(
+                f"dataset {ds.name} goes into {ds.dest}, inside source {source.name}, which is not fetched yet",
+                hint=f"run `legacyrun fetch {loaded.recipe.name} --code` first (plain `legacyrun fetch` does both)",
+            )
+
+
 def _fetch_one(
     loaded: LoadedRecipe,
     ds: Dataset,
@@ -291,6 +302,7 @@ def _fetch_one(
 ) -> DataResult:
     started = time.monotonic()
     dest = ws.resolve_inside(ds.dest)
+    _needs_code_first(loaded, ds, ws, dest)
     locked = locked_files(ws, ds.name)
     if from_path is None:
         skipped = _skip(ws, ds, dest, locked)

@@ -207,9 +207,17 @@ def test_archive_is_extracted_and_post_steps_run(tmp_path: Path, http_server: Fi
             {"run": {"argv": ["touch", "prepared.flag"], "cwd": "facades"}},
         ],
     }
-    loaded = recipe(tmp_path, datasets=[ds])
+    loaded = recipe(
+        tmp_path,
+        sources=[{"name": "pix2pix", "url": "https://example.invalid/p.git", "commit": "a" * 40}],
+        datasets=[ds],
+    )
     ws = Workspace.at(tmp_path / "ws")
+    with pytest.raises(FetchError, match="inside source pix2pix, which is not fetched yet"):
+        fetch_data(loaded, ws, http=FAST)
+    assert not (ws.root / "src").exists()
     (ws.root / "src/pix2pix/datasets").mkdir(parents=True)
+    (ws.root / "src/pix2pix/.git").mkdir()  # stands in for the checked-out source tree
     (ws.root / "src/pix2pix/datasets/download.sh").write_text("# from the repo\n")
     [res] = fetch_data(loaded, ws, http=FAST)
     dest = ws.root / "src/pix2pix/datasets"
