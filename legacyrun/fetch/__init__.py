@@ -1,0 +1,33 @@
+"""Fetching code and data: git at pinned commits, HTTP with resume and checksums, aria2 and torrents, safe
+extraction. Library entry points (no printing; progress through a `Progress` object):
+
+    fetch_code(loaded, ws, *, mirrors, progress) -> list[SourceResult]
+    fetch_data(loaded, ws, *, names=None, from_path=None, mirrors, progress) -> list[DataResult]
+    Mirrors.from_sources(cli_values, env, config) / Mirrors.from_environment(cli_values)
+"""
+
+from __future__ import annotations
+
+from legacyrun.fetch.code import fetch_code
+from legacyrun.fetch.data import DataResult, FileResult, fetch_data
+from legacyrun.fetch.git import SourceResult
+from legacyrun.fetch.http import HttpOptions
+from legacyrun.fetch.mirrors import Mirrors
+from legacyrun.fetch.progress import NullProgress, Progress
+from legacyrun.fetch.record import STEP_CODE, code_inputs_hash, data_inputs_hash, step_data
+
+__all__ = [
+    "STEP_CODE",
+    "DataResult",
+    "FileResult",
+    "HttpOptions",
+    "Mirrors",
+    "NullProgress",
+    "Progress",
+    "SourceResult",
+    "code_inputs_hash",
+    "data_inputs_hash",
+    "fetch_code",
+    "fetch_data",
+    "step_data",
+]
