@@ -155,14 +155,18 @@ def up_cmd(
     if opts.json:
         result = up(req)
     else:
-        result = up(
-            req,
-            on_start=lambda name: render.note(f"{name} ..."),
-            on_step=lambda o: render.err().print(
-                f"[bold]{o.name:<11}[/bold] {o.status:<8} {o.seconds:6.2f}s  {o.detail}", highlight=False
-            ),
-            on_line=_print_line,
-        )
+        from legacyrun.cli.fetch import RichProgress
+
+        with RichProgress() as bars:
+            result = up(
+                req,
+                on_start=lambda name: render.note(f"{name} ..."),
+                on_step=lambda o: render.err().print(
+                    f"[bold]{o.name:<11}[/bold] {o.status:<8} {o.seconds:6.2f}s  {o.detail}", highlight=False
+                ),
+                on_line=_print_line,
+                progress=bars,
+            )
     if opts.json:
         render.emit_json(
             {

@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from packaging.version import Version
+
 from legacyrun.errors import ResolveError, UsageError
 from legacyrun.knowledge import kb
 from legacyrun.knowledge.base import ArchList, TorchRelease, cc_key, cc_text, version_key
-from packaging.version import Version
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.recipe.models import Profile, Recipe
 from legacyrun.resolve.image import choose_image, cpu_image

@@ -78,7 +78,7 @@ class _Chain:
         self.task = task
         self.on_line = on_line
         self.progress = progress
-        self.mirrors = Mirrors.from_sources(req.mirror_values)
+        self.mirrors = Mirrors.from_environment(req.mirror_values)
         self.resolution: Resolution | None = None
         self.gpus = select_gpus(req.gpus, len(req.host.gpus))
         self.backend_name: str | None = None
