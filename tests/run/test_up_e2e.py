@@ -1,0 +1,139 @@
+"""`legacyrun up` end to end on a legacy-style project the test creates: real git repository, real HTTP dataset,
+catalog patches, GPU-count adaptation, a real venv with torch 2.13 (CPU), two training iterations, provenance.
+A second `up` does nothing (no request reaches the servers); two `up`s on one workspace do not collide."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support.cli import run_cli
+from support.legacy_project import make_legacy_project
+
+pytestmark = pytest.mark.slow
+
+
+def _up(project_recipe: Path, ws: Path, *extra: str) -> tuple[int, str, str]:
+    res = run_cli(
+        "up",
+        str(project_recipe),
+        "--workspace",
+        str(ws),
+        "--backend",
+        "venv",
+        "--gpus",
+        "1",
+        "--cpu",
+        "--trust",
+        *extra,
+        timeout=1500,
+    )
+    return res.exit_code, res.stdout, res.stderr
+
+
+def test_up_venv_end_to_end(git_factory: object, git_http: object, http_server: object, tmp_path: Path) -> None:
+    project = make_legacy_project(git_factory, http_server, tmp_path, git_url=git_http.url("toyproj"))  # type: ignore[attr-defined]
+    ws = tmp_path / "ws"
+
+    code, out, err = _up(project.recipe_path, ws)
+    assert code == 0, out[-3000:] + err[-3000:]
+    assert "TRAINED 32 rows" in out
+    assert "iter 1 loss" in out
+
+    # Patches are commits on legacyrun/patched: forward ports and the 1-GPU launch.
+    src = ws / "src" / "toy"
+    train_py = (src / "train.py").read_text()
+    assert ".data[0]" not in train_py and "loss.item()" in train_py
+    assert "volatile" not in train_py
+    train_sh = (src / "train.sh").read_text()
+    assert "--nproc_per_node=1" in train_sh and "torchrun" in train_sh
+    branch = subprocess.run(
+        ["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=src, capture_output=True, text=True, check=True
+    )
+    assert branch.stdout.strip() == "legacyrun/patched"
+
+    # Provenance of the run.
+    runs = sorted((ws / "runs").iterdir())
+    assert len(runs) == 1
+    prov = json.loads((runs[0] / "provenance.json").read_text())
+    assert prov["exit_code"] == 0
+    assert prov["sources"]["toy"] == project.commit
+    assert prov["environment"]["backend"] == "venv"
+    assert prov["recipe"]["name"] == "toyproj"
+    assert prov["datasets"]["toy"], prov["datasets"]
+    assert prov["patches"], prov["patches"]
+    assert prov["env_overrides"]["CUDA_VISIBLE_DEVICES"] == ""
+    assert "TRAINED" in (runs[0] / "log.txt").read_text()
+
+    # A second up: every step skipped, no request to the git or HTTP server, the task runs again.
+    git_before = len(git_http.requests)  # type: ignore[attr-defined]
+    http_before = len(http_server.requests)  # type: ignore[attr-defined]
+    code, out, err = _up(project.recipe_path, ws, "--json")
+    assert code == 0, err[-3000:]
+    report = json.loads(out[out.index("{") :])
+    statuses = {s["step"]: s["status"] for s in report["steps"]}
+    assert statuses == {
+        "lock": "skipped",
+        "fetch-code": "skipped",
+        "fetch-data": "skipped",
+        "patch": "skipped",
+        "build": "skipped",
+        "run": "done",
+    }, statuses
+    assert len(git_http.requests) == git_before  # type: ignore[attr-defined]
+    assert len(http_server.requests) == http_before  # type: ignore[attr-defined]
+
+    # status summarises the workspace.
+    res = run_cli("status", str(project.recipe_path), "--workspace", str(ws), "--json")
+    assert res.exit_code == 0, res.stderr
+    status = json.loads(res.stdout)
+    assert status["sources"][0]["fetched"] and status["environment"]["backend"] == "venv"
+    assert len(status["runs"]) == 2
+
+    # Two up processes on one workspace: the second refuses clearly while the first holds it.
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "legacyrun",
+            "up",
+            str(project.recipe_path),
+            "--workspace",
+            str(ws),
+            "--backend",
+            "venv",
+            "--gpus",
+            "1",
+            "--cpu",
+            "--trust",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lock = ws / ".legacyrun" / "lock"
+        for _ in range(200):
+            res = run_cli(
+                "up",
+                str(project.recipe_path),
+                "--workspace",
+                str(ws),
+                "--backend",
+                "venv",
+                "--cpu",
+                "--trust",
+                "--dry-run",
+            )
+            if res.exit_code == 9:
+                break
+        assert res.exit_code == 9, (res.stdout, res.stderr)
+        assert "in use by another legacyrun process" in res.stderr
+        assert lock.exists()
+    finally:
+        _out1, err1 = first.communicate(timeout=600)
+    assert first.returncode == 0, err1[-3000:]
+    assert len(list((ws / "runs").iterdir())) == 3
