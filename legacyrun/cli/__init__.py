@@ -50,9 +50,9 @@ def _global(
 
 def _register() -> None:
     # Each module adds its own commands; imports stay light (heavy libraries load inside the commands).
-    from legacyrun.cli import build, explain, fetch, patch, recipes, resolve, run
+    from legacyrun.cli import build, explain, fetch, patch, recipes, resolve, run, scan
 
-    for module in (recipes, resolve, fetch, patch, build, run, explain):
+    for module in (recipes, resolve, fetch, patch, scan, build, run, explain):
         module.register(app)
 
 

@@ -182,8 +182,8 @@ def _is_reduction(node: Any) -> bool:
     if isinstance(node, cst.Attribute):
         return bool(_REDUCTION_NAME.match(node.attr.value))
     if isinstance(node, cst.Call):
-        name = dotted(node.func) or ""
-        last = name.rsplit(".", 1)[-1]
+        func = node.func
+        last = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
         if last in ("sum", "mean") and not node.args:
             return True
         return bool(re.search(r"(?i)criterion|loss", last))
