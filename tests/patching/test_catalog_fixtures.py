@@ -10,7 +10,7 @@ from patching.catalog_fixtures.fixtures import Fixture, load_fixtures
 from legacyrun.patching.catalog import TargetVersions, apply_rules, get_rules
 from legacyrun.patching.catalog.engine import apply_text
 from legacyrun.patching.catalog.model import rules_by_id
-from legacyrun.patching.catalog.scan import scan_text
+from legacyrun.patching.catalog.scanner import scan_text
 
 FIXTURES = load_fixtures()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from legacyrun.patching.catalog.engine import apply_rules
 from legacyrun.patching.catalog.model import Finding, Rule, TargetVersions, expand_rule_ids, rule_sets
 from legacyrun.patching.catalog.model import get_rules as _get_rules
-from legacyrun.patching.catalog.scan import scan
+from legacyrun.patching.catalog.scanner import scan
 
 
 def get_rules() -> list[Rule]:

@@ -73,10 +73,18 @@ def apply_rule_text(rule: Rule, text: str, target: TargetVersions | None) -> str
 
 
 def apply_text(rules: list[Rule], relpath: str, text: str, target: TargetVersions | None) -> str:
+    """All `rules` (those whose file globs match relpath) in order over one file's text."""
+    # The rules are written for "\n"; a file that uses "\r\n" throughout is converted and converted back. Files
+    # with mixed endings are left as they are (a round trip would change lines no rule touched).
+    crlf = "\r\n" in text and text.count("\r\n") == text.count("\n")
+    work = text.replace("\r\n", "\n") if crlf else text
+    new = work
     for rule in rules:
         if rule.matches_file(relpath):
-            text = apply_rule_text(rule, text, target)
-    return text
+            new = apply_rule_text(rule, new, target)
+    if new == work:
+        return text
+    return new.replace("\n", "\r\n") if crlf else new
 
 
 def _glob_match(relpath: str, globs: list[str]) -> bool:

@@ -83,7 +83,7 @@ def scan_text(rel: str, text: str, rules: list[Rule]) -> list[Finding]:
             idx = bisect.bisect_right(starts, pos) - 1
             ls = starts[idx]
             le = text.find("\n", ls)
-            line = text[ls : le if le >= 0 else len(text)]
+            line = text[ls : le if le >= 0 else len(text)].rstrip("\r")
             auto = rule.auto_fixable and not (rule.manual_re is not None and rule.manual_re.search(line))
             check = checks.get(rule.id)
             if auto and check is not None:
