@@ -46,18 +46,33 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.MULTILINE)
 
 
-def rule_candidates(rule: Rule, text: str) -> bool:
-    """Cheap test that the rule may have a site in text (file guard, keywords, then the detect regex)."""
+def sites(rule: Rule, text: str) -> Iterator[tuple[int, int, str, bool]]:
+    """The rule's detected sites in text: (offset, line start offset, line text, auto-fixable).
+
+    The file guard and the literal keywords run first: a substring test is far cheaper than a regex pass.
+    """
     if rule.requires_re is not None and not rule.requires_re.search(text):
-        return False
+        return
     if not any(k in text for k in rule.keywords):
-        return False
-    return rule.detect_re.search(text) is not None
+        return
+    check = site_checks().get(rule.id)
+    for m in rule.detect_re.finditer(text):
+        pos = m.start()
+        ls = text.rfind("\n", 0, pos) + 1
+        le = text.find("\n", pos)
+        line = text[ls : le if le >= 0 else len(text)].rstrip("\r")
+        auto = rule.auto_fixable and not (rule.manual_re is not None and rule.manual_re.search(line))
+        if auto and check is not None:
+            auto = check(text, pos, line)
+        yield pos, ls, line, auto
 
 
 def apply_rule_text(rule: Rule, text: str, target: TargetVersions | None) -> str:
-    """One rule over one file's text (already known to match the rule's file globs)."""
-    if not rule.auto_fixable or not rule_candidates(rule, text):
+    """One rule over one file's text (already known to match the rule's file globs).
+
+    The transform runs only where scan would report an auto-fixable site, so apply and scan agree.
+    """
+    if not rule.auto_fixable or not any(auto for *_, auto in sites(rule, text)):
         return text
     new = text
     for find, repl in rule.rewrites:
@@ -80,11 +95,43 @@ def apply_text(rules: list[Rule], relpath: str, text: str, target: TargetVersion
     work = text.replace("\r\n", "\n") if crlf else text
     new = work
     for rule in rules:
-        if rule.matches_file(relpath):
+        if file_matches(rule, relpath):
             new = apply_rule_text(rule, new, target)
     if new == work:
         return text
     return new.replace("\n", "\r\n") if crlf else new
+
+
+def file_matches(rule: Rule, relpath: str) -> bool:
+    """rule.matches_file, cached by file extension where the rule's globs are all plain `*.ext` patterns."""
+    name = relpath.rsplit("/", 1)[-1]
+    if "/" in relpath and any("/" in g for g in rule.files):
+        return rule.matches_file(relpath)
+    return _matches_name(rule, name)
+
+
+@functools.lru_cache(maxsize=65536)
+def _ext_key(rule_globs: tuple[str, ...], name: str) -> bool:
+    return any(fnmatch.fnmatchcase(name, g) for g in rule_globs)
+
+
+def _matches_name(rule: Rule, name: str) -> bool:
+    plain = _plain_exts(rule.files)
+    if plain is not None:
+        dot = name.rfind(".")
+        return dot > 0 and name[dot:] in plain
+    return _ext_key(rule.files, name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _plain_exts(globs: tuple[str, ...]) -> frozenset[str] | None:
+    """{'.py', '.cu'} when every glob is `*.ext` with a plain extension, else None."""
+    exts = set()
+    for g in globs:
+        if not (g.startswith("*.") and not any(c in g[2:] for c in "*?[/")):
+            return None
+        exts.add(g[1:])
+    return frozenset(exts)
 
 
 def _glob_match(relpath: str, globs: list[str]) -> bool:
@@ -160,7 +207,7 @@ def apply_rules(
             continue
         if exclude and _glob_match(rel, exclude):
             continue
-        if not any(r.matches_file(rel) for r in rules):
+        if not any(file_matches(r, rel) for r in rules):
             continue
         old = read_text(path)
         if old is None:

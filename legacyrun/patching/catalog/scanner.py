@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import bisect
 import os
+import re
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from legacyrun.errors import PatchError
-from legacyrun.patching.catalog.engine import read_text, site_checks, walk_files
+from legacyrun.patching.catalog.engine import file_matches, read_text, sites, walk_files
 from legacyrun.patching.catalog.model import Finding, Rule, TargetVersions, expand_rule_ids, get_rules
 
+_NL = re.compile("\n")
 PARALLEL_MIN_FILES = 3000  # below this, process start-up costs more than it saves
 
 
@@ -28,17 +30,11 @@ def scan(root: Path, target: TargetVersions | None = None, *, rule_ids: list[str
     rules = [r for r in rules if r.applies_to(target)]
     if not rules:
         return []
-    by_name: dict[str, list[Rule]] = {}
     jobs: list[tuple[str, str, list[str]]] = []
     for rel, path in walk_files(root):
-        name = rel.rsplit("/", 1)[-1]
-        cands = by_name.get(name)
-        if cands is None:
-            cands = by_name[name] = [r for r in rules if r.matches_file(name)]
-        if not cands and any("/" in g for r in rules for g in r.files):
-            cands = [r for r in rules if r.matches_file(rel)]
+        cands = [r.id for r in rules if file_matches(r, rel)]
         if cands:
-            jobs.append((rel, str(path), [r.id for r in cands]))
+            jobs.append((rel, str(path), cands))
     workers = min(os.cpu_count() or 1, 8)
     if len(jobs) >= PARALLEL_MIN_FILES and workers > 1:
         size = max(64, len(jobs) // (workers * 4))
@@ -70,28 +66,14 @@ def scan_text(rel: str, text: str, rules: list[Rule]) -> list[Finding]:
     """Findings of `rules` in one file's text (the rules' file globs are not checked here)."""
     out: list[Finding] = []
     starts: list[int] | None = None
-    checks = site_checks()
     for rule in rules:
-        if rule.requires_re is not None and not rule.requires_re.search(text):
-            continue
-        if not any(k in text for k in rule.keywords):
-            continue
-        for m in rule.detect_re.finditer(text):
+        for pos, ls, line, auto in sites(rule, text):
             if starts is None:
-                starts = [0, *(i + 1 for i, c in enumerate(text) if c == "\n")]
-            pos = m.start()
-            idx = bisect.bisect_right(starts, pos) - 1
-            ls = starts[idx]
-            le = text.find("\n", ls)
-            line = text[ls : le if le >= 0 else len(text)].rstrip("\r")
-            auto = rule.auto_fixable and not (rule.manual_re is not None and rule.manual_re.search(line))
-            check = checks.get(rule.id)
-            if auto and check is not None:
-                auto = check(text, pos, line)
+                starts = [0, *(m.end() for m in _NL.finditer(text))]
             out.append(
                 Finding(
                     path=rel,
-                    line=idx + 1,
+                    line=bisect.bisect_right(starts, ls),
                     column=pos - ls + 1,
                     rule_id=rule.id,
                     lang=rule.lang,
