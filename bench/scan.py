@@ -46,7 +46,11 @@ FILLER = {
         "}}",
         "",
     ],
-    ".sh": ["echo step {i}", "CUDA_VISIBLE_DEVICES=0 python tools/test.py --cfg cfg{i}.yaml", "export OMP_NUM_THREADS=4"],
+    ".sh": [
+        "echo step {i}",
+        "CUDA_VISIBLE_DEVICES=0 python tools/test.py --cfg cfg{i}.yaml",
+        "export OMP_NUM_THREADS=4",
+    ],
     ".yaml": ["  lr: 0.0{i}", "model:", "  depth: {i}", "  - name: layer{i}"],
     ".md": ["Results for table {i}.", "", "| model | mAP |", "See section {i}."],
 }
@@ -126,7 +130,7 @@ def main() -> int:
         print(f"scan() in process:              {best['inproc']:.2f} s")
         if rg:
             hits = res.stdout.count(b"\n")
-            print(f"rg --pcre2 -U, {len(patterns)} regexes:    {best['rg']:.2f} s  ({hits} matching lines, rc={res.returncode})")
+            print(f"rg --pcre2 -U, {len(patterns)} regexes:    {best['rg']:.2f} s  ({hits} lines, rc={res.returncode})")
             print(f"rg per file type (as scan does): {best['rg_typed']:.2f} s")
             fastest = min(best["rg"], best["rg_typed"])
             print(f"ratio scan CLI / fastest rg:    {best['cli'] / fastest:.2f}x   (goal <= 2x)")
