@@ -105,6 +105,7 @@ def main() -> int:
     ap.add_argument("--lines", type=int, default=210)
     ap.add_argument("--keep", type=Path)
     args = ap.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     base = Path(tempfile.mkdtemp(prefix="lr-bench-"))
     try:
         tree = args.keep or base / "tree"

@@ -55,12 +55,18 @@ def _scan(
             }
         )
         return
+    lines = []
     for f in findings:
         tag = "auto" if f.auto_fixable else "manual"
-        render.line(f"{f.path}:{f.line}:{f.column}: {f.rule_id} [{tag}]", style="bold")
-        render.line(f"    {f.excerpt}")
-        render.line(f"    breaks: {f.what_breaks} (since {f.broke_in})")
-        render.line(f"    fix: {f.fix}")
+        lines += [
+            f"{f.path}:{f.line}:{f.column}: {f.rule_id} [{tag}]",
+            f"    {f.excerpt}",
+            f"    breaks: {f.what_breaks} (since {f.broke_in})",
+            f"    fix: {f.fix}",
+        ]
+    if lines:
+        # One write: tens of thousands of findings would otherwise cost a console call each.
+        render.line("\n".join(lines))
     if not opts.quiet or not findings:
         render.note(f"{len(findings)} findings in {files} files, {auto} auto-fixable by `legacyrun patch`")
 

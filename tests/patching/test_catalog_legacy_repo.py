@@ -3,11 +3,13 @@ second pass is a no-op and `scan --target` finds nothing auto-fixable left."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
 import pytest
 from patching.catalog_fixtures.fixtures import build_repos
+from support.cli import run_inproc
 
 from legacyrun.patching.catalog import TargetVersions, apply_rules, get_rules, scan
 
@@ -85,6 +87,9 @@ def test_legacy_repositories_are_fully_forward_ported(repos: dict[str, Path]) ->
             compile(path.read_text(encoding="utf-8"), str(path), "exec")
         left = [f"{f.path}:{f.line} {f.rule_id}" for f in scan(root, target) if f.auto_fixable]
         assert left == [], left
+        res = run_inproc("scan", root, "--target", text, "--json")
+        assert res.exit_code == 0, res.stderr
+        assert json.loads(res.stdout)["summary"]["auto_fixable"] == 0
         assert apply_rules(root, ["set:all"], [], [], target) == {}, "a second pass must change nothing"
     assert {r.id for r in get_rules() if r.auto_fixable} <= fired
 

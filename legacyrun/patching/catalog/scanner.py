@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import os
 import re
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -40,6 +41,9 @@ def scan(root: Path, target: TargetVersions | None = None, *, rule_ids: list[str
         size = max(64, len(jobs) // (workers * 4))
         chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
         findings: list[Finding] = []
+        # Forked workers would flush a copy of whatever the caller left buffered.
+        sys.stdout.flush()
+        sys.stderr.flush()
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for part in pool.map(_scan_chunk, chunks):
                 findings.extend(part)
