@@ -126,3 +126,13 @@ def test_apply_rules_reads_only_and_is_deterministic(tmp_path: Path) -> None:
     assert list(apply_rules(tmp_path, ["set:numpy-forward"], [], ["skip/**"], target)) == ["a.py"]
     assert list(apply_rules(tmp_path, ["set:python-forward"], ["skip/*.py"], [], target)) == ["skip/b.py"]
     assert apply_rules(tmp_path, ["set:reverse"], [], [], target) == {}
+
+
+def test_unparseable_python_gets_text_rules_only(tmp_path: Path) -> None:
+    # Python 2 syntax: libcst cannot parse it, so codemods skip the file; regex rules still apply.
+    (tmp_path / "py2.py").write_text("print 'loss', loss.data[0]\nx = np.float(1)\n", encoding="utf-8")
+    (tmp_path / "bytes.py").write_bytes(b"x = np.float(1)  # \xff\xfe not utf-8\n")
+    changes = apply_rules(tmp_path, ["set:python-forward"], [], [], TargetVersions("2.1"))
+    assert changes == {
+        "py2.py": ("print 'loss', loss.data[0]\nx = np.float(1)\n", "print 'loss', loss.data[0]\nx = float(1)\n")
+    }
