@@ -12,7 +12,7 @@ from typing import Any
 
 from legacyrun.patching.catalog.model import TargetVersions
 from legacyrun.patching.catalog.textops import ensure_python_import, insert_module_code
-from legacyrun.patching.catalog.transforms_py import SCALAR_HINT, Transform
+from legacyrun.patching.catalog.transforms_py import LOSS_CALL, SCALAR_HINT, Transform
 
 _cst: Any = None
 
@@ -68,7 +68,8 @@ def _keyword_names(call: Any) -> set[str]:
 
 
 def _has_star(call: Any) -> bool:
-    return any(a.star for a in call.args)
+    """A `**kwargs` argument may already carry the keyword."""
+    return any(a.star == "**" for a in call.args)
 
 
 def add_arg(call: Any, arg: Any) -> Any:
@@ -79,9 +80,22 @@ def add_arg(call: Any, arg: Any) -> Any:
         return call.with_changes(args=[arg])
     last = args[-1]
     if isinstance(last.comma, cst.Comma):
+        # Trailing comma, one argument per line: the new argument goes on its own line; a comment after the old
+        # last argument stays on that argument's line and the closing parenthesis keeps its indentation.
         between = args[-2].comma if len(args) >= 2 and isinstance(args[-2].comma, cst.Comma) else None
-        args[-1] = last.with_changes(comma=between or cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-        args.append(arg.with_changes(comma=last.comma))
+        lw = last.comma.whitespace_after
+        bw = between.whitespace_after if between is not None else None
+        if isinstance(lw, cst.ParenthesizedWhitespace) and isinstance(bw, cst.ParenthesizedWhitespace):
+            args[-1] = last.with_changes(
+                comma=last.comma.with_changes(
+                    whitespace_after=lw.with_changes(indent=bw.indent, last_line=bw.last_line)
+                )
+            )
+            closing = cst.ParenthesizedWhitespace(indent=lw.indent, last_line=lw.last_line)
+            args.append(arg.with_changes(comma=cst.Comma(whitespace_after=closing)))
+        else:
+            args[-1] = last.with_changes(comma=between or cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            args.append(arg.with_changes(comma=last.comma))
     else:
         args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
         args.append(arg)
@@ -275,54 +289,10 @@ def variable_volatile(text: str, target: TargetVersions | None) -> str:
 
 # ---- py-loss-size-average-reduce --------------------------------------------------------------------------------
 
-_LOSS_CLASSES = [
-    "L1Loss",
-    "MSELoss",
-    "CrossEntropyLoss",
-    "NLLLoss",
-    "NLLLoss2d",
-    "BCELoss",
-    "BCEWithLogitsLoss",
-    "KLDivLoss",
-    "SmoothL1Loss",
-    "SoftMarginLoss",
-    "MultiLabelMarginLoss",
-    "MultiLabelSoftMarginLoss",
-    "MultiMarginLoss",
-    "HingeEmbeddingLoss",
-    "CosineEmbeddingLoss",
-    "MarginRankingLoss",
-    "TripletMarginLoss",
-    "PoissonNLLLoss",
-]
-_LOSS_FUNCS = [
-    "l1_loss",
-    "mse_loss",
-    "cross_entropy",
-    "nll_loss",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "kl_div",
-    "smooth_l1_loss",
-    "soft_margin_loss",
-    "multilabel_margin_loss",
-    "multilabel_soft_margin_loss",
-    "multi_margin_loss",
-    "hinge_embedding_loss",
-    "cosine_embedding_loss",
-    "margin_ranking_loss",
-    "triplet_margin_loss",
-    "poisson_nll_loss",
-]
-_LOSS_CALL = re.compile(
-    r"(?:(?:torch\.)?nn\.)?(?:" + "|".join(_LOSS_CLASSES) + r")"
-    r"|(?:F|functional|nn\.functional|torch\.nn\.functional)\.(?:" + "|".join(_LOSS_FUNCS) + r")"
-)
-
 
 def _loss_reduction(original: Any, updated: Any) -> Any:
     name = dotted(updated.func)
-    if name is None or not _LOSS_CALL.fullmatch(name):
+    if name is None or not LOSS_CALL.fullmatch(name):
         return updated
     kws = {a.keyword.value: a.value for a in updated.args if a.keyword is not None}
     if not ({"size_average", "reduce"} & kws.keys()) or "reduction" in kws:
@@ -446,7 +416,9 @@ def _local_rank(original: Any, updated: Any) -> Any:
             comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
         )
         first = args[0]
-        if not isinstance(first.comma, cst.Comma):
+        if isinstance(first.comma, cst.Comma):
+            alias = alias.with_changes(comma=first.comma)  # same layout as the flag that follows it
+        else:
             first = first.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
             alias = alias.with_changes(comma=args[0].comma)
         args = [first, alias, *args[1:]]

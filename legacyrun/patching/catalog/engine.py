@@ -36,6 +36,7 @@ def site_checks() -> dict[str, SiteCheck]:
         "py-torch-six": p.six_site_fixable,
         "py-scipy-misc-math": p.scipy_site_fixable,
         "py-scalar-first-overloads": p.scalar_first_site_fixable,
+        "py-loss-size-average-reduce": p.loss_site_fixable,
         "cpp-thcstate": n.thcstate_site_fixable,
         "cuda-atomicadd-double": n.atomic_add_site_fixable,
     }
@@ -95,7 +96,7 @@ def apply_text(rules: list[Rule], relpath: str, text: str, target: TargetVersion
     work = text.replace("\r\n", "\n") if crlf else text
     new = work
     for rule in rules:
-        if file_matches(rule, relpath):
+        if file_matches(rule, relpath) and (target is None or rule.applies_to(target)):
             new = apply_rule_text(rule, new, target)
     if new == work:
         return text

@@ -475,6 +475,41 @@ def scalar_first_site_fixable(text: str, start: int, line: str) -> bool:
     return bool(m and m.start() == start and SCALAR_HINT.match(m.group(1)))
 
 
+def enclosing_call(text: str, pos: int) -> str | None:
+    """The dotted name of the call whose argument list contains `pos` (strings and comments not parsed)."""
+    depth = 0
+    i = pos - 1
+    while i >= 0:
+        c = text[i]
+        if c in ")]}":
+            depth += 1
+        elif c in "([{":
+            if depth == 0:
+                if c != "(":
+                    return None
+                m = re.search(r"([A-Za-z_][\w.]*)\s*$", text[max(0, i - 200) : i])
+                return m.group(1) if m else None
+            depth -= 1
+        i -= 1
+    return None
+
+
+LOSS_CALL = re.compile(
+    r"(?:(?:torch\.)?nn\.)?(?:L1Loss|MSELoss|CrossEntropyLoss|NLLLoss|NLLLoss2d|BCELoss|BCEWithLogitsLoss|KLDivLoss"
+    r"|SmoothL1Loss|SoftMarginLoss|MultiLabelMarginLoss|MultiLabelSoftMarginLoss|MultiMarginLoss|HingeEmbeddingLoss"
+    r"|CosineEmbeddingLoss|MarginRankingLoss|TripletMarginLoss|PoissonNLLLoss)"
+    r"|(?:F|functional|nn\.functional|torch\.nn\.functional)\.(?:l1_loss|mse_loss|cross_entropy|nll_loss"
+    r"|binary_cross_entropy|binary_cross_entropy_with_logits|kl_div|smooth_l1_loss|soft_margin_loss"
+    r"|multilabel_margin_loss|multilabel_soft_margin_loss|multi_margin_loss|hinge_embedding_loss"
+    r"|cosine_embedding_loss|margin_ranking_loss|triplet_margin_loss|poisson_nll_loss)"
+)
+
+
+def loss_site_fixable(text: str, start: int, line: str) -> bool:
+    """`size_average=`/`reduce=` inside a torch loss call (other APIs have their own `reduce=`)."""
+    return bool(LOSS_CALL.fullmatch(enclosing_call(text, start) or ""))
+
+
 TRANSFORMS: dict[str, Transform] = {
     "py-torch-six": torch_six,
     "py-dataloader-private-imports": dataloader_private,
@@ -493,4 +528,13 @@ TRANSFORMS: dict[str, Transform] = {
     "py-yaml-load-loader": yaml_loader,
 }
 
-__all__ = ["SCALAR_HINT", "TRANSFORMS", "scalar_first_site_fixable", "scipy_site_fixable", "six_site_fixable"]
+__all__ = [
+    "LOSS_CALL",
+    "SCALAR_HINT",
+    "TRANSFORMS",
+    "enclosing_call",
+    "loss_site_fixable",
+    "scalar_first_site_fixable",
+    "scipy_site_fixable",
+    "six_site_fixable",
+]
