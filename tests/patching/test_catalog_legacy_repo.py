@@ -136,3 +136,61 @@ def test_unparseable_python_gets_text_rules_only(tmp_path: Path) -> None:
     assert changes == {
         "py2.py": ("print 'loss', loss.data[0]\nx = np.float(1)\n", "print 'loss', loss.data[0]\nx = float(1)\n")
     }
+
+
+LAYOUT_BEFORE = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+crit = nn.CrossEntropyLoss(
+    weight=w,  # class weights
+    size_average=False,
+)
+grid = F.grid_sample(
+    img,
+    flow,  # optical flow
+)
+parser.add_argument(
+    "--local_rank",
+    type=int,
+    default=-1,
+)
+meter.add(output, target)  # torchnet meter: not the scalar-first overload
+d = pickle.load(fh, **kw)
+"""
+LAYOUT_AFTER = """\
+import os
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+crit = nn.CrossEntropyLoss(
+    weight=w,  # class weights
+    reduction='sum',
+)
+grid = F.grid_sample(
+    img,
+    flow,  # optical flow
+    align_corners=True,
+)
+parser.add_argument(
+    "--local_rank",
+    "--local-rank",
+    type=int,
+    default=int(os.environ.get("LOCAL_RANK", -1)),
+)
+meter.add(output, target)  # torchnet meter: not the scalar-first overload
+d = pickle.load(fh, **kw)
+"""
+
+
+def test_codemods_keep_layout_and_comments(tmp_path: Path) -> None:
+    (tmp_path / "layout.py").write_text(LAYOUT_BEFORE, encoding="utf-8")
+    target = TargetVersions("2.6", python="3.12")
+    changes = apply_rules(tmp_path, ["set:all"], [], [], target)
+    assert changes["layout.py"][1] == LAYOUT_AFTER
+    (tmp_path / "layout.py").write_text(LAYOUT_AFTER, encoding="utf-8")
+    manual = {(f.rule_id, f.line) for f in scan(tmp_path, target)}
+    assert manual == {("py-scalar-first-overloads", 21), ("py-pickle-py2-encoding", 22)}
+    assert not [f for f in scan(tmp_path, target) if f.auto_fixable]
