@@ -41,6 +41,12 @@ def render() -> str:
         "",
         "    legacyrun scan PATH [--target torch=1.4,python=3.7,cuda=10.1] [--rule ID|set:NAME ...] [--json]",
         "",
+        "Each finding names the file:line, the rule, what breaks and since which release, the fix, and whether"
+        " `legacyrun patch` applies it (`auto`) or it needs a review (`manual`). The patch engine applies a rule"
+        " only where scan reports an auto-fixable site; fixed sites no longer match, so patching twice equals"
+        " patching once. Python rules that need context are libcst codemods that keep comments and layout;"
+        " the others are regex or small text transforms. `set:shell-forward` covers shell, build and config files.",
+        "",
         "## Rule sets",
         "",
         "| set | rules |",
