@@ -498,6 +498,48 @@ def _linalg_misc(original: Any, updated: Any) -> Any:
     return call
 
 
+# ---- py-pillow-textsize-getsize ---------------------------------------------------------------------------------
+
+_LR_TEXT_SIZE = """
+
+def _lr_text_size(obj, method, *args, **kwargs):
+    # legacyrun py-pillow-textsize-getsize: the old method where it exists, else the size of the bounding box.
+    old = getattr(obj, method, None)
+    if old is not None:
+        return old(*args, **kwargs)
+    box = obj.textbbox((0, 0), *args, **kwargs) if method == "textsize" else obj.getbbox(*args, **kwargs)
+    return box[2] - box[0], box[3] - box[1]
+"""
+
+
+def pillow_text_size(text: str, target: TargetVersions | None) -> str:
+    cst = _lib()
+    used = False
+
+    class T(cst.CSTTransformer):  # type: ignore[name-defined]
+        def leave_Call(self, original: Any, updated: Any) -> Any:
+            nonlocal used
+            func = updated.func
+            if not (isinstance(func, cst.Attribute) and func.attr.value in ("textsize", "getsize")):
+                return updated
+            name = dotted(func.value) or ""
+            if name == "path" or name.endswith(".path"):
+                return updated
+            used = True
+            method = cst.Arg(value=cst.SimpleString(f'"{func.attr.value}"'))
+            head = [cst.Arg(value=func.value), method]
+            if updated.args:
+                head = [a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for a in head]
+            else:
+                head[0] = head[0].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            return updated.with_changes(func=cst.Name("_lr_text_size"), args=[*head, *updated.args])
+
+    new, _ = _run(text, T)
+    if used and not re.search(r"^def _lr_text_size\(", new, re.MULTILINE):
+        new = insert_module_code(new, _LR_TEXT_SIZE)
+    return new
+
+
 _PICKLE = re.compile(r"c?[pP]ickle\.loads?|pkl\.loads?")
 
 TRANSFORMS: dict[str, Transform] = {
@@ -518,6 +560,7 @@ TRANSFORMS: dict[str, Transform] = {
     "py-distributed-local-rank": call_codemod(_local_rank, ensure="import os"),
     "py-div-rounding-mode-reverse": call_codemod(_div_trunc),
     "py-linalg-qr-cholesky-misc": call_codemod(_linalg_misc),
+    "py-pillow-textsize-getsize": pillow_text_size,
 }
 
 __all__ = ["TRANSFORMS", "add_arg", "code_of", "dotted", "remove_args"]
