@@ -26,3 +26,4 @@ def _up() -> None:
 def _status() -> None:
     """Not available yet."""
     not_yet("status")
+
