@@ -50,14 +50,8 @@ def _patch_command(
 def register(app: typer.Typer) -> None:
     _patch = _patch_command  # the real command; the stub below only stays so the scan branch merges cleanly
     app.command("patch", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_patch)
-    app.command("scan", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_scan)
 
 
 def _patch() -> None:
     """Not available yet."""
     not_yet("patch")
-
-
-def _scan() -> None:
-    """Not available yet."""
-    not_yet("scan")

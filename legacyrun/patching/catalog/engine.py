@@ -1,0 +1,231 @@
+"""Applying rules to text and to a tree: `apply_rules` reads files and returns (old, new) pairs; it never writes."""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from legacyrun.errors import PatchError
+from legacyrun.patching.catalog.model import Rule, TargetVersions, expand_rule_ids
+from legacyrun.patching.catalog.textops import ensure_cpp_include, ensure_python_import
+
+SiteCheck = Callable[[str, int, str], bool]
+
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", "node_modules", ".mypy_cache", ".pytest_cache", ".tox"})
+MAX_BYTES = 4 * 1024 * 1024
+
+
+@functools.lru_cache(maxsize=1)
+def transforms() -> dict[str, Callable[[str, TargetVersions | None], str]]:
+    from legacyrun.patching.catalog import codemods, transforms_native, transforms_py
+
+    return {**transforms_py.TRANSFORMS, **transforms_native.TRANSFORMS, **codemods.TRANSFORMS}
+
+
+@functools.lru_cache(maxsize=1)
+def site_checks() -> dict[str, SiteCheck]:
+    """Per-rule checks of whether one detected site is something the transform will fix."""
+    from legacyrun.patching.catalog import transforms_native as n
+    from legacyrun.patching.catalog import transforms_py as p
+
+    return {
+        "py-torch-six": p.six_site_fixable,
+        "py-scipy-misc-math": p.scipy_site_fixable,
+        "py-scalar-first-overloads": p.scalar_first_site_fixable,
+        "py-loss-size-average-reduce": p.loss_site_fixable,
+        "cpp-thcstate": n.thcstate_site_fixable,
+        "cuda-atomicadd-double": n.atomic_add_site_fixable,
+    }
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.MULTILINE)
+
+
+def sites(rule: Rule, text: str) -> Iterator[tuple[int, int, str, bool]]:
+    """The rule's detected sites in text: (offset, line start offset, line text, auto-fixable).
+
+    The file guard and the literal keywords run first: a substring test is far cheaper than a regex pass.
+    """
+    if rule.requires_re is not None and not rule.requires_re.search(text):
+        return
+    if not any(k in text for k in rule.keywords):
+        return
+    check = site_checks().get(rule.id)
+    for m in rule.detect_re.finditer(text):
+        pos = m.start()
+        ls = text.rfind("\n", 0, pos) + 1
+        le = text.find("\n", pos)
+        line = text[ls : le if le >= 0 else len(text)].rstrip("\r")
+        auto = rule.auto_fixable and not (rule.manual_re is not None and rule.manual_re.search(line))
+        if auto and check is not None:
+            auto = check(text, pos, line)
+        yield pos, ls, line, auto
+
+
+def apply_rule_text(rule: Rule, text: str, target: TargetVersions | None) -> str:
+    """One rule over one file's text (already known to match the rule's file globs).
+
+    The transform runs only where scan would report an auto-fixable site, so apply and scan agree.
+    """
+    if not rule.auto_fixable or not any(auto for *_, auto in sites(rule, text)):
+        return text
+    new = text
+    for find, repl in rule.rewrites:
+        new = _compiled(find).sub(repl, new)
+    fn = transforms().get(rule.id)
+    if fn is not None:
+        new = fn(new, target)
+    if new != text and rule.ensure_import:
+        new = ensure_python_import(new, rule.ensure_import)
+    if new != text and rule.ensure_include:
+        new = ensure_cpp_include(new, rule.ensure_include)
+    return new
+
+
+def apply_text(rules: list[Rule], relpath: str, text: str, target: TargetVersions | None) -> str:
+    """All `rules` (those whose file globs match relpath) in order over one file's text."""
+    # The rules are written for "\n"; a file that uses "\r\n" throughout is converted and converted back. Files
+    # with mixed endings are left as they are (a round trip would change lines no rule touched).
+    crlf = "\r\n" in text and text.count("\r\n") == text.count("\n")
+    work = text.replace("\r\n", "\n") if crlf else text
+    new = work
+    for rule in rules:
+        if file_matches(rule, relpath) and (target is None or rule.applies_to(target)):
+            new = apply_rule_text(rule, new, target)
+    if new == work:
+        return text
+    return new.replace("\n", "\r\n") if crlf else new
+
+
+def file_matches(rule: Rule, relpath: str) -> bool:
+    """rule.matches_file, cached by file extension where the rule's globs are all plain `*.ext` patterns."""
+    name = relpath.rsplit("/", 1)[-1]
+    if "/" in relpath and any("/" in g for g in rule.files):
+        return rule.matches_file(relpath)
+    return _matches_name(rule, name)
+
+
+@functools.lru_cache(maxsize=65536)
+def _ext_key(rule_globs: tuple[str, ...], name: str) -> bool:
+    return any(fnmatch.fnmatchcase(name, g) for g in rule_globs)
+
+
+def _matches_name(rule: Rule, name: str) -> bool:
+    plain = _plain_exts(rule.files)
+    if plain is not None:
+        dot = name.rfind(".")
+        return dot > 0 and name[dot:] in plain
+    return _ext_key(rule.files, name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _plain_exts(globs: tuple[str, ...]) -> frozenset[str] | None:
+    """{'.py', '.cu'} when every glob is `*.ext` with a plain extension, else None."""
+    exts = set()
+    for g in globs:
+        if not (g.startswith("*.") and not any(c in g[2:] for c in "*?[/")):
+            return None
+        exts.add(g[1:])
+    return frozenset(exts)
+
+
+def _glob_match(relpath: str, globs: list[str]) -> bool:
+    name = relpath.rsplit("/", 1)[-1]
+    for g in globs:
+        g = g.strip().lstrip("/")
+        if g.endswith("/"):
+            g += "**"
+        variants = {g, g.removeprefix("**/")}
+        if any(fnmatch.fnmatchcase(relpath, v) for v in variants) or ("/" not in g and fnmatch.fnmatchcase(name, g)):
+            return True
+        if relpath.startswith(g.rstrip("*").rstrip("/") + "/") and g.endswith("**"):
+            return True
+    return False
+
+
+def walk_files(root: Path) -> Iterator[tuple[str, Path]]:
+    """(posix relpath, path) of regular files under root, sorted, skipping VCS/cache dirs and virtualenvs."""
+    if root.is_file():
+        yield root.name, root
+        return
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if d not in SKIP_DIRS
+            and not os.path.islink(os.path.join(dirpath, d))
+            and not os.path.exists(os.path.join(dirpath, d, "pyvenv.cfg"))
+        )
+        rel_dir = os.path.relpath(dirpath, root)
+        prefix = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path):
+                continue
+            yield prefix + name, Path(path)
+
+
+def read_text(path: Path) -> str | None:
+    """The file as text, or None for binary, huge or undecodable files."""
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if b"\0" in data[:8192]:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def apply_rules(
+    root: Path, rule_ids: list[str], files: list[str], exclude: list[str], target: TargetVersions
+) -> dict[str, tuple[str, str]]:
+    """Run the auto-fixable rules among `rule_ids` (ids or `set:` names) that apply to `target` over the tree.
+
+    `files` globs restrict the files (empty: all), `exclude` globs remove some. Returns {relpath: (old, new)} for
+    changed files only, sorted by path; reads only. Deterministic, and idempotent: applying to the result again
+    changes nothing.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise PatchError(f"{root}: no such directory to patch")
+    rules = [r for r in expand_rule_ids(rule_ids) if r.auto_fixable and r.applies_to(target)]
+    out: dict[str, tuple[str, str]] = {}
+    if not rules:
+        return out
+    for rel, path in walk_files(root):
+        if files and not _glob_match(rel, files):
+            continue
+        if exclude and _glob_match(rel, exclude):
+            continue
+        if not any(file_matches(r, rel) for r in rules):
+            continue
+        old = read_text(path)
+        if old is None:
+            continue
+        new = apply_text(rules, rel, old, target)
+        if new != old:
+            out[rel] = (old, new)
+    return out
+
+
+__all__ = [
+    "MAX_BYTES",
+    "SKIP_DIRS",
+    "apply_rule_text",
+    "apply_rules",
+    "apply_text",
+    "read_text",
+    "site_checks",
+    "walk_files",
+]
