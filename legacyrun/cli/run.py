@@ -26,4 +26,3 @@ def _up() -> None:
 def _status() -> None:
     """Not available yet."""
     not_yet("status")
-
