@@ -153,7 +153,9 @@ def driver_for(cuda: str) -> str | None:
 
 
 def _one_line(text: str, limit: int = 400) -> str:
-    line = "; ".join(s.strip() for s in text.splitlines() if s.strip())
+    # The solver draws a tree (└─ ├─ │); one line keeps its words, joined by '; '.
+    parts = [s.strip(" \t└├─│:") for s in text.splitlines()]
+    line = "; ".join(p for p in parts if p)
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
@@ -189,10 +191,12 @@ async def _solve(plan: BuildPlan) -> list[Any]:
     repodata_cache, _ = _cache_dirs()
     gateway = rattler.Gateway(cache_dir=repodata_cache)
     channels = [rattler.Channel(channel_url(c, plan.mirrors)) for c in plan.resolution.conda_channels]
+    # Lenient parsing: recipes and the knowledge base write conda's classic 'pytorch 1.9.0' form.
+    specs = [rattler.MatchSpec(s, strict=False) for s in conda_specs(plan)]
     return list(
         await rattler.solve(
             sources=channels,
-            specs=conda_specs(plan),
+            specs=specs,
             gateway=gateway,
             platforms=[PLATFORM, "noarch"],
             virtual_packages=virtual_packages(plan),
@@ -238,11 +242,11 @@ def lock_text(records: Sequence[Any], spec_hash: str, channels: Sequence[str]) -
                 "name": rec.name.normalized,
                 "version": str(rec.version),
                 "manager": "conda",
-                "platform": rec.subdir,
-                "dependencies": _dep_map(rec.depends),
-                "url": rec.url,
+                "platform": str(rec.subdir),
+                "dependencies": _dep_map([str(d) for d in rec.depends]),
+                "url": str(rec.url),
                 "hash": {"md5": _hex(rec.md5), "sha256": _hex(rec.sha256)},
-                "build": rec.build,
+                "build": str(rec.build),
                 "category": "main",
                 "optional": False,
             }

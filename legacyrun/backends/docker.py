@@ -179,7 +179,7 @@ def environment_yml(plan: BuildPlan) -> str:
 def render_dockerfile(plan: BuildPlan) -> str:
     base = plan.image_base
     if not base:
-        raise UsageError("no base image: the resolution has none", hint="pass --base-image IMAGE")
+        raise UsageError("no docker base image: the resolution has none; pass --base-image IMAGE")
     blocks = {
         "recipe": plan.recipe.recipe.name,
         "profile": plan.profile,
