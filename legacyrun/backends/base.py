@@ -97,14 +97,19 @@ def content_id(files: Mapping[str, str], extra: Mapping[str, str] | None = None)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+_SKIP_DIRS = frozenset({".git", "__pycache__"})
+_SKIP_SUFFIXES = (".pyc", ".pyo")
+
+
 def iter_source_files(src: Path) -> Iterator[Path]:
-    """Files under the workspace sources in sorted order, without .git (a dir, or a file in worktrees)."""
+    """Files under the workspace sources in sorted order, without .git (a dir, or a file in worktrees) and
+    without Python bytecode, which merely running the code writes (it must not change the env id)."""
     if not src.is_dir():
         return
     for root, dirs, files in os.walk(src):
-        dirs[:] = sorted(d for d in dirs if d != ".git")
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
         for name in sorted(files):
-            if name == ".git":
+            if name == ".git" or name.endswith(_SKIP_SUFFIXES):
                 continue
             yield Path(root) / name
 

@@ -267,6 +267,10 @@ class DockerBackend(Backend):
     name = "docker"
     description = "a Docker image built from a rendered Dockerfile (docker SDK)"
 
+    def __init__(self, *, no_cache: bool = False) -> None:
+        # no_cache: rebuild every layer (benchmarks of a cold build; a user's `--rebuild`).
+        self.no_cache = no_cache
+
     def render(self, plan: BuildPlan) -> Rendered:
         files = {"Dockerfile": render_dockerfile(plan)}
         reqs = requirements_text(plan)
@@ -315,13 +319,19 @@ class DockerBackend(Backend):
         with tempfile.TemporaryFile() as ctx:
             write_context(plan, rendered, ctx)
             ctx.seek(0)
-            image_id = self._stream_build(client, ctx, tag, log_path, progress, on_failure)
+            image_id = self._stream_build(client, ctx, tag, log_path, progress, on_failure, self.no_cache)
         progress(f"built {tag} ({image_id[:19]})")
         return EnvRef(self.name, rendered.env_id, tag, built=True, sources_in_env=native)
 
     @staticmethod
     def _stream_build(
-        client: Any, ctx: IO[bytes], tag: str, log_path: Path, progress: Progress, on_failure: OnFailure | None
+        client: Any,
+        ctx: IO[bytes],
+        tag: str,
+        log_path: Path,
+        progress: Progress,
+        on_failure: OnFailure | None,
+        no_cache: bool = False,
     ) -> str:
         import docker.errors
 
@@ -337,6 +347,7 @@ class DockerBackend(Backend):
                     forcerm=True,
                     pull=False,
                     network_mode="host",
+                    nocache=no_cache,
                     decode=True,
                 )
                 for chunk in chunks:

@@ -129,8 +129,12 @@ def build_environment(
     return BuildResult(name, why, False, rendered, ref, not ref.built)
 
 
-def env_ref_from_lock(workspace: Workspace) -> EnvRef | None:
-    """The environment the last `build` recorded in legacyrun.lock (what `run`/`up` enter), or None."""
+def env_ref_from_lock(workspace: Workspace, recipe: LoadedRecipe | None = None) -> EnvRef | None:
+    """The environment the last `build` recorded in legacyrun.lock (what `run`/`up` enter), or None.
+
+    Pass the recipe when you have it: for docker images with native build steps the sources come from the image
+    (exec then mounts the rest of the workspace, not src/).
+    """
     from legacyrun import lock
 
     lf = lock.read_optional(workspace.lockfile)
@@ -139,14 +143,9 @@ def env_ref_from_lock(workspace: Workspace) -> EnvRef | None:
     envl = lf.environment
     location = envl.tag or str(workspace.env)
     native = False
-    if envl.backend == "docker":
-        profile = lf.resolution.profile
-        try:
-            from legacyrun.recipe.registry import load
-
-            native = bool(load(lf.recipe).recipe.env.profiles[profile].build)
-        except Exception:  # the recipe may be gone; the image still runs, mounting the whole workspace
-            native = False
+    if envl.backend == "docker" and recipe is not None:
+        profile = recipe.recipe.env.profiles.get(lf.resolution.profile)
+        native = bool(profile and profile.build)
     return EnvRef(envl.backend, envl.id, location, sources_in_env=native)
 
 

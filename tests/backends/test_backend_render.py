@@ -94,7 +94,9 @@ def test_env_id_follows_sources_only_when_they_change(make_plan: PlanFactory, tm
     assert DockerBackend().render(plan).env_id == one
     (src / ".git").write_text("gitdir: moved\n")  # .git is not part of the sources
     assert DockerBackend().render(plan).env_id == one
-    os.utime(src / "a.py", (1, 1))  # nor are mtimes
+    os.utime(src / "a.py", (1, 1))  # nor are mtimes, nor bytecode that running the code writes
+    (src / "__pycache__").mkdir()
+    (src / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
     assert DockerBackend().render(plan).env_id == one
     (src / "a.py").write_text("x = 2\n")
     assert DockerBackend().render(plan).env_id != one

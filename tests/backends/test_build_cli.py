@@ -68,6 +68,17 @@ def test_dry_run_then_build_with_default_choice(tmp_path: Path, conda_channel: L
     assert lf.environment is not None and lf.environment.backend == "conda"
     assert (ws / "conda-lock.yml").exists()
 
+    # What run/up do: the EnvRef from the lock, then exec inside it.
+    from legacyrun.backends.base import get_backend
+    from legacyrun.backends.service import env_ref_from_lock
+    from legacyrun.workspace import Workspace
+
+    ref = env_ref_from_lock(Workspace.at(ws))
+    assert ref is not None and ref.location == str(ws / "env")
+    stream = get_backend(ref.backend).exec(ref, ["python", "-V"], cwd=ws, workspace=Workspace.at(ws))
+    lines = list(stream)
+    assert lines[0].startswith("fake-python 3.8") and stream.returncode == 0
+
     r = run_cli("build", recipe, "-w", ws, "--backend", "conda", env=env)
     assert r.exit_code == 0 and "up to date" in r.stdout
 

@@ -17,6 +17,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ def rootfs_tarball() -> Path:
             check=False,
         )
         if cp.returncode != 0:
-            pytest.fail(f"debootstrap failed (exit {cp.returncode}): {cp.stdout[-2000:]}{cp.stderr[-2000:]}")
+            raise RuntimeError(f"debootstrap failed (exit {cp.returncode}): {cp.stdout[-2000:]}{cp.stderr[-2000:]}")
         partial = Path(tmp) / "rootfs.tar"
         with tarfile.open(partial, "w") as tar:
             tar.add(rootfs, arcname=".", filter=_slim)
@@ -115,7 +116,7 @@ def _wait_ready(host: str, proc: subprocess.Popen[bytes], log: Path, timeout: fl
     last: Exception | None = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"dockerd exited with {proc.returncode}: {log.read_text(errors='replace')[-3000:]}")
+            raise RuntimeError(f"dockerd exited with {proc.returncode}: {log.read_text(errors='replace')[-3000:]}")
         try:
             client = DockerClient(base_url=host, timeout=600)
             client.ping()
@@ -123,7 +124,7 @@ def _wait_ready(host: str, proc: subprocess.Popen[bytes], log: Path, timeout: fl
         except Exception as exc:  # not up yet
             last = exc
             time.sleep(0.5)
-    pytest.fail(f"dockerd did not answer on {host} within {timeout}s: {last}")
+    raise RuntimeError(f"dockerd did not answer on {host} within {timeout}s: {last}")
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -136,15 +137,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def dockerd() -> Iterator[DockerDaemon]:
-    """Start dockerd on a private socket, import the debootstrap base image, stop the daemon at the end."""
-    pytest.importorskip("docker")
+@contextmanager
+def running_dockerd() -> Iterator[DockerDaemon]:
+    """Start dockerd on a private socket, import the debootstrap base image; stop the daemon by pid on exit.
+
+    Used by the session fixture and by bench/build.py. Raises RuntimeError when the daemon cannot start.
+    """
     missing = [t for t in ("dockerd", "docker", "debootstrap") if _which(t) is None]
     if missing:
-        pytest.skip(f"needs {', '.join(missing)} (apt-get install docker.io debootstrap)")
-    if os.geteuid() != 0:
-        pytest.skip("dockerd and debootstrap need root")
+        raise FileNotFoundError(f"needs {', '.join(missing)} (apt-get install docker.io debootstrap)")
     # Short paths: containerd's sockets live under exec-root and unix socket paths are limited to 108 bytes.
     root = Path(tempfile.mkdtemp(prefix="lr-dockerd-", dir="/tmp"))
     sock = root / "docker.sock"
@@ -177,7 +178,7 @@ def dockerd() -> Iterator[DockerDaemon]:
             check=False,
         )
         if cp.returncode != 0:
-            pytest.fail(f"docker import failed: {cp.stderr.strip()}")
+            raise RuntimeError(f"docker import failed: {cp.stderr.strip()}")
         _with_host_ca(client, RAW_IMAGE)
         yield DockerDaemon(host=host, client=client, base_image=BASE_IMAGE, pid=proc.pid)
         client.close()
@@ -189,6 +190,22 @@ def dockerd() -> Iterator[DockerDaemon]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def dockerd() -> Iterator[DockerDaemon]:
+    """A private dockerd for the whole session (skipped with the reason when the tools or root are missing)."""
+    pytest.importorskip("docker")
+    missing = [t for t in ("dockerd", "docker", "debootstrap") if _which(t) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (apt-get install docker.io debootstrap)")
+    if os.geteuid() != 0:
+        pytest.skip("dockerd and debootstrap need root")
+    try:
+        with running_dockerd() as daemon:
+            yield daemon
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+
+
 @pytest.fixture
 def docker_host(dockerd: DockerDaemon, monkeypatch: pytest.MonkeyPatch) -> DockerDaemon:
     """The session daemon, with DOCKER_HOST pointing at it for this test (the SDK and the CLI read it)."""
@@ -196,4 +213,4 @@ def docker_host(dockerd: DockerDaemon, monkeypatch: pytest.MonkeyPatch) -> Docke
     return dockerd
 
 
-__all__ = ["BASE_IMAGE", "DockerDaemon", "docker_host", "dockerd", "rootfs_tarball"]
+__all__ = ["BASE_IMAGE", "DockerDaemon", "docker_host", "dockerd", "rootfs_tarball", "running_dockerd"]
