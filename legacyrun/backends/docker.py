@@ -48,6 +48,11 @@ def _template() -> str:
     return (data_root("docker") / "Dockerfile.template").read_text(encoding="utf-8")
 
 
+# Old nvidia/cuda images list NVIDIA's apt repository signed with the key rotated in April 2022, so their
+# `apt-get update` fails; the CUDA toolkit is already in the image, so that repository is not needed.
+APT_UPDATE = "rm -f /etc/apt/sources.list.d/cuda*.list /etc/apt/sources.list.d/nvidia-ml*.list && apt-get update"
+
+
 def _run(lines: list[str]) -> str:
     """One RUN instruction from shell lines joined with && (this is Dockerfile text, not a legacyrun subprocess)."""
     return "RUN " + " \\\n && ".join(lines)
@@ -65,7 +70,7 @@ def _apt_block(plan: BuildPlan) -> str:
     pkgs = sorted(set(pkgs))
     block = _run(
         [
-            "apt-get update",
+            APT_UPDATE,
             "apt-get install -y --no-install-recommends " + " ".join(shlex.quote(p) for p in pkgs),
             "rm -rf /var/lib/apt/lists/*",
         ]
@@ -94,7 +99,7 @@ def _python_block(plan: BuildPlan) -> str:
     exe = f"python{py}"
     return _run(
         [
-            f"if ! command -v {exe} >/dev/null; then apt-get update"
+            f"if ! command -v {exe} >/dev/null; then {APT_UPDATE}"
             f" && apt-get install -y --no-install-recommends {exe} {exe}-venv {exe}-dev"
             " && rm -rf /var/lib/apt/lists/*; fi",
             f"{exe} -m venv {ENV_PREFIX}",

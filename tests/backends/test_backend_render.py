@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -186,3 +187,38 @@ def test_native_step_failure_names_log_and_calls_hook(make_plan: PlanFactory, tm
     assert "build step maskrcnn failed (exit 3)" in err.value.message
     assert str(ws / ".legacyrun" / "logs" / "build-maskrcnn.log") in err.value.message
     assert seen and "nvcc fatal: boom" in seen[0]
+
+
+def test_channel_urls_and_mirrors() -> None:
+    from legacyrun.backends.conda import channel_url, driver_for
+
+    assert channel_url("pytorch") == "https://conda.anaconda.org/pytorch"
+    assert channel_url("defaults") == "https://repo.anaconda.com/pkgs/main"
+    assert channel_url("/srv/chan") == "file:///srv/chan"
+    mirrors = {"https://conda.anaconda.org": "https://mirror.example/conda", "https://conda.anaconda.org/pytorch": "x"}
+    assert channel_url("pytorch", mirrors) == "x"
+    assert channel_url("conda-forge", mirrors) == "https://mirror.example/conda/conda-forge"
+    assert driver_for("11.3.1") == "465.19.01" and driver_for("10.2") == "440.33"
+
+
+def test_docker_run_argv(make_plan: PlanFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from legacyrun.backends.base import EnvRef
+
+    if shutil.which("docker") is None:
+        pytest.skip("needs the docker CLI on PATH (apt-get install docker.io)")
+    ws = tmp_path / "ws"
+    for sub in ("src", "data", "runs"):
+        (ws / sub).mkdir(parents=True)
+    plan = make_plan(_legacy_res(), profiles=LEGACY, workspace=ws)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1,2")
+    ref = EnvRef("docker", "x", "legacyrun/tinyproj:abc", sources_in_env=True)
+    argv = DockerBackend.run_argv(
+        ref, ["python", "train.py"], cwd=ws / "src", env={"A": "1"}, gpus=2, workspace=plan.workspace
+    )
+    joined = " ".join(argv)
+    assert "--network=host" in argv and f"--user {os.getuid()}:{os.getgid()}" in joined
+    assert f"-v {ws / 'data'}:{ws / 'data'}" in joined and f"{ws / 'src'}:" not in joined
+    assert '--gpus "device=1,2"' in joined and "-e A=1" in joined
+    assert argv[-3:] == ["legacyrun/tinyproj:abc", "python", "train.py"]
+    whole = DockerBackend.run_argv(EnvRef("docker", "x", "img"), ["true"], cwd=ws, gpus=0, workspace=plan.workspace)
+    assert f"-v {ws}:{ws}" in " ".join(whole) and "--gpus" not in whole
