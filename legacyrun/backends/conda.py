@@ -115,7 +115,9 @@ def environment_yml(plan: BuildPlan) -> str:
     if pip:
         if "pip" not in {_spec_name(d) for d in deps if isinstance(d, str)}:
             deps.append("pip")
-        deps.append({"pip": [*pip_index_args(plan), *pip] if pip_index_args(plan) else pip})
+        args = pip_index_args(plan)
+        options = [f"{args[i]} {args[i + 1]}" for i in range(0, len(args), 2)]  # one line per option
+        deps.append({"pip": [*options, *pip]})
     data = {
         "name": plan.recipe.recipe.name,
         "channels": [channel_url(c, plan.mirrors) for c in plan.resolution.conda_channels],
