@@ -87,3 +87,45 @@ def test_build_run_cache_and_source_only_rebuild(
     assert list(stream)[-1] == "v2" and stream.returncode == 0
     backend.remove(ref)
     assert not backend.exists(plan)
+
+
+def test_native_step_runs_in_image_and_exec_keeps_its_output(
+    docker_host: DockerDaemon, make_plan: PlanFactory, tmp_path: Path
+) -> None:
+    ws = tmp_path / "ws"
+    src = ws / "src" / "proj"
+    src.mkdir(parents=True)
+    (src / "stale").mkdir()
+    (src / "stale" / "old.o").write_text("old")
+    (ws / "data").mkdir()
+    script = (
+        "import os; assert not os.path.exists('stale'); "
+        "open('built.txt', 'w').write(os.environ['TORCH_CUDA_ARCH_LIST'] + ' ' + os.environ['MAX_JOBS'])"
+    )
+    profiles = {
+        "modern": {
+            **PROFILES["modern"],
+            "build": [
+                {
+                    "name": "gen",
+                    "source": "proj",
+                    "argv": ["python", "-c", script],
+                    "clean": ["stale"],
+                    "env": {"MAX_JOBS": "2"},
+                    "cuda": False,
+                }
+            ],
+        }
+    }
+    res = resolution(pip_specs=[], torch_cuda_arch_list="9.0")
+    plan = make_plan(res, profiles=profiles, workspace=ws, base_image=docker_host.base_image)
+    backend = DockerBackend()
+    ref = backend.build(plan)
+    assert ref.sources_in_env
+    probe = f"print(open('built.txt').read()); open({str(ws / 'data' / 'out.txt')!r}, 'w').write('from the container')"
+    stream = backend.exec(ref, ["python", "-c", probe], cwd=src, workspace=plan.workspace)
+    out = list(stream)
+    assert stream.returncode == 0, out
+    assert out[-1] == "9.0 2"  # the image's built sources, not the host's (which have no built.txt)
+    assert not (src / "built.txt").exists()
+    assert (ws / "data" / "out.txt").read_text() == "from the container"
