@@ -17,6 +17,10 @@ from typing import Any
 from legacyrun.errors import WorkspaceBusyError
 from legacyrun.fsutil import atomic_write_text
 
+# Workspaces this process already holds: steps called inside `up` take the lock again, and a second flock on
+# the same file from the same process would wait for itself.
+_HELD: dict[Path, int] = {}
+
 
 @dataclass(frozen=True)
 class Workspace:
@@ -107,6 +111,14 @@ class Workspace:
         from filelock import FileLock, Timeout
 
         self.meta.mkdir(parents=True, exist_ok=True)
+        key = self.meta.resolve()
+        if _HELD.get(key):
+            _HELD[key] += 1
+            try:
+                yield
+            finally:
+                _HELD[key] -= 1
+            return
         lock = FileLock(str(self.meta / "lock"))
         try:
             lock.acquire(timeout=wait)
@@ -115,9 +127,11 @@ class Workspace:
                 f"workspace {self.root} is in use by another legacyrun process",
                 hint="wait for it to finish, or pass --wait SECONDS",
             ) from exc
+        _HELD[key] = 1
         try:
             yield
         finally:
+            _HELD.pop(key, None)
             lock.release()
 
 

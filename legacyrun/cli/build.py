@@ -1,16 +1,82 @@
-"""Commands: build."""
+"""Command: build (the environment: docker image, conda prefix or venv)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from legacyrun.cli._stub import not_yet
+from legacyrun.cli import render
+from legacyrun.cli.context import JsonOpt, RecipeArg, WorkspaceOpt, options
+from legacyrun.errors import UsageError
 
 
 def register(app: typer.Typer) -> None:
-    app.command("build", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_build)
+    app.command("build")(build_cmd)
 
 
-def _build() -> None:
-    """Not available yet."""
-    not_yet("build")
+def _mirrors(values: list[str]) -> dict[str, str]:
+    from legacyrun.fetch.mirrors import Mirrors
+
+    return Mirrors.from_environment(values).as_mapping()
+
+
+def build_cmd(
+    ctx: typer.Context,
+    recipe: RecipeArg,
+    backend: Annotated[
+        str | None, typer.Option("--backend", "-b", help="docker, conda or venv (default: docker if it answers).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be built; build nothing.")] = False,
+    base_image: Annotated[
+        str | None, typer.Option("--base-image", help="Docker base image instead of the resolved one.")
+    ] = None,
+    profile: Annotated[str | None, typer.Option("--profile", "-p", help="Profile (default: the locked one).")] = None,
+    gpu: Annotated[str | None, typer.Option("--gpu", help="Plan for this GPU instead of the probed one.")] = None,
+    driver: Annotated[str | None, typer.Option("--driver", help="Plan for this NVIDIA driver version.")] = None,
+    cpu: Annotated[bool, typer.Option("--cpu", help="Plan a CPU-only environment.")] = False,
+    mirror: Annotated[
+        list[str] | None, typer.Option("--mirror", help="Rewrite a channel/index URL prefix: FROM=TO (repeatable).")
+    ] = None,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Build the environment from the resolved pins; a second build with the same inputs does nothing."""
+    from legacyrun.backends.service import build_environment, plan_from_lock
+    from legacyrun.recipe.registry import load
+
+    opts = options(ctx, json=json, workspace=workspace)
+    if gpu or driver or cpu:
+        # Planning for another host is the resolver's job; build takes the pins it locked.
+        flags = " ".join(f for f, on in (("--gpu", gpu), ("--driver", driver), ("--cpu", cpu)) if on)
+        raise UsageError(
+            f"build {flags}: plan the host with `legacyrun lock {recipe} {flags}`, then run `legacyrun build`"
+        )
+    loaded = load(recipe)
+    ws = opts.workspace_for(loaded.recipe.name)
+    plan = plan_from_lock(loaded, ws, profile=profile, base_image=base_image, mirrors=_mirrors(mirror or []))
+    quiet = opts.json or opts.quiet
+
+    def progress(line: str) -> None:
+        if not quiet:
+            render.note(line)
+
+    result = build_environment(plan, backend=backend, dry_run=dry_run, progress=progress)
+    if opts.json:
+        render.emit_json(result.to_json())
+        return
+    render.line(f"backend: {result.backend} ({result.why})")
+    if result.dry_run:
+        render.line(f"would build env {result.rendered.env_id[:16]}:")
+        for text in result.rendered.summary:
+            render.line(f"  {text}")
+        for name, text in sorted(result.rendered.files.items()):
+            render.markup(f"[bold]--- {name}[/bold]")
+            render.line(text.rstrip("\n"))
+        return
+    assert result.env is not None
+    state = "up to date" if result.up_to_date else "built"
+    render.line(f"{state}: {result.env.location} (env {result.env.id[:16]})")
+
+
+__all__ = ["build_cmd", "register"]

@@ -32,6 +32,15 @@ class MirrorRule:
         return self.dst + url[len(self.src) :] if url.startswith(self.src) else None
 
 
+def rewrite_prefix(url: str, mapping: Mapping[str, str] | None) -> str:
+    """The URL with its longest matching prefix rewritten (one answer, for places that cannot try several, such
+    as a pip index or a conda channel written into a rendered file)."""
+    for prefix in sorted(mapping or {}, key=len, reverse=True):
+        if url.rstrip("/").startswith(prefix.rstrip("/")):
+            return (mapping or {})[prefix].rstrip("/") + url.rstrip("/")[len(prefix.rstrip("/")) :]
+    return url
+
+
 def parse_rule(text: str, origin: str) -> MirrorRule:
     """`FROM=TO` -> MirrorRule; both sides must be non-empty."""
     src, sep, dst = text.partition("=")
@@ -97,6 +106,13 @@ class Mirrors:
 
         return cls.from_sources(cli_values, os.environ, config_file())
 
+    def as_mapping(self) -> dict[str, str]:
+        """FROM -> TO with the first rule for each prefix (command line over environment over config)."""
+        out: dict[str, str] = {}
+        for rule in self.rules:
+            out.setdefault(rule.src, rule.dst)
+        return out
+
     def rewrite(self, url: str) -> list[str]:
         """Candidates for `url`: each matching rule's rewrite in order, then the URL itself; no duplicates."""
         out: list[str] = []
@@ -116,4 +132,10 @@ class Mirrors:
         return out
 
 
-__all__ = ["ENV_VAR", "MirrorRule", "Mirrors", "parse_rule"]
+__all__ = [
+    "ENV_VAR",
+    "MirrorRule",
+    "Mirrors",
+    "parse_rule",
+    "rewrite_prefix",
+]

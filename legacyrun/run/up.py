@@ -215,6 +215,7 @@ class _Chain:
             commits={s.name: s.commit for s in self.req.loaded.recipe.sources},
             patch_hash=patch_series_hash(lock.patches) if lock else None,
             base_image=self.req.base_image,
+            mirrors=self.mirrors.as_mapping() or None,
         )
 
     def backend(self) -> Any:
@@ -223,6 +224,8 @@ class _Chain:
 
         if self.backend_name is None:
             self.backend_name, self.backend_why = choose_backend(self.req.backend)
+            if self.req.backend is None:
+                self.notes.append(f"backend {self.backend_name}: {self.backend_why}")
         return get_backend(self.backend_name)
 
     def build_inputs(self) -> Any:
@@ -236,11 +239,7 @@ class _Chain:
         from legacyrun.backends.service import build_environment
 
         result = build_environment(
-            self.req.loaded,
-            self.req.ws,
-            backend=self.backend_name,
-            plan=self.build_plan(),
-            progress=self.on_line or (lambda _line: None),
+            self.build_plan(), backend=self.backend_name, progress=self.on_line or (lambda _line: None)
         )
         env = result.env
         return {"summary": f"{result.backend} {env.location if env else ''}".strip()}

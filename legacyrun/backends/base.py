@@ -1,0 +1,233 @@
+"""The backend interface: what to build (BuildPlan), what it renders to (Rendered), what a built env is (EnvRef).
+
+Rendering is pure and deterministic so that the same recipe + lock + sources give byte-identical files and the same
+`env_id`; images and prefixes are named by that id, which is how a second build with unchanged inputs does nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from legacyrun.errors import UsageError
+
+if TYPE_CHECKING:
+    from legacyrun.proc import Stream
+    from legacyrun.recipe.loader import LoadedRecipe
+    from legacyrun.recipe.models import Profile
+    from legacyrun.resolve.model import Resolution
+    from legacyrun.workspace import Workspace
+
+Progress = Callable[[str], None]
+"""Receives one line of build progress at a time (the CLI shows it; tests may collect it)."""
+
+OnFailure = Callable[[str], None]
+"""Receives the full text of a failed build log (the hook where the error explainer plugs in)."""
+
+
+def _no_progress(_line: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """Everything a backend needs to render and build one environment."""
+
+    recipe: LoadedRecipe
+    resolution: Resolution
+    workspace: Workspace
+    profile: str
+    commits: Mapping[str, str] = field(default_factory=dict)
+    patch_hash: str | None = None
+    base_image: str | None = None
+    mirrors: Mapping[str, str] | None = None
+
+    @property
+    def profile_spec(self) -> Profile:
+        return self.recipe.recipe.env.profiles[self.profile]
+
+    @property
+    def image_base(self) -> str | None:
+        """--base-image wins over the resolved image (offline labs, tests)."""
+        return self.base_image or self.resolution.base_image
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The pure output of a backend: file name -> text, and the id of everything that went into it."""
+
+    backend: str
+    files: dict[str, str]
+    env_id: str
+    summary: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return {"backend": self.backend, "env_id": self.env_id, "files": self.files, "summary": self.summary}
+
+
+@dataclass(frozen=True)
+class EnvRef:
+    """A built environment: a docker image tag or a prefix path, and its id."""
+
+    backend: str
+    id: str
+    location: str
+    built: bool = False
+    sources_in_env: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "backend": self.backend,
+            "id": self.id,
+            "location": self.location,
+            "built": self.built,
+            "sources_in_env": self.sources_in_env,
+        }
+
+
+def content_id(files: Mapping[str, str], extra: Mapping[str, str] | None = None) -> str:
+    """sha256 over sorted (name, text) pairs plus extra inputs: the same inputs always give the same id."""
+    payload = json.dumps({"files": dict(files), "extra": dict(extra or {})}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+_SKIP_DIRS = frozenset({".git", "__pycache__"})
+_SKIP_SUFFIXES = (".pyc", ".pyo")
+
+
+def iter_source_files(src: Path) -> Iterator[Path]:
+    """Files under the workspace sources in sorted order, without .git (a dir, or a file in worktrees) and
+    without Python bytecode, which merely running the code writes (it must not change the env id)."""
+    if not src.is_dir():
+        return
+    for root, dirs, files in os.walk(src):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+        for name in sorted(files):
+            if name == ".git" or name.endswith(_SKIP_SUFFIXES):
+                continue
+            yield Path(root) / name
+
+
+def source_tree_hash(src: Path) -> str:
+    """Content hash of the source trees (paths, modes, bytes; not mtimes), so a patch changes it."""
+    h = hashlib.sha256()
+    for path in iter_source_files(src):
+        rel = path.relative_to(src).as_posix()
+        if path.is_symlink():
+            h.update(f"L {rel} {os.readlink(path)}\n".encode())
+            continue
+        executable = os.access(path, os.X_OK)
+        h.update(f"F {rel} {int(executable)} ".encode())
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+class Backend(ABC):
+    """One way to build and enter an environment."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    @abstractmethod
+    def render(self, plan: BuildPlan) -> Rendered:
+        """The files this backend would build from; pure and deterministic."""
+
+    @abstractmethod
+    def exists(self, plan: BuildPlan) -> bool:
+        """True when an environment with this plan's env_id is already built."""
+
+    @abstractmethod
+    def build(
+        self, plan: BuildPlan, progress: Progress = _no_progress, *, on_failure: OnFailure | None = None
+    ) -> EnvRef:
+        """Build (or reuse) the environment; BuildError with the log path on failure."""
+
+    @abstractmethod
+    def ref(self, plan: BuildPlan) -> EnvRef:
+        """The reference an already built environment of this plan has (without building)."""
+
+    @abstractmethod
+    def exec(
+        self,
+        env_ref: EnvRef,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        env: Mapping[str, str] | None = None,
+        gpus: int = 0,
+        workspace: Workspace,
+    ) -> Stream:
+        """Start argv inside the environment; the caller iterates the Stream and reads its returncode."""
+
+    @abstractmethod
+    def remove(self, env_ref: EnvRef) -> None:
+        """Delete the built environment (image or prefix); nothing happens when it is already gone."""
+
+
+def _registry() -> dict[str, type[Backend]]:
+    from legacyrun.backends.conda import CondaBackend
+    from legacyrun.backends.docker import DockerBackend
+    from legacyrun.backends.venv import VenvBackend
+
+    return {"docker": DockerBackend, "conda": CondaBackend, "venv": VenvBackend}
+
+
+BACKEND_NAMES: tuple[str, ...] = ("docker", "conda", "venv")
+
+
+def get_backend(name: str) -> Backend:
+    """The backend called `name`; an unknown name is a UsageError that lists the known ones."""
+    registry = _registry()
+    if name not in registry:
+        raise UsageError(f"unknown backend {name!r}; choose one of: {', '.join(BACKEND_NAMES)}")
+    return registry[name]()
+
+
+def docker_answers(timeout: float = 3.0) -> tuple[bool, str]:
+    """Whether a docker daemon answers on DOCKER_HOST (or the default socket), and a one-line why."""
+    try:
+        from docker.client import DockerClient
+    except ImportError:  # pragma: no cover - docker is a dependency
+        return False, "the docker Python package is not installed"
+    try:
+        client = DockerClient.from_env(timeout=int(max(timeout, 1)))
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except Exception as exc:  # the SDK raises many kinds (DockerException, requests errors, OSError)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return False, f"no docker daemon answers ({reason[:120]})"
+    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    return True, f"a docker daemon answers at {where}"
+
+
+def default_backend() -> tuple[str, str]:
+    """docker when a daemon answers, else conda; with the reason, for the CLI to print."""
+    ok, why = docker_answers()
+    if ok:
+        return "docker", why
+    return "conda", f"{why}; using conda (py-rattler, no conda executable needed)"
+
+
+__all__ = [
+    "BACKEND_NAMES",
+    "Backend",
+    "BuildPlan",
+    "EnvRef",
+    "OnFailure",
+    "Progress",
+    "Rendered",
+    "content_id",
+    "default_backend",
+    "docker_answers",
+    "get_backend",
+    "iter_source_files",
+    "source_tree_hash",
+]

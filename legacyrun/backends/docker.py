@@ -1,0 +1,442 @@
+"""Docker backend: a Dockerfile rendered from the pins, built with the docker SDK from a deterministic context.
+
+The image tag is `legacyrun/<recipe>:<env_id[:24]>` where env_id hashes every rendered file and the source tree
+content, so an unchanged build is a lookup, not a build. Runs go through the docker CLI (`docker run`) because the
+caller needs a live line stream with an exit code, which is what legacyrun.proc.Stream gives.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shlex
+import tarfile
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from legacyrun.backends.base import (
+    Backend,
+    BuildPlan,
+    EnvRef,
+    OnFailure,
+    Progress,
+    Rendered,
+    _no_progress,
+    content_id,
+    iter_source_files,
+    source_tree_hash,
+)
+from legacyrun.backends.native import fail_with_log, gcc_names, pip_index_args, pip_lines, step_env
+from legacyrun.errors import BuildError, ToolMissingError, UsageError
+
+if TYPE_CHECKING:
+    from legacyrun.proc import Stream
+    from legacyrun.workspace import Workspace
+
+ENV_PREFIX = "/opt/legacyrun/env"
+CUDA_HOME = "/usr/local/cuda"
+MICROMAMBA_URL = "https://micro.mamba.pm/api/micromamba/linux-64/latest"
+LABEL_NS = "org.legacyrun"
+
+
+def _template() -> str:
+    from legacyrun.resources import data_root
+
+    return (data_root("docker") / "Dockerfile.template").read_text(encoding="utf-8")
+
+
+# Old nvidia/cuda images list NVIDIA's apt repository signed with the key rotated in April 2022, so their
+# `apt-get update` fails; the CUDA toolkit is already in the image, so that repository is not needed.
+APT_UPDATE = "rm -f /etc/apt/sources.list.d/cuda*.list /etc/apt/sources.list.d/nvidia-ml*.list && apt-get update"
+
+
+def _run(lines: list[str]) -> str:
+    """One RUN instruction from shell lines joined with && (this is Dockerfile text, not a legacyrun subprocess)."""
+    return "RUN " + " \\\n && ".join(lines)
+
+
+def _apt_block(plan: BuildPlan) -> str:
+    pkgs = list(plan.profile_spec.apt)
+    names = gcc_names(plan.resolution.gcc)
+    if names:
+        pkgs += list(names)
+    if plan.resolution.installer == "conda":
+        pkgs += ["bzip2", "ca-certificates", "curl"]
+    if not pkgs:
+        return "# no apt packages"
+    pkgs = sorted(set(pkgs))
+    block = _run(
+        [
+            APT_UPDATE,
+            "apt-get install -y --no-install-recommends " + " ".join(shlex.quote(p) for p in pkgs),
+            "rm -rf /var/lib/apt/lists/*",
+        ]
+    )
+    if names:
+        # The pinned GCC becomes the default compiler: nvcc of old CUDA rejects newer host compilers.
+        block += f"\nENV CC={names[0]} CXX={names[1]}"
+    return block
+
+
+def _python_block(plan: BuildPlan) -> str:
+    py = plan.resolution.python
+    if plan.resolution.installer == "conda":
+        return "\n".join(
+            [
+                _run([f"curl -fsSL {MICROMAMBA_URL} | tar -xj -C /usr/local bin/micromamba"]),
+                "COPY environment.yml /opt/legacyrun/environment.yml",
+                _run(
+                    [
+                        f"micromamba create -y -p {ENV_PREFIX} -f /opt/legacyrun/environment.yml",
+                        "micromamba clean -a -y",
+                    ]
+                ),
+            ]
+        )
+    exe = f"python{py}"
+    return _run(
+        [
+            f"if ! command -v {exe} >/dev/null; then {APT_UPDATE}"
+            f" && apt-get install -y --no-install-recommends {exe} {exe}-venv {exe}-dev"
+            " && rm -rf /var/lib/apt/lists/*; fi",
+            f"{exe} -m venv {ENV_PREFIX}",
+        ]
+    )
+
+
+def requirements_text(plan: BuildPlan) -> str:
+    lines = pip_lines(plan)
+    return "".join(f"{ln}\n" for ln in lines)
+
+
+def _pip_block(plan: BuildPlan) -> str:
+    if not pip_lines(plan):
+        return "# no pip packages"
+    args = " ".join(shlex.quote(a) for a in pip_index_args(plan))
+    cmd = "python -m pip install " + (args + " " if args else "") + "-r /opt/legacyrun/requirements.txt"
+    return "COPY requirements.txt /opt/legacyrun/requirements.txt\n" + _run([cmd])
+
+
+def _cuda_env(plan: BuildPlan) -> str:
+    res = plan.resolution
+    parts = []
+    if res.torch_cuda_arch_list:
+        parts.append(f'TORCH_CUDA_ARCH_LIST="{res.torch_cuda_arch_list}"')
+    if res.cuda:
+        parts.append(f"CUDA_HOME={CUDA_HOME}")
+    return ("ENV " + " ".join(parts)) if parts else "# CPU build: no CUDA environment"
+
+
+def _build_block(plan: BuildPlan) -> str:
+    steps = plan.profile_spec.build
+    if not steps:
+        return "# no native build steps"
+    ws = plan.workspace.root.as_posix()
+    out: list[str] = []
+    for step in steps:
+        cwd = (Path(ws) / "src" / step.source / step.cwd).as_posix()
+        out.append(f"WORKDIR {os.path.normpath(cwd)}")
+        env = step_env(plan, step, cuda_home=CUDA_HOME if plan.resolution.cuda else None)
+        env.pop("TORCH_CUDA_ARCH_LIST", None)  # already an ENV of the image
+        env.pop("CUDA_HOME", None)
+        if step.clean:
+            out.append(_run(["rm -rf " + " ".join(shlex.quote(c) for c in step.clean)]))
+        # exec form with `env` so the step's argv is never reparsed by a shell.
+        argv = ["env", *[f"{k}={v}" for k, v in sorted(env.items())], *step.argv]
+        out.append(f"# build step {step.name}")
+        out.append("RUN " + json.dumps(argv))
+    # Runs use the caller's uid: it must be able to write checkpoints inside the built source trees.
+    out.append(_run([f"chmod -R a+rwX {shlex.quote(ws)}/src"]))
+    return "\n".join(out)
+
+
+def _labels(plan: BuildPlan) -> str:
+    res = plan.resolution
+    pins = {
+        "python": res.python,
+        "torch": res.torch,
+        "torchvision": res.torchvision,
+        "cuda": res.cuda,
+        "cudnn": res.cudnn,
+        "gcc": res.gcc,
+    }
+    labels = {
+        f"{LABEL_NS}.recipe": plan.recipe.recipe.name,
+        f"{LABEL_NS}.recipe-hash": plan.recipe.hash,
+        f"{LABEL_NS}.profile": plan.profile,
+        f"{LABEL_NS}.pins": json.dumps(pins, sort_keys=True, separators=(",", ":")),
+        f"{LABEL_NS}.commits": json.dumps(dict(plan.commits), sort_keys=True, separators=(",", ":")),
+        f"{LABEL_NS}.patch-hash": plan.patch_hash or "",
+        f"{LABEL_NS}.native-build": "1" if plan.profile_spec.build else "0",
+    }
+    return "LABEL " + " \\\n      ".join(f"{k}={json.dumps(v)}" for k, v in sorted(labels.items()))
+
+
+def environment_yml(plan: BuildPlan) -> str:
+    from legacyrun.backends.conda import environment_yml as conda_env_yml
+
+    return conda_env_yml(plan)
+
+
+def render_dockerfile(plan: BuildPlan) -> str:
+    base = plan.image_base
+    if not base:
+        raise UsageError("no docker base image: the resolution has none; pass --base-image IMAGE")
+    blocks = {
+        "recipe": plan.recipe.recipe.name,
+        "profile": plan.profile,
+        "base_image": base,
+        "apt_block": _apt_block(plan),
+        "python_block": _python_block(plan),
+        "pip_block": _pip_block(plan),
+        "cuda_env": _cuda_env(plan),
+        "workspace": plan.workspace.root.as_posix(),
+        "build_block": _build_block(plan),
+        "labels": _labels(plan),
+    }
+    text = _template()
+    for key, value in blocks.items():
+        text = text.replace(f"@{key}@", value)
+    return text
+
+
+def image_tag(plan: BuildPlan, env_id: str) -> str:
+    return f"legacyrun/{plan.recipe.recipe.name}:{env_id[:24]}"
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mode = mode
+    info.mtime = 0
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    tar.addfile(info, io.BytesIO(data))
+
+
+def write_context(plan: BuildPlan, rendered: Rendered, out: IO[bytes]) -> None:
+    """A deterministic build context: rendered files, then src/ (sorted, mtime 0, root-owned, no .git)."""
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name in sorted(rendered.files):
+            _add_bytes(tar, name, rendered.files[name].encode("utf-8"))
+        src = plan.workspace.src
+        dirs_done: set[str] = set()
+        for path in iter_source_files(src):
+            rel = "src/" + path.relative_to(src).as_posix()
+            parent = rel.rsplit("/", 1)[0]
+            parts = parent.split("/")
+            for i in range(1, len(parts) + 1):
+                d = "/".join(parts[:i])
+                if d not in dirs_done:
+                    dirs_done.add(d)
+                    info = tarfile.TarInfo(d)
+                    info.type = tarfile.DIRTYPE
+                    info.mode = 0o755
+                    info.mtime = 0
+                    tar.addfile(info)
+            if path.is_symlink():
+                info = tarfile.TarInfo(rel)
+                info.type = tarfile.SYMTYPE
+                info.linkname = os.readlink(path)
+                info.mtime = 0
+                tar.addfile(info)
+                continue
+            mode = 0o755 if os.access(path, os.X_OK) else 0o644
+            _add_bytes(tar, rel, path.read_bytes(), mode)
+        if not dirs_done:
+            # COPY src/ needs the folder even before anything was fetched.
+            info = tarfile.TarInfo("src")
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o755
+            tar.addfile(info)
+
+
+def _client() -> Any:
+    from docker.client import DockerClient
+
+    try:
+        client = DockerClient.from_env(timeout=600)
+        client.ping()
+    except Exception as exc:
+        raise ToolMissingError(
+            f"no docker daemon answers: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+            hint="start docker, set DOCKER_HOST, or use --backend conda",
+        ) from None
+    return client
+
+
+class DockerBackend(Backend):
+    name = "docker"
+    description = "a Docker image built from a rendered Dockerfile (docker SDK)"
+
+    def __init__(self, *, no_cache: bool = False) -> None:
+        # no_cache: rebuild every layer (benchmarks of a cold build; a user's `--rebuild`).
+        self.no_cache = no_cache
+
+    def render(self, plan: BuildPlan) -> Rendered:
+        files = {"Dockerfile": render_dockerfile(plan)}
+        reqs = requirements_text(plan)
+        if reqs:
+            files["requirements.txt"] = reqs
+        if plan.resolution.installer == "conda":
+            files["environment.yml"] = environment_yml(plan)
+        env_id = content_id(files, {"sources": source_tree_hash(plan.workspace.src)})
+        summary = [
+            f"docker image {image_tag(plan, env_id)} FROM {plan.image_base}",
+            f"python {plan.resolution.python}, torch {plan.resolution.torch}, cuda {plan.resolution.cuda or 'none'}",
+            f"{len(pip_lines(plan))} pip requirement(s), {len(plan.profile_spec.apt)} apt package(s), "
+            f"{len(plan.profile_spec.build)} native build step(s)",
+        ]
+        return Rendered(self.name, files, env_id, summary)
+
+    def ref(self, plan: BuildPlan) -> EnvRef:
+        env_id = self.render(plan).env_id
+        return EnvRef(self.name, env_id, image_tag(plan, env_id), sources_in_env=bool(plan.profile_spec.build))
+
+    def exists(self, plan: BuildPlan) -> bool:
+        return self._image_exists(_client(), self.ref(plan).location)
+
+    @staticmethod
+    def _image_exists(client: Any, tag: str) -> bool:
+        import docker.errors
+
+        try:
+            client.images.get(tag)
+        except docker.errors.ImageNotFound:
+            return False
+        return True
+
+    def build(
+        self, plan: BuildPlan, progress: Progress = _no_progress, *, on_failure: OnFailure | None = None
+    ) -> EnvRef:
+        rendered = self.render(plan)
+        tag = image_tag(plan, rendered.env_id)
+        native = bool(plan.profile_spec.build)
+        client = _client()
+        if self._image_exists(client, tag):
+            progress(f"image {tag} is up to date")
+            return EnvRef(self.name, rendered.env_id, tag, built=False, sources_in_env=native)
+        log_path = plan.workspace.logs / "build-docker.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile() as ctx:
+            write_context(plan, rendered, ctx)
+            ctx.seek(0)
+            image_id = self._stream_build(client, ctx, tag, log_path, progress, on_failure, self.no_cache)
+        progress(f"built {tag} ({image_id[:19]})")
+        return EnvRef(self.name, rendered.env_id, tag, built=True, sources_in_env=native)
+
+    @staticmethod
+    def _stream_build(
+        client: Any,
+        ctx: IO[bytes],
+        tag: str,
+        log_path: Path,
+        progress: Progress,
+        on_failure: OnFailure | None,
+        no_cache: bool = False,
+    ) -> str:
+        import docker.errors
+
+        image_id = ""
+        error: str | None = None
+        with log_path.open("w", encoding="utf-8") as log:
+            try:
+                chunks = client.api.build(
+                    fileobj=ctx,
+                    custom_context=True,
+                    tag=tag,
+                    rm=True,
+                    forcerm=True,
+                    pull=False,
+                    network_mode="host",
+                    nocache=no_cache,
+                    decode=True,
+                )
+                for chunk in chunks:
+                    if "stream" in chunk:
+                        for line in str(chunk["stream"]).splitlines():
+                            if line.strip():
+                                log.write(line + "\n")
+                                progress(line)
+                    elif "status" in chunk:
+                        progress(str(chunk["status"]))
+                    if "error" in chunk:
+                        error = str(chunk["error"]).strip()
+                        log.write(error + "\n")
+                    aux = chunk.get("aux")
+                    if isinstance(aux, dict) and "ID" in aux:
+                        image_id = str(aux["ID"])
+            except docker.errors.APIError as exc:
+                error = str(exc.explanation or exc)
+                log.write(error + "\n")
+        if error is not None or not image_id:
+            first = (error or "no image id in the build output").splitlines()[0][:300]
+            fail_with_log(f"docker build of {tag} failed: {first}", log_path, on_failure)
+        return image_id
+
+    def exec(
+        self,
+        env_ref: EnvRef,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        env: Mapping[str, str] | None = None,
+        gpus: int = 0,
+        workspace: Workspace,
+    ) -> Stream:
+        from legacyrun import proc
+
+        return proc.stream(self.run_argv(env_ref, argv, cwd=cwd, env=env, gpus=gpus, workspace=workspace))
+
+    @staticmethod
+    def run_argv(
+        env_ref: EnvRef,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        env: Mapping[str, str] | None = None,
+        gpus: int = 0,
+        workspace: Workspace,
+    ) -> list[str]:
+        """The `docker run` argv: workspace at the same path, caller's uid:gid, host network, GPUs if asked."""
+        from legacyrun import proc
+
+        docker = proc.which("docker", install_hint="install the docker CLI (apt-get install docker.io)")
+        root = workspace.root
+        home = workspace.meta / "home"
+        home.mkdir(parents=True, exist_ok=True)
+        out = [docker, "run", "--rm", "--init", "--network=host", "--ipc=host"]
+        out += ["--user", f"{os.getuid()}:{os.getgid()}"]
+        if env_ref.sources_in_env:
+            # The image holds the sources with their built extensions; mount everything else of the workspace.
+            for entry in sorted(root.iterdir()) if root.is_dir() else []:
+                if entry.name not in ("src", "env"):
+                    out += ["-v", f"{entry}:{entry}"]
+        else:
+            out += ["-v", f"{root}:{root}"]
+        out += ["-w", str(cwd), "-e", f"HOME={home}"]
+        for key, value in sorted((env or {}).items()):
+            out += ["-e", f"{key}={value}"]
+        if gpus > 0:
+            visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+            spec = f'"device={visible}"' if visible else str(gpus)
+            out += ["--gpus", spec]
+        out += [env_ref.location, *argv]
+        return out
+
+    def remove(self, env_ref: EnvRef) -> None:
+        import docker.errors
+
+        client = _client()
+        try:
+            client.images.remove(env_ref.location)
+        except docker.errors.ImageNotFound:
+            return
+        except docker.errors.APIError as exc:
+            raise BuildError(f"cannot remove image {env_ref.location}: {exc.explanation or exc}") from None
+
+
+__all__ = ["DockerBackend", "image_tag", "render_dockerfile", "requirements_text", "write_context"]

@@ -1,0 +1,180 @@
+"""`legacyrun build` as one core function: plan from the workspace lock, pick a backend, render, build, record.
+
+The resolver is wired in by the integrator; until then the Resolution comes from <workspace>/legacyrun.lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from legacyrun.backends.base import Backend, BuildPlan, EnvRef, OnFailure, Progress, Rendered, _no_progress
+from legacyrun.errors import LockError, UsageError
+from legacyrun.recipe.loader import LoadedRecipe
+from legacyrun.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What `build` did (or, with dry_run, would do)."""
+
+    backend: str
+    why: str
+    dry_run: bool
+    rendered: Rendered
+    env: EnvRef | None
+    up_to_date: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "backend": self.backend,
+            "why": self.why,
+            "dry_run": self.dry_run,
+            "up_to_date": self.up_to_date,
+            "rendered": self.rendered.to_json(),
+            "env": self.env.to_json() if self.env else None,
+        }
+
+
+def patch_series_hash(patches: Mapping[str, str]) -> str | None:
+    """One hash for the applied patch series (id -> content hash, in order of ids)."""
+    if not patches:
+        return None
+    payload = json.dumps(dict(patches), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def plan_from_lock(
+    loaded: LoadedRecipe,
+    workspace: Workspace,
+    *,
+    profile: str | None = None,
+    base_image: str | None = None,
+    mirrors: Mapping[str, str] | None = None,
+) -> BuildPlan:
+    """A BuildPlan from the workspace's legacyrun.lock; a missing or stale lock says to run `legacyrun lock`."""
+    from legacyrun import lock
+
+    if not workspace.lockfile.exists():
+        raise LockError(
+            f"{workspace.lockfile}: no lockfile, so there are no resolved pins to build",
+            hint=f"run `legacyrun lock {loaded.recipe.name}` first",
+        )
+    lf = lock.read(workspace.lockfile)
+    if lf.recipe_hash != loaded.hash:
+        raise LockError(
+            f"{workspace.lockfile}: made from another version of recipe {loaded.recipe.name}",
+            hint=f"run `legacyrun lock {loaded.recipe.name}` again",
+        )
+    res = lf.resolution
+    if profile is not None and profile != res.profile:
+        if profile not in loaded.recipe.env.profiles:
+            raise UsageError(
+                f"recipe {loaded.recipe.name} has no profile {profile!r} "
+                f"(profiles: {', '.join(sorted(loaded.recipe.env.profiles))})"
+            )
+        raise LockError(
+            f"{workspace.lockfile}: resolved for profile {res.profile!r}, not {profile!r}",
+            hint=f"run `legacyrun lock {loaded.recipe.name} --profile {profile}`",
+        )
+    return BuildPlan(
+        recipe=loaded,
+        resolution=res,
+        workspace=workspace,
+        profile=res.profile,
+        commits=dict(lf.sources),
+        patch_hash=patch_series_hash(lf.patches),
+        base_image=base_image,
+        mirrors=dict(mirrors) if mirrors else None,
+    )
+
+
+def choose_backend(name: str | None, plan: BuildPlan | None = None) -> tuple[str, str]:
+    """The backend to use and why: the one asked for, else docker when a daemon answers, else conda."""
+    from legacyrun.backends.base import BACKEND_NAMES, default_backend
+
+    if name is not None:
+        if name not in BACKEND_NAMES:
+            raise UsageError(f"unknown backend {name!r}; choose one of: {', '.join(BACKEND_NAMES)}")
+        return name, "chosen with --backend"
+    return default_backend()
+
+
+def build_environment(
+    plan: BuildPlan,
+    *,
+    backend: str | None = None,
+    dry_run: bool = False,
+    progress: Progress = _no_progress,
+    on_failure: OnFailure | None = None,
+) -> BuildResult:
+    """Render (always) and build (unless dry_run) the plan's environment; record it in the lock and state."""
+    from legacyrun import lock
+    from legacyrun.backends.base import get_backend
+    from legacyrun.lock import EnvironmentLock
+
+    name, why = choose_backend(backend, plan)
+    impl = get_backend(name)
+    rendered = impl.render(plan)
+    if dry_run:
+        return BuildResult(name, why, True, rendered, None, impl.exists(plan) if name != "docker" else False)
+    with plan.workspace.locked():
+        ref = _build_explained(impl, plan, progress, on_failure)
+        lf = lock.read(plan.workspace.lockfile)
+        lf.environment = EnvironmentLock(backend=name, id=ref.id, tag=ref.location)
+        lock.write(plan.workspace.lockfile, lf)
+        plan.workspace.record_step("build", ref.id, {"backend": name, "location": ref.location})
+    return BuildResult(name, why, False, rendered, ref, not ref.built)
+
+
+def _build_explained(impl: Backend, plan: BuildPlan, progress: Progress, on_failure: OnFailure | None) -> EnvRef:
+    """Build; a failure's log goes through the explainer, and the best match becomes the error's hint."""
+    from legacyrun.errors import BuildError
+    from legacyrun.run.explain import Match, explain_text
+
+    matches: list[Match] = []
+
+    def hook(log_text: str) -> None:
+        matches.extend(explain_text(log_text, limit=3))
+        if on_failure is not None:
+            on_failure(log_text)
+
+    try:
+        return impl.build(plan, progress, on_failure=hook)
+    except BuildError as exc:
+        if matches and exc.hint is None:
+            best = matches[0]
+            exc.hint = f"known failure {best.signature_id}: {best.fix} (details: legacyrun explain LOG)"
+        raise
+
+
+def env_ref_from_lock(workspace: Workspace, recipe: LoadedRecipe | None = None) -> EnvRef | None:
+    """The environment the last `build` recorded in legacyrun.lock (what `run`/`up` enter), or None.
+
+    Pass the recipe when you have it: for docker images with native build steps the sources come from the image
+    (exec then mounts the rest of the workspace, not src/).
+    """
+    from legacyrun import lock
+
+    lf = lock.read_optional(workspace.lockfile)
+    if lf is None or lf.environment is None:
+        return None
+    envl = lf.environment
+    location = envl.tag or str(workspace.env)
+    native = False
+    if envl.backend == "docker" and recipe is not None:
+        profile = recipe.recipe.env.profiles.get(lf.resolution.profile)
+        native = bool(profile and profile.build)
+    return EnvRef(envl.backend, envl.id, location, sources_in_env=native)
+
+
+__all__ = [
+    "BuildResult",
+    "build_environment",
+    "choose_backend",
+    "env_ref_from_lock",
+    "patch_series_hash",
+    "plan_from_lock",
+]

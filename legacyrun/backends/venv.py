@@ -1,0 +1,222 @@
+"""venv backend: `python -m venv <workspace>/env` + pip, for profiles whose pins are all on PyPI (modern on CPU).
+
+Hash pinning: the first build asks pip's own resolver for a report (`pip install --dry-run --report`), which names
+every package of the closure with its exact version and archive sha256; that becomes requirements.lock.txt beside
+legacyrun.lock, installed with `--require-hashes --no-deps`. Later builds install from it without resolving. When
+an index gives no hash for an archive, that line stays `==`-pinned without a hash and pip runs without
+--require-hashes (documented trade-off: the version is still exact).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
+
+from legacyrun.backends.base import (
+    Backend,
+    BuildPlan,
+    EnvRef,
+    OnFailure,
+    Progress,
+    Rendered,
+    _no_progress,
+    content_id,
+)
+from legacyrun.backends.conda import prefix_exec
+from legacyrun.backends.native import fail_with_log, pip_index_args, pip_lines, run_local_steps
+from legacyrun.errors import BuildError
+from legacyrun.fsutil import atomic_write_text
+
+if TYPE_CHECKING:
+    from legacyrun.proc import Stream
+    from legacyrun.workspace import Workspace
+
+MARKER = ".legacyrun-env-id"
+LOCK_NAME = "requirements.lock.txt"
+
+
+def requirements_in(plan: BuildPlan) -> str:
+    """What pip resolves: index options first, then the pinned lines (torch first)."""
+    lines = [*_option_lines(pip_index_args(plan)), *pip_lines(plan)]
+    return "".join(f"{ln}\n" for ln in lines)
+
+
+def _option_lines(args: list[str]) -> list[str]:
+    return [f"{args[i]} {args[i + 1]}" for i in range(0, len(args), 2)]
+
+
+def find_python(version: str) -> str:
+    """An interpreter for the pinned Python: pythonX.Y on PATH, or this one when it is that version."""
+    found = shutil.which(f"python{version}")
+    if found:
+        return found
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
+        return sys.executable
+    raise BuildError(
+        f"venv: Python {version} is not installed (no python{version} on PATH)",
+        hint="install it, or use --backend conda (which installs its own Python)",
+    )
+
+
+def _archive_sha256(item: dict[str, Any]) -> str | None:
+    info = item.get("download_info") or {}
+    archive = info.get("archive_info") or {}
+    hashes = archive.get("hashes") or {}
+    if "sha256" in hashes:
+        return str(hashes["sha256"])
+    legacy = archive.get("hash") or ""
+    if legacy.startswith("sha256="):
+        return legacy.split("=", 1)[1]
+    url = str(info.get("url") or "")
+    if url.startswith("file://"):
+        path = Path(unquote(urlparse(url).path))
+        if path.is_file():
+            return hashlib.sha256(path.read_bytes()).hexdigest()
+    return None
+
+
+def lock_from_report(report: dict[str, Any], input_hash: str, options: list[str]) -> str:
+    """requirements.lock.txt text from pip's installation report (sorted, hashed where a hash is known)."""
+    lines = [f"# legacyrun requirements lock; input {input_hash}", *options]
+    for item in sorted(report.get("install", []), key=lambda i: str(i["metadata"]["name"]).lower()):
+        meta = item["metadata"]
+        line = f"{meta['name']}=={meta['version']}"
+        sha = _archive_sha256(item)
+        if sha:
+            line += f" --hash=sha256:{sha}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def lock_input_hash(path: Path) -> str | None:
+    try:
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+    except (OSError, IndexError):
+        return None
+    return first.rsplit(" ", 1)[-1] if first.startswith("# legacyrun requirements lock") else None
+
+
+class VenvBackend(Backend):
+    name = "venv"
+    description = "a Python venv in <workspace>/env with hash-pinned pip requirements (PyPI-only profiles)"
+
+    def render(self, plan: BuildPlan) -> Rendered:
+        files = {"requirements.in": requirements_in(plan)}
+        extra = {"python": plan.resolution.python}
+        if plan.profile_spec.build:
+            extra["build"] = repr([s.model_dump() for s in plan.profile_spec.build])
+        env_id = content_id(files, extra)
+        lockfile = plan.workspace.root / LOCK_NAME
+        summary = [
+            f"venv {plan.workspace.env} with Python {plan.resolution.python}",
+            f"pip: {', '.join(pip_lines(plan)) or '-'}",
+            f"install from {LOCK_NAME} (hash-pinned)" if lockfile.exists() else f"resolve, then write {LOCK_NAME}",
+        ]
+        return Rendered(self.name, files, env_id, summary)
+
+    def ref(self, plan: BuildPlan) -> EnvRef:
+        return EnvRef(self.name, self.render(plan).env_id, str(plan.workspace.env))
+
+    def exists(self, plan: BuildPlan) -> bool:
+        try:
+            return (plan.workspace.env / MARKER).read_text(encoding="utf-8").strip() == self.render(plan).env_id
+        except OSError:
+            return False
+
+    def build(
+        self, plan: BuildPlan, progress: Progress = _no_progress, *, on_failure: OnFailure | None = None
+    ) -> EnvRef:
+        if plan.resolution.installer != "pip":
+            raise BuildError(
+                f"venv: profile {plan.profile} installs torch {plan.resolution.torch} from conda, not PyPI",
+                hint="use --backend conda or --backend docker",
+            )
+        rendered = self.render(plan)
+        prefix = plan.workspace.env
+        if self.exists(plan):
+            progress(f"venv {prefix} is up to date")
+            return EnvRef(self.name, rendered.env_id, str(prefix))
+        python = find_python(plan.resolution.python)
+        if prefix.exists():
+            shutil.rmtree(prefix)  # a venv without the marker is half-built or stale
+        self._pip(plan, [python, "-m", "venv", str(prefix)], "venv", progress, on_failure)
+        env_python = str(prefix / "bin" / "python")
+        input_text = rendered.files["requirements.in"]
+        input_hash = hashlib.sha256(input_text.encode("utf-8")).hexdigest()
+        lockfile = plan.workspace.root / LOCK_NAME
+        if lock_input_hash(lockfile) != input_hash:
+            lock = self._resolve(plan, env_python, input_text, input_hash, progress, on_failure)
+            atomic_write_text(lockfile, lock)
+            progress(f"wrote {lockfile}")
+        text = lockfile.read_text(encoding="utf-8")
+        hashed = all("--hash=" in ln for ln in text.splitlines() if ln and not ln.startswith(("#", "-")))
+        argv = [env_python, "-m", "pip", "install", "--no-deps", "-r", str(lockfile)]
+        if hashed:
+            argv.insert(4, "--require-hashes")
+        self._pip(plan, argv, "pip", progress, on_failure)
+        run_local_steps(plan, prefix, progress, on_failure=on_failure)
+        atomic_write_text(prefix / MARKER, rendered.env_id + "\n")
+        return EnvRef(self.name, rendered.env_id, str(prefix), built=True)
+
+    def _resolve(
+        self,
+        plan: BuildPlan,
+        env_python: str,
+        input_text: str,
+        input_hash: str,
+        progress: Progress,
+        on_failure: OnFailure | None,
+    ) -> str:
+        with tempfile.TemporaryDirectory(prefix="legacyrun-pip-") as tmp:
+            req = Path(tmp) / "requirements.in"
+            req.write_text(input_text, encoding="utf-8")
+            report_path = Path(tmp) / "report.json"
+            argv = [env_python, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet"]
+            argv += ["--report", str(report_path), "-r", str(req)]
+            self._pip(plan, argv, "pip-resolve", progress, on_failure)
+            report = json.loads(report_path.read_text(encoding="utf-8"))
+        options = _option_lines(pip_index_args(plan))
+        return lock_from_report(report, input_hash, options)
+
+    @staticmethod
+    def _pip(plan: BuildPlan, argv: list[str], step: str, progress: Progress, on_failure: OnFailure | None) -> None:
+        from legacyrun import proc
+
+        log_path = plan.workspace.logs / f"build-{step}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        progress(" ".join(argv))
+        stream = proc.stream(argv, env={"PYTHONNOUSERSITE": "1"})
+        with log_path.open("w", encoding="utf-8") as log:
+            for line in stream:
+                log.write(line + "\n")
+                progress(line)
+        if stream.returncode != 0:
+            what = argv[2] if len(argv) > 2 else step
+            fail_with_log(f"venv: {what} failed (exit {stream.returncode})", log_path, on_failure)
+
+    def exec(
+        self,
+        env_ref: EnvRef,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        env: Mapping[str, str] | None = None,
+        gpus: int = 0,
+        workspace: Workspace,
+    ) -> Stream:
+        return prefix_exec(env_ref, argv, cwd=cwd, env=env)
+
+    def remove(self, env_ref: EnvRef) -> None:
+        prefix = Path(env_ref.location)
+        if prefix.exists():
+            shutil.rmtree(prefix)
+
+
+__all__ = ["LOCK_NAME", "VenvBackend", "find_python", "lock_from_report", "requirements_in"]
