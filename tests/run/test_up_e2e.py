@@ -93,7 +93,7 @@ def test_up_venv_end_to_end(git_factory: object, git_http: object, http_server: 
     assert status["sources"][0]["fetched"] and status["environment"]["backend"] == "venv"
     assert len(status["runs"]) == 2
 
-    # Two up processes on one workspace: the second refuses clearly while the first holds it.
+    # Two up processes on one workspace: one waits (--wait), the other refuses clearly while the first holds it.
     first = subprocess.Popen(
         [
             sys.executable,
@@ -109,6 +109,8 @@ def test_up_venv_end_to_end(git_factory: object, git_http: object, http_server: 
             "1",
             "--cpu",
             "--trust",
+            "--wait",
+            "120",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
