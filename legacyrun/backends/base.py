@@ -102,16 +102,35 @@ _SKIP_SUFFIXES = (".pyc", ".pyo")
 
 
 def iter_source_files(src: Path) -> Iterator[Path]:
-    """Files under the workspace sources in sorted order, without .git (a dir, or a file in worktrees) and
-    without Python bytecode, which merely running the code writes (it must not change the env id)."""
+    """The files of the workspace sources that belong in an environment, in sorted order.
+
+    For a git work tree these are the tracked files (the pinned commit plus legacyrun's patch commits): what a
+    task writes into its tree (checkpoints, results, unpacked data) must not change the environment's id, or a
+    second `up` would rebuild after every run. Other folders are walked whole, without .git and bytecode.
+    """
     if not src.is_dir():
         return
-    for root, dirs, files in os.walk(src):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
-        for name in sorted(files):
-            if name == ".git" or name.endswith(_SKIP_SUFFIXES):
-                continue
-            yield Path(root) / name
+    for top in sorted(p for p in src.iterdir() if p.is_dir()):
+        tracked = _git_tracked(top)
+        if tracked is not None:
+            yield from (top / rel for rel in tracked if (top / rel).is_file() or (top / rel).is_symlink())
+            continue
+        for root, dirs, files in os.walk(top):
+            dirs[:] = sorted(d for d in dirs if d not in (".git", "__pycache__"))
+            for name in sorted(files):
+                if name != ".git" and not name.endswith(".pyc"):
+                    yield Path(root) / name
+
+
+def _git_tracked(tree: Path) -> list[str] | None:
+    if not (tree / ".git").exists():
+        return None
+    from legacyrun import proc
+
+    done = proc.run(["git", "ls-files", "-z", "--cached"], cwd=tree)
+    if not done.ok:
+        return None
+    return sorted(p for p in done.stdout.split("\0") if p)
 
 
 def source_tree_hash(src: Path) -> str:

@@ -9,6 +9,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from legacyrun.backends.base import Backend, BuildPlan, EnvRef, OnFailure, Progress, Rendered, _no_progress
 from legacyrun.errors import LockError, UsageError
@@ -123,7 +124,7 @@ def build_environment(
     with plan.workspace.locked():
         ref = _build_explained(impl, plan, progress, on_failure)
         lf = lock.read(plan.workspace.lockfile)
-        lf.environment = EnvironmentLock(backend=name, id=ref.id, tag=ref.location)
+        lf.environment = EnvironmentLock(backend=name, id=ref.id, tag=_portable(ref.location, plan.workspace))
         lock.write(plan.workspace.lockfile, lf)
         plan.workspace.record_step("build", ref.id, {"backend": name, "location": ref.location})
     return BuildResult(name, why, False, rendered, ref, not ref.built)
@@ -150,6 +151,14 @@ def _build_explained(impl: Backend, plan: BuildPlan, progress: Progress, on_fail
         raise
 
 
+def _portable(location: str, workspace: Workspace) -> str:
+    """A prefix inside the workspace is recorded relative to it: the lock must read the same in every workspace."""
+    try:
+        return Path(location).relative_to(workspace.root).as_posix()
+    except ValueError:
+        return location
+
+
 def env_ref_from_lock(workspace: Workspace, recipe: LoadedRecipe | None = None) -> EnvRef | None:
     """The environment the last `build` recorded in legacyrun.lock (what `run`/`up` enter), or None.
 
@@ -162,7 +171,9 @@ def env_ref_from_lock(workspace: Workspace, recipe: LoadedRecipe | None = None) 
     if lf is None or lf.environment is None:
         return None
     envl = lf.environment
-    location = envl.tag or str(workspace.env)
+    location = (
+        str(workspace.root / envl.tag) if envl.tag and envl.backend != "docker" else envl.tag or str(workspace.env)
+    )
     native = False
     if envl.backend == "docker" and recipe is not None:
         profile = recipe.recipe.env.profiles.get(lf.resolution.profile)

@@ -8,6 +8,7 @@ import typer
 
 from legacyrun.cli import render
 from legacyrun.cli.context import JsonOpt, RecipeArg, WorkspaceOpt, options
+from legacyrun.cli.share import TrustOpt, require_trust
 from legacyrun.errors import UsageError
 
 
@@ -39,6 +40,7 @@ def build_cmd(
         list[str] | None, typer.Option("--mirror", help="Rewrite a channel/index URL prefix: FROM=TO (repeatable).")
     ] = None,
     workspace: WorkspaceOpt = None,
+    trust: TrustOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """Build the environment from the resolved pins; a second build with the same inputs does nothing."""
@@ -53,6 +55,8 @@ def build_cmd(
             f"build {flags}: plan the host with `legacyrun lock {recipe} {flags}`, then run `legacyrun build`"
         )
     loaded = load(recipe)
+    if not dry_run:
+        require_trust(loaded, trust=trust)  # build steps and package installs run the recipe's commands
     ws = opts.workspace_for(loaded.recipe.name)
     plan = plan_from_lock(loaded, ws, profile=profile, base_image=base_image, mirrors=_mirrors(mirror or []))
     quiet = opts.json or opts.quiet

@@ -9,6 +9,7 @@ import typer
 
 from legacyrun.cli import render
 from legacyrun.cli.context import JsonOpt, RecipeArg, WorkspaceOpt, options
+from legacyrun.cli.share import TrustOpt, require_trust
 
 if TYPE_CHECKING:
     from rich.progress import Progress as RichBars
@@ -138,6 +139,7 @@ def fetch_cmd(
         list[str] | None, typer.Option("--mirror", help="Rewrite a URL prefix: FROM=TO (repeatable).")
     ] = None,
     workspace: WorkspaceOpt = None,
+    trust: TrustOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """Fetch the recipe's code at its pinned commits and its datasets, verified by sha256."""
@@ -150,6 +152,8 @@ def fetch_cmd(
     loaded = load(recipe)
     ws = opts.workspace_for(loaded.recipe.name)
     wants_data = data or bool(names) or from_path is not None
+    if (wants_data or not code) and any(step.run for ds in loaded.recipe.datasets for step in ds.post):
+        require_trust(loaded, trust=trust)  # dataset post steps run commands
     mirrors = Mirrors.from_environment(mirror or [])
     kwargs: dict[str, Any] = {
         "code": code or not wants_data,

@@ -9,13 +9,13 @@ import typer
 
 from legacyrun.cli import render
 from legacyrun.cli.context import JsonOpt, RecipeArg, WorkspaceOpt, options
+from legacyrun.cli.share import TrustOpt
 
 GpusOpt = Annotated[
     str | None, typer.Option("--gpus", help="GPU count (1) or device ids (0,2); default: every visible GPU.")
 ]
 BackendOpt = Annotated[str | None, typer.Option("--backend", "-b", help="docker, conda or venv (default: auto).")]
 ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="Force a recipe profile.")]
-TrustOpt = Annotated[bool, typer.Option("--trust", help="Run the recipe's commands (recipes from outside).")]
 ExtraArgs = Annotated[list[str] | None, typer.Argument(help="Extra arguments after -- go to the task.")]
 
 
@@ -104,7 +104,7 @@ def run_cmd(
 def _require_trust(loaded: Any, trust: bool) -> None:
     from legacyrun.cli.share import require_trust
 
-    require_trust(loaded, trust=trust)
+    require_trust(loaded, trust=trust)  # tasks, build steps and dataset post steps run the recipe's commands
 
 
 def up_cmd(

@@ -135,6 +135,8 @@ def run_task(
             stream.terminate()
             raise
     code = stream.returncode if stream.returncode is not None else 1
+    if code < 0:  # killed by a signal: report it the way a shell does
+        code = 128 - code
     prov.ended = time.time()
     prov.exit_code = code
     prov_path = prov.write(run_dir)

@@ -143,9 +143,8 @@ def test_parse_gpus() -> None:
 
 
 def test_patch_command_inside_a_held_workspace_lock(project: Callable[..., Project]) -> None:
-    import pytest
-
-    from legacyrun.errors import WorkspaceBusyError
+    """The workspace lock is re-entrant within one process (`up` holds it while its steps take it again); another
+    process is refused (see tests/run/test_up_e2e.py)."""
     from legacyrun.patching.command import patch_command
 
     p = project()
@@ -153,5 +152,5 @@ def test_patch_command_inside_a_held_workspace_lock(project: Callable[..., Proje
     with p.ws.locked():
         outcome = patch_command(loaded, p.ws, profile="modern", hold_lock=False)
         assert outcome.result is not None and outcome.result.changes == 2
-        with pytest.raises(WorkspaceBusyError):
-            patch_command(loaded, p.ws, profile="modern")
+        again = patch_command(loaded, p.ws, profile="modern")
+        assert again.result is not None and again.result.changes == 0

@@ -139,3 +139,27 @@ def test_up_venv_end_to_end(git_factory: object, git_http: object, http_server: 
         _out1, err1 = first.communicate(timeout=600)
     assert first.returncode == 0, err1[-3000:]
     assert len(list((ws / "runs").iterdir())) == 3
+
+    # Export, then `up` of the bundle in a clean workspace with a clean cache reproduces legacyrun.lock exactly.
+    bundle = tmp_path / "toyproj.tar.gz"
+    res = run_cli("recipe", "export", str(project.recipe_path), "-o", str(bundle), "--workspace", str(ws))
+    assert res.exit_code == 0, res.stderr
+    clean = tmp_path / "clean"
+    env = {"LEGACYRUN_CACHE_DIR": str(clean / "cache"), "LEGACYRUN_CONFIG_DIR": str(clean / "config")}
+    ws2 = tmp_path / "ws2"
+    res = run_cli(
+        "up",
+        str(bundle),
+        "--workspace",
+        str(ws2),
+        "--backend",
+        "venv",
+        "--gpus",
+        "1",
+        "--cpu",
+        "--trust",
+        env=env,
+        timeout=1500,
+    )
+    assert res.exit_code == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert (ws2 / "legacyrun.lock").read_bytes() == (ws / "legacyrun.lock").read_bytes()
