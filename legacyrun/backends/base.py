@@ -221,8 +221,9 @@ def docker_answers(timeout: float = 3.0) -> tuple[bool, str]:
         finally:
             client.close()
     except Exception as exc:  # the SDK raises many kinds (DockerException, requests errors, OSError)
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return False, f"no docker daemon answers ({reason[:120]})"
+        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        missing = isinstance(exc.__context__, FileNotFoundError) or "FileNotFoundError" in str(exc)
+        return False, f"no docker daemon answers at {where}" + (" (no socket)" if missing else "")
     where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     return True, f"a docker daemon answers at {where}"
 

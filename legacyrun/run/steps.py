@@ -24,6 +24,7 @@ class Step:
     run: Callable[[], dict[str, Any]]
     outputs_ok: Callable[[dict[str, Any]], bool] = lambda _outputs: True
     always: bool = False  # run even when unchanged (the task itself)
+    describe: Callable[[], str] | None = None  # what it would do, for --dry-run (cheap, no network)
 
 
 @dataclass
@@ -66,7 +67,8 @@ def run_steps(
                 step.name, "skipped", time.monotonic() - started, "unchanged", record.get("outputs") or {}
             )
         elif dry_run:
-            outcome = StepOutcome(step.name, "planned", 0.0, "would run" if record is None else "inputs changed")
+            why = "would run" if record is None else "inputs changed"
+            outcome = StepOutcome(step.name, "planned", 0.0, f"{why}: {step.describe()}" if step.describe else why)
         else:
             if on_start is not None:
                 on_start(step.name)

@@ -120,6 +120,22 @@ class _Chain:
         self.resolution = res
         return {"summary": f"profile {res.profile}, torch {res.torch}", "profile": res.profile}
 
+    def lock_plan(self) -> str:
+        res = self.ensure_resolution()
+        return f"profile {res.profile}: python {res.python}, torch {res.torch}, " + (
+            f"CUDA {res.cuda}" if res.cuda else "CPU"
+        )
+
+    def code_plan(self) -> str:
+        return ", ".join(f"{s.name}@{s.commit[:10]}" for s in self.req.loaded.recipe.sources)
+
+    def data_plan(self) -> str:
+        return ", ".join(self.datasets()) or "no datasets needed"
+
+    def build_describe(self) -> str:
+        self.backend()
+        return f"{self.backend_name} ({self.backend_why})"
+
     def ensure_resolution(self) -> Resolution:
         if self.resolution is None:
             self.resolution = self.current_lock_resolution()
@@ -275,11 +291,13 @@ def up(
     with req.ws.locked(wait=req.wait):
         chain = _Chain(req, task, on_line, progress)
         steps = [
-            Step("lock", chain.lock_inputs, chain.lock_run, lambda _o: req.ws.lockfile.exists()),
-            Step("fetch-code", chain.code_inputs, chain.code_run, chain.code_ok),
-            Step("fetch-data", chain.data_inputs, chain.data_run, chain.data_ok),
+            Step(
+                "lock", chain.lock_inputs, chain.lock_run, lambda _o: req.ws.lockfile.exists(), False, chain.lock_plan
+            ),
+            Step("fetch-code", chain.code_inputs, chain.code_run, chain.code_ok, False, chain.code_plan),
+            Step("fetch-data", chain.data_inputs, chain.data_run, chain.data_ok, False, chain.data_plan),
             Step("patch", chain.patch_inputs, chain.patch_run, chain.patch_ok),
-            Step("build", chain.build_inputs, chain.build_run, chain.build_ok),
+            Step("build", chain.build_inputs, chain.build_run, chain.build_ok, False, chain.build_describe),
         ]
         outcomes = run_steps(
             req.ws, steps, record_prefix="up.", dry_run=req.dry_run, on_step=on_step, on_start=on_start
@@ -287,7 +305,10 @@ def up(
         result = UpResult(outcomes, task, resolution=chain.resolution, gpus=chain.gpus, notes=chain.notes)
         result.backend, result.backend_why = chain.backend_name, chain.backend_why
         if req.dry_run:
-            result.steps.append(StepOutcome("run", "planned", 0.0, f"task {task}"))
+            planned = StepOutcome("run", "planned", 0.0, f"task {task} on {chain.gpus.describe()}")
+            result.steps.append(planned)
+            if on_step is not None:
+                on_step(planned)
             return result
         if on_start is not None:
             on_start("run")

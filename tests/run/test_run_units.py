@@ -82,3 +82,41 @@ def test_steps_skip_when_inputs_unchanged(tmp_path: Path) -> None:
     assert [o.status for o in run_steps(ws, make(), dry_run=True)] == ["planned"]
     assert [o.status for o in run_steps(ws, make())] == ["done"]
     assert calls == ["a", "a"]
+
+
+def test_up_dry_run_prints_the_plan_and_changes_nothing(tmp_path: Path) -> None:
+    from support.cli import run_cli
+
+    ws = tmp_path / "m2f"
+    res = run_cli(
+        "up",
+        "mask2former",
+        "--dry-run",
+        "--gpu",
+        "H100",
+        "--driver",
+        "550",
+        "--gpus",
+        "1",
+        "--backend",
+        "conda",
+        "--workspace",
+        str(ws),
+        "--json",
+    )
+    assert res.exit_code == 0, res.stderr
+    report = json.loads(res.stdout)
+    steps = {s["step"]: s for s in report["steps"]}
+    assert list(steps) == ["lock", "fetch-code", "fetch-data", "patch", "build", "run"]
+    assert all(s["status"] == "planned" for s in steps.values())
+    assert "profile modern" in steps["lock"]["detail"] and "CUDA" in steps["lock"]["detail"]
+    assert "mask2former@9b0651c6c1" in steps["fetch-code"]["detail"]
+    assert not (ws / "legacyrun.lock").exists() and not (ws / "src").exists()
+
+
+def test_run_without_a_lock_says_what_to_do(tmp_path: Path) -> None:
+    from support.cli import run_cli
+
+    res = run_cli("run", "pix2pix", "train", "--workspace", str(tmp_path / "p"))
+    assert res.exit_code == 8
+    assert "legacyrun lock" in res.stderr and "Traceback" not in res.stderr
