@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import re
 import shutil
 from collections.abc import Mapping, Sequence
@@ -21,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 
 from legacyrun.backends.base import (
-    Backend,
     BuildPlan,
     EnvRef,
     OnFailure,
@@ -31,12 +29,12 @@ from legacyrun.backends.base import (
     content_id,
 )
 from legacyrun.backends.native import fail_with_log, pip_index_args, pip_lines, run_local_steps
+from legacyrun.backends.prefix import PrefixBackend
 from legacyrun.errors import BuildError, LockError
 from legacyrun.fsutil import atomic_write_text
 
 if TYPE_CHECKING:
-    from legacyrun.proc import Stream
-    from legacyrun.workspace import Workspace
+    pass
 
 PLATFORM: Literal["linux-64"] = "linux-64"
 MARKER = "conda-meta/legacyrun-env-id"
@@ -337,7 +335,7 @@ def installed(prefix: Path) -> list[tuple[str, str, str, str]]:
     return sorted(out)
 
 
-class CondaBackend(Backend):
+class CondaBackend(PrefixBackend):
     name = "conda"
     description = "a conda prefix in <workspace>/env, solved and installed with py-rattler, locked in conda-lock.yml"
 
@@ -417,45 +415,6 @@ class CondaBackend(Backend):
         if stream.returncode != 0:
             fail_with_log(f"pip install into {prefix} failed (exit {stream.returncode})", log_path, on_failure)
 
-    def exec(
-        self,
-        env_ref: EnvRef,
-        argv: Sequence[str],
-        *,
-        cwd: Path,
-        env: Mapping[str, str] | None = None,
-        gpus: int = 0,
-        workspace: Workspace,
-    ) -> Stream:
-        return prefix_exec(env_ref, argv, cwd=cwd, env=env)
-
-    def remove(self, env_ref: EnvRef) -> None:
-        prefix = Path(env_ref.location)
-        if prefix.exists():
-            shutil.rmtree(prefix)
-
-
-def prefix_exec(env_ref: EnvRef, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> Stream:
-    """Start argv with the prefix's bin first on PATH (what `conda activate` / `source bin/activate` do)."""
-    from legacyrun import proc
-
-    prefix = Path(env_ref.location)
-    bin_dir = prefix / "bin"
-    if not bin_dir.is_dir():
-        raise BuildError(f"environment {prefix} is missing", hint="run `legacyrun build` first")
-    child: dict[str, str | None] = {
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-        "VIRTUAL_ENV": str(prefix),
-        "CONDA_PREFIX": str(prefix),
-        "PYTHONNOUSERSITE": "1",
-        "PYTHONHOME": None,
-    }
-    child.update(env or {})
-    args = list(argv)
-    if args and args[0] in ("python", "python3") and (bin_dir / "python").exists():
-        args[0] = str(bin_dir / "python")
-    return proc.stream(args, cwd=cwd, env=child)
-
 
 __all__ = [
     "DRIVER_FOR_CUDA",
@@ -467,7 +426,6 @@ __all__ = [
     "install",
     "installed",
     "lock_text",
-    "prefix_exec",
     "records_from_lock",
     "solve",
     "virtual_packages",

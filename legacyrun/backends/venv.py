@@ -14,13 +14,11 @@ import json
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from legacyrun.backends.base import (
-    Backend,
     BuildPlan,
     EnvRef,
     OnFailure,
@@ -29,14 +27,13 @@ from legacyrun.backends.base import (
     _no_progress,
     content_id,
 )
-from legacyrun.backends.conda import prefix_exec
 from legacyrun.backends.native import fail_with_log, pip_index_args, pip_lines, run_local_steps
+from legacyrun.backends.prefix import PrefixBackend
 from legacyrun.errors import BuildError
 from legacyrun.fsutil import atomic_write_text
 
 if TYPE_CHECKING:
-    from legacyrun.proc import Stream
-    from legacyrun.workspace import Workspace
+    pass
 
 MARKER = ".legacyrun-env-id"
 LOCK_NAME = "requirements.lock.txt"
@@ -103,7 +100,7 @@ def lock_input_hash(path: Path) -> str | None:
     return first.rsplit(" ", 1)[-1] if first.startswith("# legacyrun requirements lock") else None
 
 
-class VenvBackend(Backend):
+class VenvBackend(PrefixBackend):
     name = "venv"
     description = "a Python venv in <workspace>/env with hash-pinned pip requirements (PyPI-only profiles)"
 
@@ -200,23 +197,6 @@ class VenvBackend(Backend):
         if stream.returncode != 0:
             what = argv[2] if len(argv) > 2 else step
             fail_with_log(f"venv: {what} failed (exit {stream.returncode})", log_path, on_failure)
-
-    def exec(
-        self,
-        env_ref: EnvRef,
-        argv: Sequence[str],
-        *,
-        cwd: Path,
-        env: Mapping[str, str] | None = None,
-        gpus: int = 0,
-        workspace: Workspace,
-    ) -> Stream:
-        return prefix_exec(env_ref, argv, cwd=cwd, env=env)
-
-    def remove(self, env_ref: EnvRef) -> None:
-        prefix = Path(env_ref.location)
-        if prefix.exists():
-            shutil.rmtree(prefix)
 
 
 __all__ = ["LOCK_NAME", "VenvBackend", "find_python", "lock_from_report", "requirements_in"]

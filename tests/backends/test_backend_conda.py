@@ -9,7 +9,8 @@ import pytest
 from support.backend_plans import PlanFactory, gpu_host, resolution
 from support.conda_channel import LocalChannel
 
-from legacyrun.backends.conda import CondaBackend, installed, prefix_exec
+from legacyrun.backends.conda import CondaBackend, installed
+from legacyrun.backends.prefix import prefix_exec
 from legacyrun.errors import BuildError
 
 # The build string is pinned as the resolver must: otherwise a CPU build of the same version satisfies it.
