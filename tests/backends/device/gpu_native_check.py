@@ -64,8 +64,11 @@ def main(out: Path) -> int:
     (src / "setup.py").write_text(SETUP)
     prefix = work / "env"
     (prefix / "bin").mkdir(parents=True, exist_ok=True)
-    if not (prefix / "bin" / "python").exists():
-        (prefix / "bin" / "python").symlink_to(sys.executable)
+    shim = prefix / "bin" / "python"
+    if not shim.exists():
+        # A wrapper, not a symlink: a symlinked venv interpreter outside its venv loses the venv's site-packages.
+        shim.write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
+        shim.chmod(0o755)
     cap = torch.cuda.get_device_capability()
     arch = f"{cap[0]}.{cap[1]}"
     profiles = {
@@ -84,8 +87,11 @@ def main(out: Path) -> int:
     }
     res = resolution(profile="faithful", cuda=torch.version.cuda, torch_cuda_arch_list=arch, host=gpu_host("12.4"))
     plan = plan_factory(work)(res, profiles=profiles, workspace=ws)
-    logs = run_local_steps(plan, prefix, lambda _line: None)
-    shutil.copy(logs[0], out / "build-addone.log")
+    try:
+        run_local_steps(plan, prefix, lambda _line: None)
+    finally:
+        for log in (ws / ".legacyrun" / "logs").glob("*.log"):
+            shutil.copy(log, out / log.name)
     check = subprocess.run(
         [
             sys.executable,
