@@ -53,9 +53,9 @@ def _build(tree: Path, arch_list: str) -> tuple[int, str]:
 
 def test_legacy_extension_forward_ported_runs_on_this_gpu(gpu: None, tmp_path: Path) -> None:
     import torch
-    from legacyrun.patching.catalog import TargetVersions, apply_rules, scan
 
     from legacyrun.host import probe_host
+    from legacyrun.patching.catalog import TargetVersions, apply_rules, scan
     from legacyrun.recipe.loader import LoadedRecipe, parse_text
     from legacyrun.resolve import resolve
     from legacyrun.run.explain import explain_text

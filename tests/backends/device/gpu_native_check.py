@@ -67,7 +67,7 @@ def main(out: Path) -> int:
     shim = prefix / "bin" / "python"
     if not shim.exists():
         # A wrapper, not a symlink: a symlinked venv interpreter outside its venv loses the venv's site-packages.
-        shim.write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
+        shim.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
         shim.chmod(0o755)
     cap = torch.cuda.get_device_capability()
     arch = f"{cap[0]}.{cap[1]}"
