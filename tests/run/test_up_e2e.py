@@ -16,6 +16,9 @@ from support.legacy_project import make_legacy_project
 pytestmark = pytest.mark.slow
 
 
+TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
 def _up(project_recipe: Path, ws: Path, *extra: str) -> tuple[int, str, str]:
     res = run_cli(
         "up",
@@ -34,9 +37,14 @@ def _up(project_recipe: Path, ws: Path, *extra: str) -> tuple[int, str, str]:
     return res.exit_code, res.stdout, res.stderr
 
 
-def test_up_venv_end_to_end(git_factory: object, git_http: object, http_server: object, tmp_path: Path) -> None:
+def test_up_venv_end_to_end(
+    git_factory: object, git_http: object, http_server: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = make_legacy_project(git_factory, http_server, tmp_path, git_url=git_http.url("toyproj"))  # type: ignore[attr-defined]
     ws = tmp_path / "ws"
+    # The PyTorch wheel index is unreachable here: point it at an empty local index (pip then takes torch from
+    # the machine's wheel folder) instead of waiting for pip's retries, as an offline lab would with a mirror.
+    monkeypatch.setenv("LEGACYRUN_MIRRORS", f"{TORCH_INDEX}={http_server.url('empty-index')}")  # type: ignore[attr-defined]
 
     code, out, err = _up(project.recipe_path, ws)
     assert code == 0, out[-3000:] + err[-3000:]
