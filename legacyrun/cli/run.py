@@ -9,13 +9,13 @@ import typer
 
 from legacyrun.cli import render
 from legacyrun.cli.context import JsonOpt, RecipeArg, WorkspaceOpt, options
+from legacyrun.cli.resolve import CpuOpt, DriverOpt, GpuOpt, ProfileOpt, host_for
 from legacyrun.cli.share import TrustOpt
 
 GpusOpt = Annotated[
     str | None, typer.Option("--gpus", help="GPU count (1) or device ids (0,2); default: every visible GPU.")
 ]
 BackendOpt = Annotated[str | None, typer.Option("--backend", "-b", help="docker, conda or venv (default: auto).")]
-ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="Force a recipe profile.")]
 ExtraArgs = Annotated[list[str] | None, typer.Argument(help="Extra arguments after -- go to the task.")]
 
 
@@ -24,12 +24,6 @@ def register(app: typer.Typer) -> None:
     app.command("run", context_settings=settings)(run_cmd)
     app.command("up", context_settings=settings)(up_cmd)
     app.command("status")(status_cmd)
-
-
-def _host(gpu: str | None, driver: str | None, cpu: bool) -> Any:
-    from legacyrun.host import host_from_flags
-
-    return host_from_flags(gpu, driver, cpu)
 
 
 def _print_line(line: str) -> None:
@@ -66,7 +60,7 @@ def run_cmd(
     loaded = load(recipe)
     _require_trust(loaded, trust)
     ws = opts.workspace_for(loaded.recipe.name)
-    host = _host(None, None, False)
+    host = host_for(None, None, False)
     with ws.locked():
         lock = read(ws.lockfile)
         plan = plan_from_lock(loaded, ws)
@@ -115,9 +109,9 @@ def up_cmd(
     backend: BackendOpt = None,
     task: Annotated[str | None, typer.Option("--task", "-t", help="Task to run (default: the recipe's).")] = None,
     profile: ProfileOpt = None,
-    gpu: Annotated[str | None, typer.Option("--gpu", help="Plan for this GPU model or sm_XY.")] = None,
-    driver: Annotated[str | None, typer.Option("--driver", help="Plan for this driver version.")] = None,
-    cpu: Annotated[bool, typer.Option("--cpu", help="Plan a CPU-only environment.")] = False,
+    gpu: GpuOpt = None,
+    driver: DriverOpt = None,
+    cpu: CpuOpt = False,
     base_image: Annotated[str | None, typer.Option("--base-image", help="Docker base image override.")] = None,
     mirror: Annotated[list[str] | None, typer.Option("--mirror", help="URL prefix rewrite FROM=TO.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
@@ -139,7 +133,7 @@ def up_cmd(
     req = UpRequest(
         loaded=loaded,
         ws=ws,
-        host=_host(gpu, driver, cpu),
+        host=host_for(gpu, driver, cpu),
         task=task,
         profile=profile,
         backend=backend,

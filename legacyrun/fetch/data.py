@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from filelock import FileLock
-
 from legacyrun.errors import FetchError, ManualStepRequired, UsageError
 from legacyrun.fetch import aria2, cache
 from legacyrun.fetch.archive import detect_format, extract
@@ -122,6 +120,8 @@ def _download_http(
     _check_space(ds, part)
     progress.start(key, f"{ds.name}: {name}", ds.size)
     # Two workspaces fetching the same file at once share the partial file: one waits for the other.
+    from filelock import FileLock  # imported here like every other lock user, to keep module import light
+
     (cache.cache_root() / "locks").mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(cache.cache_root() / "locks" / f"{part.parent.name}.lock"))
     try:

@@ -19,21 +19,13 @@ pytestmark = pytest.mark.slow
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
+def up_args(recipe: Path, ws: Path, *extra: str) -> list[str]:
+    """`up` of the toy project with the venv backend, one process, on the CPU (a recipe from outside: --trust)."""
+    return ["up", str(recipe), "--workspace", str(ws), "--backend", "venv", "--gpus", "1", "--cpu", "--trust", *extra]
+
+
 def _up(project_recipe: Path, ws: Path, *extra: str) -> tuple[int, str, str]:
-    res = run_cli(
-        "up",
-        str(project_recipe),
-        "--workspace",
-        str(ws),
-        "--backend",
-        "venv",
-        "--gpus",
-        "1",
-        "--cpu",
-        "--trust",
-        *extra,
-        timeout=1500,
-    )
+    res = run_cli(*up_args(project_recipe, ws, *extra), timeout=1500)
     return res.exit_code, res.stdout, res.stderr
 
 
@@ -103,23 +95,7 @@ def test_up_venv_end_to_end(
 
     # Two up processes on one workspace: one waits (--wait), the other refuses clearly while the first holds it.
     first = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "legacyrun",
-            "up",
-            str(project.recipe_path),
-            "--workspace",
-            str(ws),
-            "--backend",
-            "venv",
-            "--gpus",
-            "1",
-            "--cpu",
-            "--trust",
-            "--wait",
-            "120",
-        ],
+        [sys.executable, "-m", "legacyrun", *up_args(project.recipe_path, ws, "--wait", "120")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -127,17 +103,7 @@ def test_up_venv_end_to_end(
     try:
         lock = ws / ".legacyrun" / "lock"
         for _ in range(200):
-            res = run_cli(
-                "up",
-                str(project.recipe_path),
-                "--workspace",
-                str(ws),
-                "--backend",
-                "venv",
-                "--cpu",
-                "--trust",
-                "--dry-run",
-            )
+            res = run_cli(*up_args(project.recipe_path, ws, "--dry-run"))
             if res.exit_code == 9:
                 break
         assert res.exit_code == 9, (res.stdout, res.stderr)
@@ -155,19 +121,6 @@ def test_up_venv_end_to_end(
     clean = tmp_path / "clean"
     env = {"LEGACYRUN_CACHE_DIR": str(clean / "cache"), "LEGACYRUN_CONFIG_DIR": str(clean / "config")}
     ws2 = tmp_path / "ws2"
-    res = run_cli(
-        "up",
-        str(bundle),
-        "--workspace",
-        str(ws2),
-        "--backend",
-        "venv",
-        "--gpus",
-        "1",
-        "--cpu",
-        "--trust",
-        env=env,
-        timeout=1500,
-    )
+    res = run_cli(*up_args(bundle, ws2), env=env, timeout=1500)
     assert res.exit_code == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert (ws2 / "legacyrun.lock").read_bytes() == (ws / "legacyrun.lock").read_bytes()
