@@ -1,10 +1,8 @@
-"""Commands: patch scan."""
+"""Command: patch."""
 
 from __future__ import annotations
 
 import typer
-
-from legacyrun.cli._stub import not_yet
 
 
 def _patch_command(
@@ -48,10 +46,4 @@ def _patch_command(
 
 
 def register(app: typer.Typer) -> None:
-    _patch = _patch_command  # the real command; the stub below only stays so the scan branch merges cleanly
-    app.command("patch", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_patch)
-
-
-def _patch() -> None:
-    """Not available yet."""
-    not_yet("patch")
+    app.command("patch", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_patch_command)
