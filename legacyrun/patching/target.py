@@ -83,6 +83,8 @@ def when_holds(when: When | None, target: Target) -> bool:
         return True
     if when.profiles is not None and target.profile not in when.profiles:
         return False
+    if when.device is not None and when.device != ("cuda" if target.cuda else "cpu"):
+        return False
     checks: list[tuple[str | None, str | int | None]] = [
         (when.torch, target.torch),
         (when.python, target.python),

@@ -161,7 +161,16 @@ class BuildStep(StrictModel):
     clean: list[RelPath] = Field(
         default_factory=list, description="Paths (relative to cwd) removed first so a stale build is never reused."
     )
-    cuda: bool = Field(default=True, description="The step compiles CUDA code (needs nvcc and a matching host GCC).")
+    cuda: bool = Field(
+        default=True,
+        description="The step compiles CUDA code when the plan has CUDA (legacyrun then sets FORCE_CUDA and the arch "
+        "list; a recipe does not set FORCE_CUDA itself).",
+    )
+    cpu: Literal["build", "skip"] = Field(
+        default="build",
+        description="On a CPU plan: 'build' runs the step without CUDA (CPU ops only); 'skip' leaves out a CUDA-only "
+        "op (the recipe then carries a patch that falls back to a CPU path, `when: {device: cpu}`).",
+    )
 
 
 class Profile(StrictModel):
@@ -283,7 +292,12 @@ class Dataset(StrictModel):
     sha256: Sha256 | None = Field(
         default=None, description="Expected sha256; when absent it is recorded on first download and then enforced."
     )
-    size: int | None = Field(default=None, ge=0, description="Size in bytes, for progress and disk checks.")
+    size: int | None = Field(
+        default=None, ge=0, description="Size in bytes, for progress and disk checks; a hint unless size_exact."
+    )
+    size_exact: bool = Field(
+        default=False, description="The download must be exactly `size` bytes (otherwise a differing size only warns)."
+    )
     dest: RelPath = Field(description="Directory inside the workspace where the result goes, e.g. data/facades.")
     extract: Literal["auto", "none", "tar", "zip"] = Field(
         default="auto", description="Unpack the download: auto by file name, or forced, or none (keep the file)."
@@ -331,6 +345,9 @@ class When(StrictModel):
     python: VersionSpec | None = Field(default=None, description="Specifier the resolved Python must satisfy.")
     cuda: VersionSpec | None = Field(default=None, description="Specifier the resolved CUDA must satisfy.")
     gpus: VersionSpec | None = Field(default=None, description="Specifier on the GPU count, e.g. '==1'.")
+    device: Literal["cpu", "cuda"] | None = Field(
+        default=None, description="Only for a CPU plan (no CUDA) or only for a CUDA plan."
+    )
 
 
 class RegexPatch(StrictModel):
@@ -413,6 +430,29 @@ class Adapt(StrictModel):
 # --- tasks ----------------------------------------------------------------------------------------------------
 
 
+class SmokeData(StrictModel):
+    """A generated stand-in for a dataset: a few tiny samples in the real dataset's layout."""
+
+    generator: Name = Field(description="A generator legacyrun ships (`legacyrun smoke list`), e.g. ade20k-semseg.")
+    dest: RelPath = Field(description="Directory under <workspace>/smoke/ where the samples are written.")
+    options: dict[str, int | str | bool] = Field(
+        default_factory=dict, description="Generator options, e.g. {images: 4, size: 64}."
+    )
+
+
+class Smoke(StrictModel):
+    """How `--smoke` runs a task: generated data and arguments that prove the environment in minutes."""
+
+    data: list[SmokeData] = Field(default_factory=list, description="Generated datasets, written before the run.")
+    datasets: list[Name] = Field(
+        default_factory=list, description="Real datasets still needed in smoke mode (default: none)."
+    )
+    args: list[str] = Field(
+        default_factory=list, description="Appended after the task's argv and adapted flags (later values win)."
+    )
+    env: dict[str, str] = Field(default_factory=dict, description="Environment overrides, e.g. the data root.")
+
+
 class Task(StrictModel):
     """A command users run: train, test, eval, prepare, demo..."""
 
@@ -423,6 +463,7 @@ class Task(StrictModel):
     env: dict[str, str] = Field(default_factory=dict, description="Extra environment for the task.")
     datasets: list[Name] = Field(default_factory=list, description="Datasets (and weights) that must be present.")
     distributed: bool = Field(default=False, description="The task starts one process per GPU.")
+    smoke: Smoke | None = Field(default=None, description="How `--smoke` runs this task (tiny generated data).")
 
 
 class Recipe(StrictModel):
@@ -492,6 +533,9 @@ def _task_refs(recipe: Recipe, sources: set[str], datasets: set[str]) -> list[tu
         for j, ds in enumerate(task.datasets):
             if ds not in datasets:
                 out.append((("tasks", tname, "datasets", j), f"unknown dataset {ds!r}"))
+        for j, ds in enumerate(task.smoke.datasets if task.smoke else []):
+            if ds not in datasets:
+                out.append((("tasks", tname, "smoke", "datasets", j), f"unknown dataset {ds!r}"))
     if recipe.default_task is not None and recipe.default_task not in recipe.tasks:
         out.append((("default_task",), f"unknown task {recipe.default_task!r}"))
     return out
@@ -543,6 +587,8 @@ __all__ = [
     "Recipe",
     "RegexPatch",
     "RunStep",
+    "Smoke",
+    "SmokeData",
     "Source",
     "StrictModel",
     "Task",
