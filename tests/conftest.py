@@ -13,6 +13,7 @@ pytest_plugins = [
     "support.gitrepos",
     "support.dockerd",
     "support.conda_channel",
+    "support.upstream",
 ]
 
 
