@@ -14,6 +14,7 @@ import json
 import shutil
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
@@ -40,9 +41,32 @@ LOCK_NAME = "requirements.lock.txt"
 
 
 def requirements_in(plan: BuildPlan) -> str:
-    """What pip resolves: index options first, then the pinned lines (torch first)."""
-    lines = [*_option_lines(pip_index_args(plan)), *pip_lines(plan)]
+    """What pip resolves: index options first, then the pinned lines (torch first).
+
+    The index URLs are the canonical ones, never mirror-rewritten: a mirror is how the files travel, not what the
+    environment is, so an env built through --mirror or LEGACYRUN_MIRRORS has the same id (and `run` without the
+    mirror finds it). Mirrors are applied to a temporary copy at install time (`_mirrored`).
+    """
+    lines = [*_option_lines(pip_index_args(replace(plan, mirrors=None))), *pip_lines(plan)]
     return "".join(f"{ln}\n" for ln in lines)
+
+
+_INDEX_OPTIONS = ("--extra-index-url ", "--index-url ", "--find-links ")
+
+
+def _mirrored(text: str, plan: BuildPlan) -> str:
+    """Requirement text with the index option URLs rewritten by the plan's mirrors."""
+    from legacyrun.fetch.mirrors import rewrite_prefix
+
+    if not plan.mirrors:
+        return text
+    out = []
+    for line in text.splitlines():
+        for opt in _INDEX_OPTIONS:
+            if line.startswith(opt):
+                line = opt + rewrite_prefix(line[len(opt) :].strip(), plan.mirrors)
+        out.append(line)
+    return "\n".join(out) + "\n"
 
 
 def _option_lines(args: list[str]) -> list[str]:
@@ -154,10 +178,13 @@ class VenvBackend(PrefixBackend):
             progress(f"wrote {lockfile}")
         text = lockfile.read_text(encoding="utf-8")
         hashed = all("--hash=" in ln for ln in text.splitlines() if ln and not ln.startswith(("#", "-")))
-        argv = [env_python, "-m", "pip", "install", "--no-deps", "-r", str(lockfile)]
-        if hashed:
-            argv.insert(4, "--require-hashes")
-        self._pip(plan, argv, "pip", progress, on_failure)
+        with tempfile.TemporaryDirectory(prefix="legacyrun-pip-") as tmp:
+            install_from = Path(tmp) / LOCK_NAME
+            install_from.write_text(_mirrored(text, plan), encoding="utf-8")
+            argv = [env_python, "-m", "pip", "install", "--no-deps", "-r", str(install_from)]
+            if hashed:
+                argv.insert(4, "--require-hashes")
+            self._pip(plan, argv, "pip", progress, on_failure)
         run_local_steps(plan, prefix, progress, on_failure=on_failure)
         atomic_write_text(prefix / MARKER, rendered.env_id + "\n")
         return EnvRef(self.name, rendered.env_id, str(prefix), built=True)
@@ -173,13 +200,13 @@ class VenvBackend(PrefixBackend):
     ) -> str:
         with tempfile.TemporaryDirectory(prefix="legacyrun-pip-") as tmp:
             req = Path(tmp) / "requirements.in"
-            req.write_text(input_text, encoding="utf-8")
+            req.write_text(_mirrored(input_text, plan), encoding="utf-8")
             report_path = Path(tmp) / "report.json"
             argv = [env_python, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet"]
             argv += ["--report", str(report_path), "-r", str(req)]
             self._pip(plan, argv, "pip-resolve", progress, on_failure)
             report = json.loads(report_path.read_text(encoding="utf-8"))
-        options = _option_lines(pip_index_args(plan))
+        options = _option_lines(pip_index_args(replace(plan, mirrors=None)))
         return lock_from_report(report, input_hash, options)
 
     @staticmethod

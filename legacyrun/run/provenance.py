@@ -44,6 +44,7 @@ class Provenance:
     host: dict[str, Any]
     gpus: dict[str, Any]
     adaptation: list[dict[str, str]] = field(default_factory=list)
+    smoke: dict[str, Any] | None = None  # a smoke run: the generated data it used instead of the real datasets
     started: float = field(default_factory=time.time)
     ended: float | None = None
     exit_code: int | None = None
@@ -65,6 +66,7 @@ class Provenance:
             "host": self.host,
             "gpus": self.gpus,
             "adaptation": self.adaptation,
+            "smoke": self.smoke,
             "start": iso(self.started),
             "end": iso(self.ended) if self.ended is not None else None,
             "seconds": round(self.ended - self.started, 3) if self.ended is not None else None,
