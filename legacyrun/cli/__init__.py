@@ -70,9 +70,11 @@ def _verbose_requested(argv: list[str]) -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    from legacyrun import invocation
     from legacyrun.errors import Interrupted, LegacyrunError
 
     args = sys.argv[1:] if argv is None else argv
+    invocation.set_current(invocation.Invocation())  # nothing typed yet (in-process callers run main repeatedly)
     try:
         # With standalone_mode=False click returns typer.Exit's code instead of raising it.
         rc = app(args=args, prog_name="legacyrun", standalone_mode=False)

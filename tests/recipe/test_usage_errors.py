@@ -8,27 +8,16 @@ site looks at the wrong click.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from support.cli import CliResult
+from support.cli import CliResult, run_console_script
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPT = Path(sys.executable).parent / "legacyrun"
 
 
 def console(*args: str) -> CliResult:
-    if not SCRIPT.is_file():
-        pytest.skip(f"no legacyrun console script beside {sys.executable} (package not installed in this venv)")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
-    env["COLUMNS"] = "200"
-    cp = subprocess.run(
-        [str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=120, check=False, cwd=REPO
-    )
-    return CliResult(cp.returncode, cp.stdout, cp.stderr)
+    return run_console_script(*args, cwd=REPO, timeout=120)
 
 
 @pytest.mark.parametrize(
