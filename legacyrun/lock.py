@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from legacyrun.errors import LockError
 from legacyrun.fsutil import atomic_write_text
+from legacyrun.invocation import command
 from legacyrun.resolve.model import Resolution
 
 LOCK_VERSION = 1
@@ -70,7 +71,7 @@ def read(path: Path) -> Lockfile:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise LockError(f"{path}: no lockfile", hint="run `legacyrun lock RECIPE` first") from None
+        raise LockError(f"{path}: no lockfile", hint=f"run `{command('lock')}` first") from None
     except (OSError, yaml.YAMLError) as exc:
         raise LockError(f"{path}: cannot read lockfile: {exc}") from None
     if not isinstance(data, dict):

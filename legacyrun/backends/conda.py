@@ -32,6 +32,7 @@ from legacyrun.backends.native import fail_with_log, pip_index_args, pip_lines, 
 from legacyrun.backends.prefix import PrefixBackend
 from legacyrun.errors import BuildError, LockError
 from legacyrun.fsutil import atomic_write_text
+from legacyrun.invocation import command
 
 if TYPE_CHECKING:
     pass
@@ -168,7 +169,8 @@ def solve_error(plan: BuildPlan, exc: Exception) -> BuildError:
         needs = f"NVIDIA driver >= {driver} (CUDA {need})" if driver else f"a driver for CUDA {need}"
         return BuildError(
             f"conda: the pins need {needs}, but {have}: {_one_line(text, 200)}",
-            hint=f"install {needs}, or resolve for this host (`legacyrun lock`), e.g. the modern profile",
+            hint=f"install {needs}, or resolve for this host (`{command('lock', plan.recipe.recipe.name)}`), "
+            "e.g. the modern profile",
         )
     return BuildError(
         f"conda: cannot solve {', '.join(conda_specs(plan))}: {_one_line(text)}",

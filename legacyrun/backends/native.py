@@ -17,6 +17,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from legacyrun.backends.base import BuildPlan, OnFailure, Progress
 from legacyrun.errors import BuildError
+from legacyrun.invocation import command
 from legacyrun.recipe.models import BuildStep
 
 
@@ -115,7 +116,10 @@ def run_local_steps(
     for step in plan.profile_spec.build:
         cwd = plan.workspace.source_dir(step.source) / step.cwd
         if not cwd.is_dir():
-            raise BuildError(f"build step {step.name}: {cwd} does not exist", hint="run `legacyrun fetch` first")
+            raise BuildError(
+                f"build step {step.name}: {cwd} does not exist",
+                hint=f"run `{command('fetch', plan.recipe.recipe.name)}` first",
+            )
         clean_paths(cwd, step.clean)
         env: dict[str, str | None] = dict(step_env(plan, step, cuda_home=cuda_home))
         env["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"

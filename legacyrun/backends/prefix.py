@@ -10,6 +10,7 @@ from pathlib import Path
 
 from legacyrun.backends.base import Backend, EnvRef
 from legacyrun.errors import BuildError
+from legacyrun.invocation import command
 from legacyrun.proc import Stream
 from legacyrun.workspace import Workspace
 
@@ -42,7 +43,7 @@ def prefix_exec(env_ref: EnvRef, argv: Sequence[str], *, cwd: Path, env: Mapping
     prefix = Path(env_ref.location)
     bin_dir = prefix / "bin"
     if not bin_dir.is_dir():
-        raise BuildError(f"environment {prefix} is missing", hint="run `legacyrun build` first")
+        raise BuildError(f"environment {prefix} is missing", hint=f"run `{command('build')}` first")
     child: dict[str, str | None] = {
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
         "VIRTUAL_ENV": str(prefix),

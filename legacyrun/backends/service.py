@@ -13,6 +13,7 @@ from pathlib import Path
 
 from legacyrun.backends.base import Backend, BuildPlan, EnvRef, OnFailure, Progress, Rendered, _no_progress
 from legacyrun.errors import LockError, UsageError
+from legacyrun.invocation import command, fill
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.workspace import Workspace
 
@@ -61,13 +62,13 @@ def plan_from_lock(
     if not workspace.lockfile.exists():
         raise LockError(
             f"{workspace.lockfile}: no lockfile, so there are no resolved pins to build",
-            hint=f"run `legacyrun lock {loaded.recipe.name}` first",
+            hint=f"run `{command('lock', loaded.recipe.name)}` first",
         )
     lf = lock.read(workspace.lockfile)
     if lf.recipe_hash != loaded.hash:
         raise LockError(
             f"{workspace.lockfile}: made from another version of recipe {loaded.recipe.name}",
-            hint=f"run `legacyrun lock {loaded.recipe.name}` again",
+            hint=f"run `{command('lock', loaded.recipe.name)}` again",
         )
     res = lf.resolution
     if profile is not None and profile != res.profile:
@@ -78,7 +79,7 @@ def plan_from_lock(
             )
         raise LockError(
             f"{workspace.lockfile}: resolved for profile {res.profile!r}, not {profile!r}",
-            hint=f"run `legacyrun lock {loaded.recipe.name} --profile {profile}`",
+            hint=f"run `{command('lock', loaded.recipe.name, '--profile', profile)}`",
         )
     return BuildPlan(
         recipe=loaded,
@@ -147,7 +148,8 @@ def _build_explained(impl: Backend, plan: BuildPlan, progress: Progress, on_fail
     except BuildError as exc:
         if matches and exc.hint is None:
             best = matches[0]
-            exc.hint = f"known failure {best.signature_id}: {best.fix} (details: legacyrun explain LOG)"
+            fix = fill(best.fix, plan.recipe.recipe.name)
+            exc.hint = f"known failure {best.signature_id}: {fix} (details: legacyrun explain LOG)"
         raise
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -70,9 +70,11 @@ def _verbose_requested(argv: list[str]) -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    from legacyrun import invocation
     from legacyrun.errors import Interrupted, LegacyrunError
 
     args = sys.argv[1:] if argv is None else argv
+    invocation.set_current(invocation.Invocation())  # nothing typed yet (in-process callers run main repeatedly)
     try:
         # With standalone_mode=False click returns typer.Exit's code instead of raising it.
         rc = app(args=args, prog_name="legacyrun", standalone_mode=False)
@@ -85,16 +87,45 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         _fail(Interrupted("aborted"), args)
     except Exception as exc:  # the usage errors click raises in standalone_mode=False
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
-        raise
+        _click_error(exc, args)
     sys.exit(rc if isinstance(rc, int) else 0)
 
 
-def _fail(exc: BaseException, args: list[str]) -> None:
+def _click_classes() -> tuple[type[Any], type[Any]]:
+    """(ClickException, UsageError) of the click that typer runs on.
+
+    typer >= 0.29 vendors click as `typer._click`, older typers use the `click` package; an `isinstance` check
+    against `click.ClickException` misses the vendored classes. `typer.BadParameter` is click's BadParameter in
+    both, so its ancestors are the classes this typer actually raises.
+    """
+    by_name = {cls.__name__: cls for cls in typer.BadParameter.__mro__}
+    return by_name["ClickException"], by_name["UsageError"]
+
+
+def _click_error(exc: Exception, args: list[str]) -> None:
+    """A click error becomes a one-line legacyrun error (usage errors exit 2); anything else is a bug: re-raise."""
+    from legacyrun.errors import LegacyrunError
+    from legacyrun.errors import UsageError as LegacyrunUsageError
+
+    click_exception, usage_error = _click_classes()
+    if not isinstance(exc, click_exception):
+        raise exc
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+        # `legacyrun` or a command group without its subcommand: the help, on stderr and exit 2 as click does.
+        sys.stderr.write(ctx.get_help() + "\n")
+        sys.exit(2)
+    # click's message may span lines (a "did you mean" list); the error stays one line.
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    if isinstance(exc, usage_error):
+        where = ctx.command_path if ctx is not None else "legacyrun"
+        error: LegacyrunError = LegacyrunUsageError(f"{message}; see `{where} --help`")
+    else:  # FileError and other click errors that are not about usage: exit 1, as click gives them
+        error = LegacyrunError(message)
+    _fail(error, args, cause=exc)
+
+
+def _fail(exc: BaseException, args: list[str], *, cause: BaseException | None = None) -> None:
     from legacyrun.cli import render
     from legacyrun.errors import LegacyrunError
 
@@ -102,7 +133,7 @@ def _fail(exc: BaseException, args: list[str]) -> None:
     if _verbose_requested(args):
         import traceback
 
-        traceback.print_exception(exc)
+        traceback.print_exception(cause if cause is not None else exc)
     if "--json" in args:
         render.emit_json({"error": {"exit_code": exc.exit_code, "type": exc.title, "messages": exc.lines()}})
     render.error_lines(exc.title, exc.lines())

@@ -10,6 +10,7 @@ from legacyrun.cli import render
 from legacyrun.cli.context import JsonOpt, RecipeArg, WorkspaceOpt, options
 from legacyrun.cli.share import TrustOpt, require_trust
 from legacyrun.errors import UsageError
+from legacyrun.invocation import command
 
 
 def register(app: typer.Typer) -> None:
@@ -50,9 +51,12 @@ def build_cmd(
     opts = options(ctx, json=json, workspace=workspace)
     if gpu or driver or cpu:
         # Planning for another host is the resolver's job; build takes the pins it locked.
-        flags = " ".join(f for f, on in (("--gpu", gpu), ("--driver", driver), ("--cpu", cpu)) if on)
+        given = [(f, v) for f, v in (("--gpu", gpu), ("--driver", driver)) if v]
+        flags = " ".join(f for f, _ in given) + (" --cpu" if cpu else "")
+        lock_args = [a for f, v in given for a in (f, str(v))] + (["--cpu"] if cpu else [])
         raise UsageError(
-            f"build {flags}: plan the host with `legacyrun lock {recipe} {flags}`, then run `legacyrun build`"
+            f"build {flags.strip()}: plan the host with `{command('lock', recipe, *lock_args)}`, "
+            f"then run `{command('build', recipe)}`"
         )
     loaded = load(recipe)
     if not dry_run:

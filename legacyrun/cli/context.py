@@ -37,7 +37,25 @@ def options(ctx: typer.Context, *, json: bool = False, workspace: Path | None = 
         opts.json = True
     if workspace is not None:
         opts.workspace = workspace
+    _record_invocation(ctx, opts)
     return opts
+
+
+def _record_invocation(ctx: typer.Context, opts: Options) -> None:
+    """Tell the core what the user typed, so hints repeat it (`legacyrun.invocation.command`).
+
+    Every command calls `options()` first; its parsed `recipe` argument is the reference verbatim (a name or a
+    path), and -w is whichever of the global or the command's own was given.
+    """
+    from legacyrun import invocation
+
+    recipe = ctx.params.get("recipe")
+    invocation.set_current(
+        invocation.Invocation(
+            recipe=recipe if isinstance(recipe, str) else None,
+            workspace=None if opts.workspace is None else str(opts.workspace),
+        )
+    )
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]

@@ -57,6 +57,7 @@ def _explain(
 def show_matches(matches: list[Match], *, log: str | None = None) -> None:
     """Print matches for humans; `run` and `build` call this with their log's path after a failure."""
     from legacyrun.cli import render
+    from legacyrun.invocation import fill
 
     if log is not None and matches:
         render.markup(f"[bold]known failure{'s' if len(matches) > 1 else ''} in {_esc(log)}:[/bold]")
@@ -67,7 +68,7 @@ def show_matches(matches: list[Match], *, log: str | None = None) -> None:
         more = f" (and {m.count - 1} more line{'s' if m.count > 2 else ''})" if m.count > 1 else ""
         render.line(f"  line {m.line}{more}: {m.excerpt}", style="dim")
         render.line(f"  cause: {m.cause}")
-        render.line(f"  fix:   {m.fix}")
+        render.line(f"  fix:   {fill(m.fix)}")  # after `run R`, the fix names R as typed (and -w)
         if m.catalog_rules:
             render.line(f"  catalog rules: {', '.join(m.catalog_rules)}")
 

@@ -11,6 +11,7 @@ from legacyrun.cli import render
 from legacyrun.cli.context import JsonOpt, RecipeArg, WorkspaceOpt, options
 from legacyrun.cli.resolve import CpuOpt, DriverOpt, GpuOpt, ProfileOpt, host_for
 from legacyrun.cli.share import TrustOpt
+from legacyrun.invocation import command
 
 GpusOpt = Annotated[
     str | None, typer.Option("--gpus", help="GPU count (1) or device ids (0,2); default: every visible GPU.")
@@ -212,7 +213,7 @@ def status_cmd(ctx: typer.Context, recipe: RecipeArg, json: JsonOpt = False, wor
         return
     render.markup(f"[bold]{report.recipe}[/bold] in {report.workspace}" + ("" if report.exists else " (not created)"))
     if report.lock:
-        current = "current" if report.lock_current else "STALE (recipe changed; run `legacyrun lock`)"
+        current = "current" if report.lock_current else f"STALE (recipe changed; run `{command('lock', recipe)}`)"
         render.line(
             f"  lock: profile {report.lock['profile']}, torch {report.lock['torch']}, "
             f"cuda {report.lock['cuda'] or 'cpu'} ({current})"

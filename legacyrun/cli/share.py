@@ -13,6 +13,7 @@ from legacyrun.cli import render
 from legacyrun.cli.context import JsonOpt, RecipeArg, WorkspaceOpt, options
 from legacyrun.cli.recipes import recipe_app
 from legacyrun.errors import TrustError, UsageError
+from legacyrun.invocation import command
 
 if TYPE_CHECKING:
     from legacyrun.recipe.loader import LoadedRecipe
@@ -180,7 +181,7 @@ def trust_cmd(
             if not sys.stdin.isatty():
                 raise TrustError(
                     f"recipe {status.recipe!r} not trusted: confirmation needs a terminal",
-                    hint=f"pass --yes: legacyrun recipe trust {recipe} --yes",
+                    hint=f"pass --yes: {command('recipe trust', recipe, '--yes')}",
                 )
             if not typer.confirm("Trust these commands?", default=False):
                 raise TrustError(f"recipe {status.recipe!r} not trusted (declined)")

@@ -24,6 +24,7 @@ from legacyrun.fetch.post import run_post_steps
 from legacyrun.fetch.progress import NullProgress, Progress
 from legacyrun.fetch.record import data_inputs_hash, locked_files, record_dataset, step_data
 from legacyrun.fsutil import sha256_file
+from legacyrun.invocation import command
 from legacyrun.recipe.models import Dataset
 from legacyrun.workspace import Workspace
 
@@ -101,7 +102,7 @@ def _manual(ds: Dataset, recipe: str) -> ManualStepRequired:
             + ([f" - {link.note}"] if link.note else [])
         )
         lines.append(f"  {link.url}{extra}")
-    lines.append(f"then run: legacyrun fetch {recipe} --data {ds.name} --from PATH/TO/{filename_for(ds)}")
+    lines.append(f"then run: {command('fetch', recipe, '--data', ds.name, '--from', f'PATH/TO/{filename_for(ds)}')}")
     return ManualStepRequired(
         f"dataset {ds.name} ({filename_for(ds)}) must be downloaded by hand", hint="\n".join(lines)
     )
@@ -286,7 +287,7 @@ def _needs_code_first(loaded: LoadedRecipe, ds: Dataset, ws: Workspace, dest: Pa
         if (dest == tree or tree in dest.parents) and not (tree / ".git").exists():
             raise FetchError(
                 f"dataset {ds.name} goes into {ds.dest}, inside source {source.name}, which is not fetched yet",
-                hint=f"run `legacyrun fetch {loaded.recipe.name} --code` first (plain `legacyrun fetch` does both)",
+                hint=f"run `{command('fetch', loaded.recipe.name, '--code')}` first (without --code it fetches both)",
             )
 
 

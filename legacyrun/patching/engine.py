@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from legacyrun.errors import PatchError
+from legacyrun.invocation import command
 from legacyrun.patching import kinds
 from legacyrun.patching.adapt import AdaptPlan, adapt_changes, adapt_hash, plan_adaptation
 from legacyrun.patching.gitrepo import BRANCH, GitRepo
@@ -250,10 +251,10 @@ class _State:
 def _open(path: Path, name: str, pinned: str) -> GitRepo:
     repo = GitRepo(path)
     if not path.is_dir() or not repo.is_repo():
-        raise PatchError(f"source {name}: {path} is not a git work tree", hint="run `legacyrun fetch RECIPE` first")
+        raise PatchError(f"source {name}: {path} is not a git work tree", hint=f"run `{command('fetch')}` first")
     if repo.rev(pinned) is None:
         raise PatchError(
-            f"source {name}: pinned commit {pinned} is not in {path}", hint="run `legacyrun fetch RECIPE` again"
+            f"source {name}: pinned commit {pinned} is not in {path}", hint=f"run `{command('fetch')}` again"
         )
     return repo
 

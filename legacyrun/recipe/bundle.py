@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from legacyrun.errors import LockError, UsageError
 from legacyrun.fsutil import atomic_write_bytes, sha256_file
+from legacyrun.invocation import command
 from legacyrun.userdirs import cache_dir
 
 if TYPE_CHECKING:
@@ -184,7 +185,7 @@ def export_bundle(loaded: LoadedRecipe, output: Path, *, workspace: Path | None 
             if lock_info.get("recipe_hash") != loaded.hash:
                 notes.append(
                     f"{ws.lockfile} was made from another version of recipe {name} (recipe_hash differs); "
-                    "run `legacyrun lock` first if the bundle should match the recipe"
+                    f"run `{command('lock', name)}` first if the bundle should match the recipe"
                 )
         else:
             notes.append(f"no legacyrun.lock in {ws.root}: the bundle carries the recipe only")

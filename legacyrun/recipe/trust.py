@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from legacyrun.errors import TrustError
 from legacyrun.fsutil import atomic_write_text, sha256_text
+from legacyrun.invocation import command
 from legacyrun.userdirs import config_dir
 
 if TYPE_CHECKING:
@@ -183,7 +184,7 @@ def _untrusted_error(loaded: LoadedRecipe, commands: list[str], *, declined: boo
     body = [f"  {c}" for c in commands] + [f"  {c}" for c in code_of(loaded)]
     return TrustError(
         "\n".join([head, *body]),
-        hint=f"read them, then re-run with --trust (or `legacyrun recipe trust {name}`)",
+        hint=f"read them, then re-run with --trust (or `{command('recipe trust', name)}`)",
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from legacyrun.errors import LockError
+from legacyrun.invocation import command
 from legacyrun.lock import Lockfile, read, read_optional, write
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.resolve.model import HostInfo, Resolution
@@ -103,13 +104,16 @@ def check_lock(loaded: LoadedRecipe, workspace: Workspace, *, host: HostInfo | N
         raise LockError(
             f"{path}: recipe {loaded.recipe.name} changed since the lock was written "
             f"(hash {lock.recipe_hash[:12]} -> {loaded.hash[:12]})",
-            hint="run `legacyrun lock RECIPE` to update the lock",
+            hint=f"run `{command('lock', loaded.recipe.name)}` to update the lock",
         )
     fresh = resolve(loaded, host or lock.resolution.host, profile=lock.resolution.profile)
     old, new = pins_of(lock.resolution), pins_of(fresh)
     if old != new:
         diff = ", ".join(f"{k} {old[k]} -> {new[k]}" for k in sorted(old) if old[k] != new.get(k))
-        raise LockError(f"{path}: the pins no longer resolve the same way ({diff})", hint="run `legacyrun lock RECIPE`")
+        raise LockError(
+            f"{path}: the pins no longer resolve the same way ({diff})",
+            hint=f"run `{command('lock', loaded.recipe.name)}`",
+        )
     return LockCheck(path=path, lock=lock, resolution=fresh)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from legacyrun.errors import RunError, UsageError
+from legacyrun.invocation import command
 from legacyrun.proc import Stream
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.recipe.models import Task
@@ -214,10 +215,13 @@ def run_task(
     if missing:
         raise RunError(
             f"task {task_name} needs dataset(s) not fetched yet: {', '.join(missing)}",
-            hint=f"legacyrun fetch {loaded.recipe.name} --data {' '.join(missing)}",
+            hint=command("fetch", loaded.recipe.name, "--data", *missing),
         )
     if not cwd.is_dir():
-        raise RunError(f"task {task_name}: working directory {cwd} does not exist", hint="run `legacyrun fetch` first")
+        raise RunError(
+            f"task {task_name}: working directory {cwd} does not exist",
+            hint=f"run `{command('fetch', loaded.recipe.name)}` first",
+        )
     run_id = new_run_id(task_name)
     run_dir = ws.runs / run_id
     run_dir.mkdir(parents=True, exist_ok=False)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from legacyrun.errors import BuildError, LockError
+from legacyrun.invocation import command
 from legacyrun.proc import Stream
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.resolve.model import HostInfo, Resolution
@@ -77,7 +78,8 @@ def run_in_workspace(
     if not backend.exists(plan):
         raise BuildError(
             f"the {backend.name} environment for {loaded.recipe.name} is not built (or is out of date)",
-            hint=f"legacyrun build {loaded.recipe.name} --backend {backend.name}, or legacyrun up {loaded.recipe.name}",
+            hint=f"{command('build', loaded.recipe.name, '--backend', backend.name)}, "
+            f"or {command('up', loaded.recipe.name)}",
         )
     env_ref = backend.ref(plan)
     overrides, rows = adaptation_overrides(loaded, ws, resolution, gpus)

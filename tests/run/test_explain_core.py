@@ -105,6 +105,14 @@ HEALTHY_LOGS = {
         |   0  NVIDIA H100 80GB HBM3          On  |   00000000:18:00.0 Off |                    0 |
         +-----------------------------------------------------------------------------------------+
         """,
+    # torch prints this warning on every build on a GPU-less host (CI, login nodes); the build goes on and works.
+    "extension build on a GPU-less host": """
+        No CUDA runtime is found, using CUDA_HOME='/usr/local/cuda'
+        running build_ext
+        building 'maskrcnn_benchmark._C' extension
+        g++ -pthread -fPIC -I/ws/env/lib/python3.11/site-packages/torch/include -c /ws/src/masktextspotter/maskrcnn_benchmark/csrc/vision.cpp -o build/vision.o -std=c++17
+        Successfully installed maskrcnn-benchmark-0.1
+        """,
     "detectron2 evaluation": """
         [05/20 12:00:00 d2.evaluation.evaluator]: Start inference on 500 batches
         [05/20 12:00:30 d2.evaluation.evaluator]: Inference done 11/500. Dataloading: 0.0012 s/iter. Inference: 0.0823 s/iter. ETA=0:00:41

@@ -273,6 +273,15 @@ _RAW: list[tuple[str, str]] = [
         """,
     ),
     (
+        "cuda-home-not-set",
+        """
+        running build_ext
+          File "/venv/lib/python3.11/site-packages/torch/utils/cpp_extension.py", line 2510, in _join_cuda_home
+            raise OSError('CUDA_HOME environment variable is not set. '
+        OSError: CUDA_HOME environment variable is not set. Please set it to your CUDA install root.
+        """,
+    ),
+    (
         "nvcc-not-found",
         """
         building 'MultiScaleDeformableAttention' extension
@@ -429,6 +438,40 @@ _RAW: list[tuple[str, str]] = [
           File "/workspace/maskrcnn_benchmark/layers/nms.py", line 8, in nms
             keep = _C.nms(dets, scores, threshold)
         RuntimeError: Not compiled with GPU support (nms at /workspace/maskrcnn_benchmark/csrc/nms.h:22)
+        """,
+    ),
+    (
+        "op-not-implemented-on-cpu",
+        """
+        No CUDA runtime is found, using CUDA_HOME='/usr/local/cuda'
+        2026-11-29 21:40:12,118 maskrcnn_benchmark.trainer INFO: Start training
+        Traceback (most recent call last):
+          File "tools/train_net.py", line 174, in <module>
+            main()
+          File "/ws/src/masktextspotter/maskrcnn_benchmark/layers/roi_align.py", line 38, in backward
+            sampling_ratio,
+        RuntimeError: Not implemented on the CPU (ROIAlign_backward at /ws/src/masktextspotter/maskrcnn_benchmark/csrc/ROIAlign.h:44)
+        """,
+    ),
+    (
+        "op-not-implemented-on-cpu",
+        """
+        File "/ws/src/masktextspotter/maskrcnn_benchmark/layers/roi_pool.py", line 36, in backward
+        RuntimeError: Not implemented on the CPU (ROIPool_backward at maskrcnn_benchmark/csrc/ROIPool.h:44)
+        """,
+    ),
+    (
+        "op-not-implemented-on-cpu",
+        """
+          File "/src/detectron2/layers/deform_conv.py", line 80, in forward
+            _C.deform_conv_forward(
+        RuntimeError: This operator is not implemented on CPU
+        """,
+    ),
+    (
+        "op-not-implemented-on-cpu",
+        """
+        NotImplementedError: Could not run 'torchvision::ps_roi_align' with arguments from the 'CPU' backend. This could be because the operator doesn't exist for this backend, or was omitted during the selective/custom build process (if using custom build).
         """,
     ),
     (

@@ -42,6 +42,39 @@ def run_cli(
     return CliResult(cp.returncode, cp.stdout, cp.stderr)
 
 
+def run_console_script(
+    *args: str | os.PathLike[str],
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+) -> CliResult:
+    """The installed `legacyrun` console script (the one beside sys.executable, same venv), as a user runs it.
+
+    PYTHONPATH puts this checkout first, so the script's `legacyrun.cli:main` is the code under test. Skips when
+    the package is not installed in this venv (no script to run).
+    """
+    import pytest
+
+    script = Path(sys.executable).parent / "legacyrun"
+    if not script.is_file():
+        pytest.skip(f"no legacyrun console script beside {sys.executable} (package not installed in this venv)")
+    repo = Path(__file__).resolve().parents[2]
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo), full_env.get("PYTHONPATH", "")) if p)
+    full_env.setdefault("COLUMNS", "200")
+    cp = subprocess.run(
+        [str(script), *map(os.fspath, args)],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return CliResult(cp.returncode, cp.stdout, cp.stderr)
+
+
 def run_inproc(*args: str | os.PathLike[str]) -> CliResult:
     """`legacyrun ARGS` inside this process (for speed); SystemExit gives the exit code."""
     from legacyrun.cli import main, render
