@@ -73,8 +73,10 @@ def record_present(ws: Workspace, ds: Dataset, rec: dict[str, Any]) -> bool:
             return False
     files: dict[str, str] = out.get("files") or {}
     mine = _claims(ws, out, ds.dest)
-    if not files or not mine or not all(p.exists() or p.is_symlink() for p in mine):
+    if not files or not all(p.exists() or p.is_symlink() for p in mine):
         return False
+    if not mine and not ws.resolve_inside(ds.dest).is_dir():
+        return False  # nothing placed to check (an empty archive): the folder at least
     from legacyrun.fetch.record import locked_files
 
     locked = locked_files(ws, ds.name)
