@@ -105,6 +105,7 @@ def _as_json(report: FetchReport) -> dict[str, Any]:
                 "resumed_from": d.resumed_from,
                 "placed": d.placed,
                 "post": d.post,
+                "warnings": d.warnings,
             }
             for d in report.datasets
         ],
@@ -122,6 +123,8 @@ def _human(report: FetchReport) -> None:
         render.line(f"data  {d.name}: {human_size(d.bytes)} {how} -> {d.dest}")
         for f in d.files:
             render.line(f"        {f.name}  sha256 {f.sha256}")
+        for w in d.warnings:
+            render.note(f"warning: {w}")
 
 
 def fetch_cmd(
@@ -133,7 +136,10 @@ def fetch_cmd(
     code: Annotated[bool, typer.Option("--code", help="Fetch the sources (default: code and data).")] = False,
     data: Annotated[bool, typer.Option("--data", help="Fetch datasets (the named ones, or all).")] = False,
     from_path: Annotated[
-        Path | None, typer.Option("--from", help="Adopt a file you downloaded by hand (one dataset).")
+        Path | None,
+        typer.Option(
+            "--from", help="Adopt a file you downloaded by hand (one dataset); an archive is extracted like a download."
+        ),
     ] = None,
     mirror: Annotated[
         list[str] | None, typer.Option("--mirror", help="Rewrite a URL prefix: FROM=TO (repeatable).")

@@ -4,6 +4,7 @@ extraction. Library entry points (no printing; progress through a `Progress` obj
     fetch_code(loaded, ws, *, mirrors, progress) -> list[SourceResult]
     fetch_data(loaded, ws, *, names=None, from_path=None, mirrors, progress) -> list[DataResult]
     Mirrors.from_sources(cli_values, env, config) / Mirrors.from_environment(cli_values)
+    dataset_present(ws, dataset) -> bool   (per dataset: its fetch record checked against the disk)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from legacyrun.fetch.data import DataResult, FileResult, fetch_data
 from legacyrun.fetch.git import SourceResult
 from legacyrun.fetch.http import HttpOptions
 from legacyrun.fetch.mirrors import Mirrors
+from legacyrun.fetch.presence import dataset_present
 from legacyrun.fetch.progress import NullProgress, Progress
 from legacyrun.fetch.record import STEP_CODE, code_inputs_hash, data_inputs_hash, step_data
 
@@ -27,6 +29,7 @@ __all__ = [
     "SourceResult",
     "code_inputs_hash",
     "data_inputs_hash",
+    "dataset_present",
     "fetch_code",
     "fetch_data",
     "step_data",

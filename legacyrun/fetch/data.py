@@ -21,6 +21,7 @@ from legacyrun.fetch.archive import detect_format, extract
 from legacyrun.fetch.http import HttpOptions, download
 from legacyrun.fetch.mirrors import Mirrors
 from legacyrun.fetch.post import run_post_steps
+from legacyrun.fetch.presence import content_key, placed_by_hand, record_present
 from legacyrun.fetch.progress import NullProgress, Progress
 from legacyrun.fetch.record import data_inputs_hash, locked_files, record_dataset, step_data
 from legacyrun.fsutil import sha256_file
@@ -57,6 +58,7 @@ class DataResult:
     resumed_from: int = 0
     placed: list[str] = field(default_factory=list)
     post: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. a size that differs from the recipe's hint
 
 
 @dataclass(frozen=True)
@@ -81,15 +83,36 @@ def _check_sha(ds: Dataset, name: str, got: str, expected: str | None, origin: s
         raise FetchError(f"dataset {ds.name}: {origin}: sha256 {got} does not match the expected {expected}")
 
 
+def adopted_name(ds: Dataset, path: Path) -> str:
+    """The name a file given with --from is recorded and placed under: the recipe's (filename, or the URL's last
+    segment) when it has one, else the user's file name (a manual dataset's SynthText.zip stays SynthText.zip,
+    so it is recognised as an archive and extracted like a download)."""
+    return filename_for(ds) if (ds.filename or ds.urls) else path.name
+
+
 def _adopt_user_file(ds: Dataset, path: Path, expected: str | None) -> _Got:
+    if path.is_dir():
+        raise UsageError(
+            f"--from {path}: a folder; --from takes the file you downloaded (an archive is extracted)",
+            hint=f"to use a folder you unpacked yourself, put its contents in the dataset's dest ({ds.dest})",
+        )
     if not path.is_file():
         raise UsageError(f"--from {path}: no such file")
     digest = sha256_file(path)
     _check_sha(ds, path.name, digest, expected, str(path))
-    if ds.size is not None and path.stat().st_size != ds.size:
-        raise FetchError(f"dataset {ds.name}: {path} has {path.stat().st_size} bytes, the recipe says {ds.size}")
     cache.adopt(path, digest, move=False)
-    return _Got([(filename_for(ds), digest, path.stat().st_size)])
+    return _Got([(adopted_name(ds, path), digest, path.stat().st_size)])
+
+
+def _check_size(ds: Dataset, got: _Got) -> list[str]:
+    """The recipe's `size` is a hint (a warning) unless `size_exact`, when a differing size is an error."""
+    total = sum(b for _, _, b in got.files)
+    if ds.size is None or total == ds.size:
+        return []
+    what = got.files[0][0] if len(got.files) == 1 else f"{len(got.files)} files"
+    if ds.size_exact:
+        raise FetchError(f"dataset {ds.name}: {what} has {total} bytes, the recipe says exactly {ds.size} (size_exact)")
+    return [f"dataset {ds.name}: {what} has {total} bytes, the recipe's size hint says {ds.size}"]
 
 
 def _manual(ds: Dataset, recipe: str) -> ManualStepRequired:
@@ -119,6 +142,8 @@ def _download_http(
         ds.kind == "http" and ds.size is not None and ds.size >= AUTO_ARIA2_BYTES and aria2.available()
     )
     _check_space(ds, part)
+    # A plain `size` is a hint (progress, disk space, the aria2 switch); only `size_exact` makes it a check here.
+    exact_size = ds.size if ds.size_exact else None
     progress.start(key, f"{ds.name}: {name}", ds.size)
     # Two workspaces fetching the same file at once share the partial file: one waits for the other.
     from filelock import FileLock  # imported here like every other lock user, to keep module import light
@@ -132,15 +157,21 @@ def _download_http(
         if use_aria2:
             aria2.download_http(urls, part, progress=progress, key=key, size=ds.size)
             digest, size, url, resumed = sha256_file(part), part.stat().st_size, urls[0], 0
-            if (expected is not None and digest != expected) or (ds.size is not None and size != ds.size):
+            if (expected is not None and digest != expected) or (exact_size is not None and size != exact_size):
                 part.unlink(missing_ok=True)
                 raise FetchError(
                     f"dataset {ds.name}: aria2c download of {name} has sha256 {digest} ({size} bytes), "
-                    f"expected {expected or '-'} ({ds.size if ds.size is not None else '-'} bytes)"
+                    f"expected {expected or '-'} ({exact_size if exact_size is not None else '-'} bytes)"
                 )
         else:
             done = download(
-                urls, part, expected_sha256=expected, expected_size=ds.size, progress=progress, key=key, options=options
+                urls,
+                part,
+                expected_sha256=expected,
+                expected_size=exact_size,
+                progress=progress,
+                key=key,
+                options=options,
             )
             digest, size, url, resumed = done.sha256, done.bytes, done.url, done.resumed_from
         cache.adopt(part, digest, move=True)
@@ -264,15 +295,20 @@ def _outputs(ds: Dataset, placed: list[str], dest: Path) -> list[str]:
     return paths
 
 
-def _skip(ws: Workspace, ds: Dataset, dest: Path, locked: dict[str, str]) -> DataResult | None:
+def _skip(ws: Workspace, ds: Dataset, dest: Path) -> DataResult | None:
+    """The result of a fetch that finds the dataset in place (its record checked against the disk), else None."""
     rec = ws.step_record(step_data(ds.name))
-    if not rec or rec.get("inputs_hash") != data_inputs_hash(ds):
+    if rec is None:
+        if ds.kind == "manual" and placed_by_hand(ws, ds):
+            # A person unpacked it into dest; there is nothing to download and no content id to record.
+            entries = sorted(p.name for p in dest.iterdir() if not p.name.startswith(".legacyrun"))
+            return DataResult(ds.name, ds.kind, dest, [], 0, 0.0, skipped=True, placed=entries)
+        return None
+    if not record_present(ws, ds, rec):
         return None
     out: dict[str, Any] = rec.get("outputs") or {}
     files: dict[str, str] = out.get("files") or {}
     paths: list[str] = out.get("paths") or []
-    if not files or not all((dest / p).exists() for p in paths) or (locked and locked != files):
-        return None
     sizes: dict[str, int] = out.get("sizes") or {}
     # A lock made after the first fetch still gets the content ids (no network needed for that).
     record_dataset(ws, ds.name, files, int(out.get("bytes", 0)))
@@ -306,11 +342,15 @@ def _fetch_one(
     _needs_code_first(loaded, ds, ws, dest)
     locked = locked_files(ws, ds.name)
     if from_path is None:
-        skipped = _skip(ws, ds, dest, locked)
+        skipped = _skip(ws, ds, dest)
         if skipped is not None:
             return skipped
     key = f"data:{ds.name}"
     name = filename_for(ds)
+    if from_path is not None:
+        name = adopted_name(ds, from_path)
+    elif ds.kind == "manual" and not ds.filename and len(locked) == 1:
+        name = next(iter(locked))  # recorded under the name of the file the person gave
     expected = ds.sha256 or locked.get(name)
     got: _Got | None = None
     if from_path is not None:
@@ -327,6 +367,7 @@ def _fetch_one(
         raise _manual(ds, loaded.recipe.name)
     else:
         got = _download_http(ds, expected, mirrors, progress, key, options)
+    warnings = _check_size(ds, got)
     placed = _place(ds, got, dest)
     post = run_post_steps(dest, list(ds.post), dataset=ds.name)
     files = {n: s for n, s, _ in got.files}
@@ -340,6 +381,8 @@ def _fetch_one(
             "sizes": {n: b for n, _, b in got.files},
             "bytes": total,
             "paths": _outputs(ds, placed, dest),
+            "dest": ds.dest,
+            "content": content_key(ds),
         },
     )
     return DataResult(
@@ -354,6 +397,7 @@ def _fetch_one(
         resumed_from=got.resumed_from,
         placed=placed,
         post=post,
+        warnings=warnings,
     )
 
 
@@ -411,4 +455,12 @@ def fetch_data(
     return results
 
 
-__all__ = ["AUTO_ARIA2_BYTES", "DataResult", "FileResult", "fetch_data", "filename_for", "select_datasets"]
+__all__ = [
+    "AUTO_ARIA2_BYTES",
+    "DataResult",
+    "FileResult",
+    "adopted_name",
+    "fetch_data",
+    "filename_for",
+    "select_datasets",
+]

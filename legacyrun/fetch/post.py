@@ -37,8 +37,13 @@ def _list(root: Path, step: ListStep, where: str) -> int:
     base = _inside(root, step.root, where)
     rel_to = _inside(root, step.relative_to, where) if step.relative_to is not None else base
     out = _inside(root, step.output, where)
+    from legacyrun.patching.globs import glob_regex
+
+    # The recipes' one glob dialect (legacyrun/patching/globs.py), over paths relative to `root`.
+    pattern = glob_regex(step.glob)
     lines = []
-    for path in sorted(base.glob(step.glob)):
+    found = sorted(p for p in base.rglob("*") if pattern.match(p.relative_to(base).as_posix()))
+    for path in found:
         if path == out or not path.is_file():
             continue
         rel = Path(os.path.relpath(path, rel_to)).as_posix()

@@ -1,4 +1,14 @@
-"""Recipe globs over a tree's tracked files: `*` and `?` stay inside one path segment, `**` spans segments."""
+"""The one glob dialect of recipes and the catalog (patch `files`/`exclude`, adapt `files`, rule globs, scan).
+
+It is git's (gitignore's) dialect over '/'-separated relative paths:
+- `*` and `?` stay inside one path segment; `[abc]`, `[a-z]` and `[!abc]` match one character but never '/';
+- `**` as a whole segment spans zero or more directories: `**/x` (x at any depth), `a/**/b` (`a/b`, `a/c/b`,
+  ...), `a/**` (everything inside a); any other `**` (`a**b`) is a plain `*`;
+- a pattern without '/' (apart from a trailing one) matches the file name at any depth: `*.py` is `**/*.py`;
+- a leading '/' anchors at the root (the patterns are relative anyway); a trailing '/' means the folder's
+  contents (`build/` is `build/**`).
+Every caller goes through `glob_regex`, `matches` or `select`, so `csrc/**/*` means the same everywhere.
+"""
 
 from __future__ import annotations
 
@@ -7,42 +17,57 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 
-@lru_cache(maxsize=256)
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """Compile a glob; a pattern without '/' matches the file name at any depth (like .gitignore)."""
-    pat = pattern.strip().removeprefix("./")
-    anywhere = "/" not in pat
+def _segment(seg: str) -> str:
+    """Regex of one path segment without '**' as a whole segment."""
     out: list[str] = []
     i = 0
-    while i < len(pat):
-        ch = pat[i]
-        if pat.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if pat.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
+    while i < len(seg):
+        ch = seg[i]
         if ch == "*":
+            while i + 1 < len(seg) and seg[i + 1] == "*":
+                i += 1  # a `**` inside a segment is a plain `*`
             out.append("[^/]*")
         elif ch == "?":
             out.append("[^/]")
         elif ch == "[":
-            end = pat.find("]", i + 2)
+            # `]` right after `[` or `[!` is part of the set, as in fnmatch and git.
+            start = i + 2 if seg.startswith("[!", i) else i + 1
+            end = seg.find("]", start + 1)
             if end == -1:
                 out.append(re.escape(ch))
             else:
-                body = pat[i + 1 : end]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]")
+                body = seg[i + 1 : end]
+                negate = body.startswith("!")
+                body = body[1:] if negate else body
+                body = body.replace("\\", "\\\\").replace("^", "\\^")
+                out.append(f"(?!/)[{'^' if negate else ''}{body}]")
                 i = end
         else:
             out.append(re.escape(ch))
         i += 1
-    prefix = "(?:.*/)?" if anywhere else ""
-    return re.compile(f"^{prefix}{''.join(out)}$")
+    return "".join(out)
+
+
+@lru_cache(maxsize=1024)
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """Compile a glob of the dialect above into a regex over a whole relative path."""
+    pat = pattern.strip()
+    anchored = pat.startswith("/")
+    pat = pat.lstrip("/").removeprefix("./")
+    if pat.endswith("/"):
+        pat = pat.rstrip("/") + "/**"
+    if not anchored and "/" not in pat:
+        pat = "**/" + pat
+    segs = pat.split("/")
+    out = ""
+    for i, seg in enumerate(segs):
+        last = i == len(segs) - 1
+        if seg == "**":
+            # `**/` is zero or more whole directories; a final `**` is anything below (at least one character).
+            out += ".+" if last and i > 0 else ".*" if last else "(?:[^/]+/)*"
+        else:
+            out += _segment(seg) + ("" if last else "/")
+    return re.compile(f"^{out}$", re.DOTALL)
 
 
 def matches(path: str, patterns: Iterable[str]) -> bool:

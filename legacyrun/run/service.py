@@ -163,13 +163,15 @@ def workspace_status(loaded: LoadedRecipe, ws: Workspace, *, runs: int = 5) -> S
                 "locked": lock.sources.get(src.name) if lock else None,
             }
         )
+    from legacyrun.fetch.presence import dataset_present
+
     for ds in loaded.recipe.datasets:
-        dest = ws.resolve_inside(ds.dest)
         report.datasets.append(
             {
                 "name": ds.name,
                 "kind": ds.kind,
-                "present": dest.exists(),
+                # Per dataset (its own fetch record against the disk): two datasets may share a folder.
+                "present": dataset_present(ws, ds),
                 "files": dict(lock.datasets[ds.name].files) if lock and ds.name in lock.datasets else {},
             }
         )

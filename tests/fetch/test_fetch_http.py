@@ -157,11 +157,22 @@ def test_persistent_500_is_a_clear_error(tmp_path: Path, http_server: FileServer
     assert not (ws.root / "data/blob").exists()
 
 
-def test_size_mismatch_is_refused(tmp_path: Path, http_server: FileServer) -> None:
+def test_size_is_a_hint_unless_exact(tmp_path: Path, http_server: FileServer) -> None:
     url = http_server.put("blob.bin", BLOB)
-    loaded = recipe(tmp_path, datasets=[_ds(url, size=len(BLOB) + 1)])
+    hinted = recipe(tmp_path, datasets=[_ds(url, size=len(BLOB) + 1)])
+    [res] = fetch_data(hinted, Workspace.at(tmp_path / "ws1"), http=FAST)
+    assert res.files[0].sha256 == SHA and (tmp_path / "ws1/data/blob/blob.bin").read_bytes() == BLOB
+    hint = f"dataset blob: blob.bin has {len(BLOB)} bytes, the recipe's size hint says {len(BLOB) + 1}"
+    assert res.warnings == [hint]
+    fcache.cached_path(SHA).chmod(0o644)
+    fcache.cached_path(SHA).unlink()
+    exact = recipe(tmp_path, datasets=[_ds(url, size=len(BLOB) + 1, size_exact=True)])
     with pytest.raises(FetchError, match="the recipe says"):
-        fetch_data(loaded, Workspace.at(tmp_path / "ws"), http=FAST)
+        fetch_data(exact, Workspace.at(tmp_path / "ws2"), http=FAST)
+    assert not (tmp_path / "ws2/data/blob").exists()
+    right = recipe(tmp_path, datasets=[_ds(url, size=len(BLOB), size_exact=True)])
+    [ok] = fetch_data(right, Workspace.at(tmp_path / "ws3"), http=FAST)
+    assert ok.warnings == [] and ok.bytes == len(BLOB)
 
 
 def test_mirrors_from_env_and_config_rewrite_http(tmp_path: Path, http_server: FileServer) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import os
 import re
@@ -12,6 +11,7 @@ from pathlib import Path
 from legacyrun.errors import PatchError
 from legacyrun.patching.catalog.model import Rule, TargetVersions, expand_rule_ids
 from legacyrun.patching.catalog.textops import ensure_cpp_include, ensure_python_import
+from legacyrun.patching.globs import matches
 
 SiteCheck = Callable[[str, int, str], bool]
 
@@ -104,24 +104,18 @@ def apply_text(rules: list[Rule], relpath: str, text: str, target: TargetVersion
 
 
 def file_matches(rule: Rule, relpath: str) -> bool:
-    """rule.matches_file, cached by file extension where the rule's globs are all plain `*.ext` patterns."""
-    name = relpath.rsplit("/", 1)[-1]
-    if "/" in relpath and any("/" in g for g in rule.files):
-        return rule.matches_file(relpath)
-    return _matches_name(rule, name)
+    """rule.matches_file, with a fast path where the rule's globs are all plain `*.ext` patterns."""
+    plain = _plain_exts(rule.files)
+    if plain is not None:
+        name = relpath.rsplit("/", 1)[-1]
+        dot = name.rfind(".")
+        return dot > 0 and name[dot:] in plain
+    return _cached_match(rule.files, relpath)
 
 
 @functools.lru_cache(maxsize=65536)
-def _ext_key(rule_globs: tuple[str, ...], name: str) -> bool:
-    return any(fnmatch.fnmatchcase(name, g) for g in rule_globs)
-
-
-def _matches_name(rule: Rule, name: str) -> bool:
-    plain = _plain_exts(rule.files)
-    if plain is not None:
-        dot = name.rfind(".")
-        return dot > 0 and name[dot:] in plain
-    return _ext_key(rule.files, name)
+def _cached_match(rule_globs: tuple[str, ...], relpath: str) -> bool:
+    return matches(relpath, rule_globs)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -133,20 +127,6 @@ def _plain_exts(globs: tuple[str, ...]) -> frozenset[str] | None:
             return None
         exts.add(g[1:])
     return frozenset(exts)
-
-
-def _glob_match(relpath: str, globs: list[str]) -> bool:
-    name = relpath.rsplit("/", 1)[-1]
-    for g in globs:
-        g = g.strip().lstrip("/")
-        if g.endswith("/"):
-            g += "**"
-        variants = {g, g.removeprefix("**/")}
-        if any(fnmatch.fnmatchcase(relpath, v) for v in variants) or ("/" not in g and fnmatch.fnmatchcase(name, g)):
-            return True
-        if relpath.startswith(g.rstrip("*").rstrip("/") + "/") and g.endswith("**"):
-            return True
-    return False
 
 
 def walk_files(root: Path) -> Iterator[tuple[str, Path]]:
@@ -204,9 +184,9 @@ def apply_rules(
     if not rules:
         return out
     for rel, path in walk_files(root):
-        if files and not _glob_match(rel, files):
+        if files and not matches(rel, files):
             continue
-        if exclude and _glob_match(rel, exclude):
+        if exclude and matches(rel, exclude):
             continue
         if not any(file_matches(r, rel) for r in rules):
             continue

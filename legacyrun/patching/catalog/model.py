@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import re
 from dataclasses import dataclass, field
@@ -102,8 +101,9 @@ class Rule:
         return ", ".join(f"{k}{v}" for k, v in self.applies.items()) or "any version"
 
     def matches_file(self, relpath: str) -> bool:
-        name = relpath.rsplit("/", 1)[-1]
-        return any(fnmatch.fnmatchcase(name, g) or fnmatch.fnmatchcase(relpath, g) for g in self.files)
+        from legacyrun.patching.globs import matches
+
+        return matches(relpath, self.files)
 
 
 @dataclass(frozen=True)
