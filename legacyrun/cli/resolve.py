@@ -1,7 +1,8 @@
 """Commands: doctor, resolve, lock.
 
 The host flags (--gpu/--driver/--cpu) are declared here once (`GpuOpt`, `DriverOpt`, `CpuOpt`, `ProfileOpt`) and
-turned into a HostInfo by `legacyrun.host.host_from_flags`; build/run/up reuse both.
+turned into a HostInfo by `legacyrun.host.host_from_flags`; build/run/up reuse both. `PinOpt` (--pin NAME=VERSION)
+becomes the resolver's `pins` through `pins_for`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ CpuOpt = Annotated[bool, typer.Option("--cpu", help="Plan a CPU-only environment
 ProfileOpt = Annotated[
     str | None, typer.Option("--profile", "-p", help="Use this recipe profile instead of choosing one.")
 ]
+PinOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--pin",
+        metavar="NAME=VERSION",
+        help="Override a resolved version (torch, torchvision, python, cuda, gcc); repeatable: --pin torch=2.14.1.",
+    ),
+]
 CheckOpt = Annotated[bool, typer.Option("--check", help="Only verify the lock is current; exit 8 when it is not.")]
 
 
@@ -39,6 +48,13 @@ def host_for(gpu: str | None, driver: str | None, cpu: bool, *, workspace: Any =
     from legacyrun.host import host_from_flags
 
     return host_from_flags(gpu, driver, cpu, workspace=workspace)
+
+
+def pins_for(values: list[str] | None) -> dict[str, str]:
+    """{'torch': '2.14.1'} from --pin values (UsageError naming --pin on bad input)."""
+    from legacyrun.resolve.pins import parse_pins
+
+    return parse_pins(values or [])
 
 
 def resolution_json(res: Resolution) -> dict[str, Any]:
@@ -60,6 +76,8 @@ def _show_resolution(res: Resolution) -> None:
         ["TORCH_CUDA_ARCH_LIST", res.torch_cuda_arch_list or "-"],
         ["installer", res.installer],
     ]
+    if res.pins:
+        rows.append(["--pin", " ".join(f"{k}={v}" for k, v in sorted(res.pins.items()))])
     if res.pip_index_url:
         rows.append(["pip index", res.pip_index_url])
     if res.pip_find_links:
@@ -83,6 +101,7 @@ def resolve_cmd(
     gpu: GpuOpt = None,
     driver: DriverOpt = None,
     cpu: CpuOpt = False,
+    pin: PinOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Resolve a recipe's pins for this machine (or --gpu/--driver/--cpu) and say why."""
@@ -90,8 +109,9 @@ def resolve_cmd(
     from legacyrun.resolve.engine import resolve
 
     opts = options(ctx, json=json)
+    pins = pins_for(pin)
     loaded = load(recipe)
-    res = resolve(loaded, host_for(gpu, driver, cpu), profile=profile)
+    res = resolve(loaded, host_for(gpu, driver, cpu), profile=profile, pins=pins)
     if opts.json:
         render.emit_json(resolution_json(res))
         return
@@ -106,6 +126,7 @@ def lock_cmd(
     gpu: GpuOpt = None,
     driver: DriverOpt = None,
     cpu: CpuOpt = False,
+    pin: PinOpt = None,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -115,17 +136,19 @@ def lock_cmd(
     from legacyrun.resolve.locking import check_lock, write_lock
 
     opts = options(ctx, json=json, workspace=workspace)
+    pins = pins_for(pin)
     loaded = load(recipe)
     ws = opts.workspace_for(loaded.recipe.name)
     if check:
         flags = gpu is not None or driver is not None or cpu
-        checked = check_lock(loaded, ws, host=host_for(gpu, driver, cpu, workspace=ws.root) if flags else None)
+        host = host_for(gpu, driver, cpu, workspace=ws.root) if flags else None
+        checked = check_lock(loaded, ws, host=host, pins=pins if pin else None)
         if opts.json:
             render.emit_json({"path": str(checked.path), "current": True, "profile": checked.lock.resolution.profile})
         else:
             render.line(f"{checked.path}: current (profile {checked.lock.resolution.profile})")
         return
-    res = resolve(loaded, host_for(gpu, driver, cpu, workspace=ws.root), profile=profile)
+    res = resolve(loaded, host_for(gpu, driver, cpu, workspace=ws.root), profile=profile, pins=pins)
     result = write_lock(loaded, res, ws)
     if opts.json:
         render.emit_json(
@@ -176,4 +199,14 @@ def doctor_cmd(
         )
 
 
-__all__ = ["CpuOpt", "DriverOpt", "GpuOpt", "ProfileOpt", "host_for", "register", "resolution_json"]
+__all__ = [
+    "CpuOpt",
+    "DriverOpt",
+    "GpuOpt",
+    "PinOpt",
+    "ProfileOpt",
+    "host_for",
+    "pins_for",
+    "register",
+    "resolution_json",
+]

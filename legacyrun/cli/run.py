@@ -9,7 +9,7 @@ import typer
 
 from legacyrun.cli import render
 from legacyrun.cli.context import JsonOpt, RecipeArg, WorkspaceOpt, options
-from legacyrun.cli.resolve import CpuOpt, DriverOpt, GpuOpt, ProfileOpt, host_for
+from legacyrun.cli.resolve import CpuOpt, DriverOpt, GpuOpt, PinOpt, ProfileOpt, host_for, pins_for
 from legacyrun.cli.share import TrustOpt
 from legacyrun.invocation import command
 
@@ -113,6 +113,7 @@ def up_cmd(
     gpu: GpuOpt = None,
     driver: DriverOpt = None,
     cpu: CpuOpt = False,
+    pin: PinOpt = None,
     base_image: Annotated[str | None, typer.Option("--base-image", help="Docker base image override.")] = None,
     mirror: Annotated[list[str] | None, typer.Option("--mirror", help="URL prefix rewrite FROM=TO.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
@@ -137,6 +138,7 @@ def up_cmd(
         host=host_for(gpu, driver, cpu),
         task=task,
         profile=profile,
+        pins=pins_for(pin),
         backend=backend,
         gpus=gpus,
         base_image=base_image,

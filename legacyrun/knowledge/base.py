@@ -67,6 +67,11 @@ class TorchRelease:
     index: str | None
     source: str
     proxy: str | None = None  # set when extrapolated: the known release whose build facts stand in
+    torchvision_also: tuple[str, ...] = ()  # other torchvision releases whose torch requirement admits this one
+
+    def torchvisions(self) -> tuple[str, ...]:
+        """Every torchvision known to work with this torch: its own release first."""
+        return (self.torchvision, *self.torchvision_also)
 
     @property
     def facts_from(self) -> str:
@@ -117,6 +122,32 @@ class ArchList:
 
     def sm_list(self) -> str:
         return " ".join(f"sm_{a}{b}" for (a, b), _ in self.entries)
+
+
+@dataclass(frozen=True)
+class ArchRow:
+    """A GPU arch and the first CUDA toolkit that compiles for it (Blackwell and later)."""
+
+    sm: str
+    cc: str
+    family: str
+    gpus: str
+    first_cuda: str
+    last_cuda: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class DroppedArchs:
+    """Archs a CUDA toolkit release no longer compiles for (offline compilation removed)."""
+
+    cuda: str
+    family: str
+    sms: tuple[str, ...]
+    source: str
+
+    def span(self) -> str:
+        return f"{self.sms[0]}-{self.sms[-1]}" if len(self.sms) > 1 else self.sms[0]
 
 
 @dataclass(frozen=True)
@@ -207,6 +238,7 @@ class KnowledgeBase:
                     note=r["note"],
                     index=r["index"],
                     source=r["source"],
+                    torchvision_also=tuple(r.get("torchvision_also", ())),
                 )
             )
         return tuple(sorted(rows, key=lambda t: t.key))
@@ -258,6 +290,11 @@ class KnowledgeBase:
         if best is None:
             return None
         return PipRule(best["mode"], best["url"], best["local_version"], best["source"])
+
+    def cpu_from_pypi(self, torch: str) -> bool:
+        """A CPU plan installs this torch from PyPI: its default Linux wheel runs without a GPU (see torch.json)."""
+        rule: dict[str, Any] | None = self._data("torch.json")["pip"].get("cpu_pypi")
+        return rule is not None and _in_range(torch, rule["torch"])
 
     @cached_property
     def _conda(self) -> dict[str, Any]:
@@ -358,6 +395,33 @@ class KnowledgeBase:
         ccs = self.toolkit_ccs(cuda)
         return bool(ccs) and ccs[0] <= gpu <= ccs[-1]
 
+    @cached_property
+    def arch_rows(self) -> tuple[ArchRow, ...]:
+        return tuple(
+            ArchRow(r["sm"], r["cc"], r["family"], r["gpus"], r["first_cuda"], r.get("last_cuda"), r["source"])
+            for r in self._cuda["archs"]
+        )
+
+    def arch_row(self, cc: tuple[int, int]) -> ArchRow | None:
+        """The recorded facts of one (newer) arch: family, GPUs, first toolkit that compiles for it."""
+        for row in self.arch_rows:
+            if cc_key(row.cc) == cc:
+                return row
+        return None
+
+    @cached_property
+    def dropped_archs(self) -> tuple[DroppedArchs, ...]:
+        return tuple(
+            DroppedArchs(r["cuda"], r["family"], tuple(r["sms"]), r["source"]) for r in self._cuda["dropped_archs"]
+        )
+
+    def dropped_for(self, cuda: str, cc: tuple[int, int]) -> DroppedArchs | None:
+        """The toolkit release (at or before `cuda`) that stopped compiling for this arch, if one did."""
+        for row in self.dropped_archs:
+            if version_key(row.cuda) <= version_key(minor(cuda)) and cc in {cc_key(s) for s in row.sms}:
+                return row
+        return None
+
     def first_cuda_for(self, gpu: tuple[int, int]) -> str | None:
         """Oldest toolkit that can compile for this GPU's arch (or its major)."""
         for cuda in sorted(self._sm, key=version_key):
@@ -434,7 +498,9 @@ def kb() -> KnowledgeBase:
 
 __all__ = [
     "ArchList",
+    "ArchRow",
     "CondaRule",
+    "DroppedArchs",
     "GpuRow",
     "ImageTag",
     "KnowledgeBase",

@@ -11,6 +11,7 @@ No I/O happens here beyond reading the knowledge base.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from packaging.version import Version
@@ -23,6 +24,7 @@ from legacyrun.recipe.models import Profile, Recipe
 from legacyrun.resolve.image import choose_image, cpu_image
 from legacyrun.resolve.match import is_exact, matches
 from legacyrun.resolve.model import GpuInfo, HostInfo, Resolution
+from legacyrun.resolve.pins import FLAG, Pinned, apply_pins, check_pins, passed_over, pin_reasons
 
 
 @dataclass
@@ -172,9 +174,21 @@ def _candidates_for(release: TorchRelease, prof: Profile, host: HostInfo, failur
                 failure.driver_line = line
             continue
         out.append(Candidate(release, python, cuda, installer, arch, full, note))
+    if not out and not failure.arch and len(cudas) == 1:
+        failure.arch = _dropped_failure(cudas[0], ccs)
     if not out and not failure.arch:
         failure.arch = _arch_failure(release, cudas, ccs)
     return out
+
+
+def _dropped_failure(cuda: str, ccs: list[tuple[GpuInfo, tuple[int, int]]]) -> str | None:
+    """'V100 is sm_70; CUDA 13.0 dropped sm_50-sm_72 (Maxwell, Pascal, Volta)' when the toolkit cannot target a GPU."""
+    for gpu, cc in ccs:
+        dropped = kb().dropped_for(cuda, cc)
+        if dropped is not None:
+            sm = cc_text(cc).replace(".", "")
+            return f"{gpu_label(gpu)} is sm_{sm}; CUDA {dropped.cuda} dropped {dropped.span()} ({dropped.family})"
+    return None
 
 
 def _any_arch_list(torch: str, cuda: str) -> ArchList | None:
@@ -228,13 +242,19 @@ def _newer_release(pin: str) -> TorchRelease | None:
         note=f"newer than the knowledge base; build facts assumed from torch {newest.torch}",
         source="extrapolated",
         proxy=newest.torch,
+        torchvision_also=(),
     )
 
 
-def _try_profile(recipe: Recipe, name: str, host: HostInfo) -> tuple[Candidate | None, Failure]:
-    prof = recipe.env.profiles[name]
+def _try_profile(prof: Profile, host: HostInfo, pins: Mapping[str, str]) -> tuple[Candidate | None, Failure]:
     failure = Failure()
     releases = [r for r in kb().torch_releases if matches(r.torch, prof.torch)]
+    if "torchvision" in pins and "torch" not in pins:
+        # a torchvision pin chooses the torch releases it pairs with
+        releases = [r for r in releases if pins["torchvision"] in r.torchvisions()]
+        if not releases:
+            failure.lines.append(f"no torch {prof.torch} pairs with torchvision {pins['torchvision']} ({FLAG})")
+            return None, failure
     if not releases:
         newer = _newer_release(prof.torch)
         if newer is None:
@@ -271,6 +291,9 @@ def _arch_list_for(host: HostInfo, cuda: str) -> str | None:
 
 def _pip_lines(cand: Candidate, tv: str | None) -> tuple[str | None, str | None, list[str]]:
     release = cand.release
+    if cand.cuda is None and kb().cpu_from_pypi(release.facts_from):
+        # PyPI's default wheel runs without a GPU: no PyTorch index, so a PyPI mirror (or local disk) is enough
+        return None, None, [f"torch=={release.torch}"] + ([f"torchvision=={tv}"] if tv else [])
     rule = kb().pip_rule(release.facts_from)
     assert rule is not None
     variant = "cpu" if cand.cuda is None else "cu" + cand.cuda.replace(".", "")
@@ -324,26 +347,56 @@ def _choice_line(recipe: Recipe, name: str, cand: Candidate, host: HostInfo, fai
     return f"{', '.join(labels)} is sm_{', sm_'.join(archs)}; {build} has kernels for it: using profile {name}"
 
 
-def _build_resolution(
-    loaded: LoadedRecipe, name: str, cand: Candidate, host: HostInfo, failures: list[str], forced: bool
-) -> Resolution:
-    recipe = loaded.recipe
-    prof = recipe.env.profiles[name]
-    release = cand.release
-    tv: str | None = release.torchvision
+def _torchvision(name: str, prof: Profile, release: TorchRelease) -> str | None:
     if prof.torchvision == "none":
-        tv = None
-    elif prof.torchvision and is_exact(prof.torchvision):
-        tv = prof.torchvision
-    elif prof.torchvision and not matches(release.torchvision, prof.torchvision):
+        return None
+    if prof.torchvision and is_exact(prof.torchvision):
+        return prof.torchvision
+    if prof.torchvision and not matches(release.torchvision, prof.torchvision):
         raise ResolveError(
             f"profile {name}: torchvision {prof.torchvision} does not match torch {release.torch}'s "
             f"torchvision {release.torchvision}",
             hint="pin torchvision exactly or drop it to use the matching release",
         )
+    return release.torchvision
+
+
+def _build_step_reasons(prof: Profile) -> list[str]:
+    """What a CPU plan does with the profile's native build steps (no CUDA is compiled on a CPU plan)."""
+    skipped = [s.name for s in prof.build if s.cpu == "skip"]
+    cpu_only = [s.name for s in prof.build if s.cpu == "build" and s.cuda]
+    lines = []
+    if cpu_only:
+        lines.append(f"CPU plan: {_steps(cpu_only)} without CUDA (CPU ops only)")
+    if skipped:
+        lines.append(f"CPU plan: {_steps(skipped, skip=True)} on this plan (cpu: skip)")
+    return lines
+
+
+def _steps(names: list[str], *, skip: bool = False) -> str:
+    many = len(names) > 1
+    verb = ("are skipped" if many else "is skipped") if skip else ("compile" if many else "compiles")
+    return f"build step{'s' if many else ''} {', '.join(names)} {verb}"
+
+
+def _build_resolution(
+    loaded: LoadedRecipe,
+    name: str,
+    cand: Candidate,
+    host: HostInfo,
+    failures: list[str],
+    forced: bool,
+    pins: Mapping[str, str],
+    pinned: Pinned,
+) -> Resolution:
+    recipe = loaded.recipe
+    prof = pinned.profile
+    release = cand.release
+    tv = _torchvision(name, prof, release)
     reasons = [_choice_line(recipe, name, cand, host, failures)]
     if forced:
         reasons.append(f"profile {name} was requested with --profile")
+    reasons.extend(pin_reasons(pins, pinned))
     reasons.extend(failures[1:])
     cudnn = None
     if cand.cuda is None:
@@ -351,9 +404,16 @@ def _build_resolution(
         arch_list = None
         if prof.cuda:
             reasons.append(f"CPU build: the profile's cuda {prof.cuda} does not apply")
+        reasons.extend(_build_step_reasons(prof))
     else:
         cudnn = release.cudnn(cand.cuda, cand.installer)
         image_choice = choose_image(cand.cuda, cudnn, prof.gcc)
+        if image_choice is None and "gcc" in pins:
+            raise ResolveError(
+                f"{FLAG} gcc={pins['gcc']}: nvcc {cand.cuda} accepts gcc <= {kb().gcc_max(cand.cuda)} "
+                f"(profile {name}, torch {release.torch})",
+                hint="pin an older gcc, or a newer CUDA with --pin cuda=X.Y",
+            )
         if image_choice is None:
             raise ResolveError(
                 f"profile {name}: no nvidia/cuda image or Ubuntu release offers a gcc {prof.gcc or ''} that nvcc "
@@ -389,6 +449,11 @@ def _build_resolution(
     conda_specs: list[str] = [f"python={cand.python}"]
     if cand.installer == "pip":
         pip_index, find_links, pip_specs = _pip_lines(cand, tv)
+        if pip_index is None and find_links is None:
+            reasons.append(
+                f"pip: torch {release.torch} from PyPI: its default Linux wheel (a CUDA build) runs without a GPU, "
+                "so no PyTorch index is needed"
+            )
         if prof.conda:
             conda_channels = ["conda-forge"]
     else:
@@ -417,24 +482,55 @@ def _build_resolution(
         conda_specs=conda_specs,
         installer=cand.installer,
         host=host,
+        pins=dict(pins),
         reasons=reasons,
     )
 
 
-def resolve(loaded: LoadedRecipe, host: HostInfo, *, profile: str | None = None) -> Resolution:
-    """Pins for `loaded` on `host`: the first profile in the recipe's `prefer` order that fits, or `profile`."""
+def _order(recipe: Recipe, profile: str | None, pinned: dict[str, Pinned]) -> tuple[list[str], list[str]]:
+    """Profiles to try, and why preferred ones were put last: with pins, the profiles admitting all come first."""
+    order = [profile] if profile else list(recipe.env.prefer) or sorted(recipe.env.profiles)
+    if profile is not None:
+        return order, []
+    admitting = [n for n in order if pinned[n].admits_all]
+    if not admitting or admitting == order[: len(admitting)]:
+        return order, []
+    ahead = order[: order.index(admitting[0])]
+    return admitting + [n for n in order if n not in admitting], [passed_over(n, pinned[n]) for n in ahead]
+
+
+def _check_host_pins(pins: Mapping[str, str], host: HostInfo) -> None:
+    if "cuda" in pins and host.cpu_only:
+        raise UsageError(
+            f"{FLAG} cuda={pins['cuda']}: the plan is for {describe_host(host)}, which installs no CUDA",
+            hint="plan for a GPU with --gpu NAME|sm_XY (and --driver VERSION)",
+        )
+
+
+def resolve(
+    loaded: LoadedRecipe, host: HostInfo, *, profile: str | None = None, pins: Mapping[str, str] | None = None
+) -> Resolution:
+    """Pins for `loaded` on `host`: the first profile in the recipe's `prefer` order that fits, or `profile`.
+
+    `pins` (--pin NAME=VERSION for torch, torchvision, python, cuda, gcc) override the profile's values; profiles
+    whose own specs admit every pin are tried first."""
     recipe = loaded.recipe
     if profile is not None and profile not in recipe.env.profiles:
         raise UsageError(
             f"recipe {recipe.name} has no profile {profile!r} (profiles: {', '.join(sorted(recipe.env.profiles))})"
         )
-    order = [profile] if profile else list(recipe.env.prefer) or sorted(recipe.env.profiles)
+    checked = check_pins(pins)
+    _check_host_pins(checked, host)
+    pinned = {n: apply_pins(p, checked) for n, p in recipe.env.profiles.items()}
+    order, passed = _order(recipe, profile, pinned)
     failures: list[str] = []
     driver_needs: list[tuple[str, str, str]] = []
     for name in order:
-        cand, failure = _try_profile(recipe, name, host)
+        cand, failure = _try_profile(pinned[name].profile, host, checked)
         if cand is not None:
-            return _build_resolution(loaded, name, cand, host, failures, forced=profile is not None)
+            return _build_resolution(
+                loaded, name, cand, host, passed + failures, profile is not None, checked, pinned[name]
+            )
         failures.append(failure.best())
         if failure.driver and not failure.arch:
             driver_needs.append((failure.driver[0], failure.driver[1], name))
@@ -443,6 +539,10 @@ def resolve(loaded: LoadedRecipe, host: HostInfo, *, profile: str | None = None)
     if driver_needs:
         need, cuda, name = min(driver_needs, key=lambda d: version_key(d[0]))
         hint = f"upgrade the NVIDIA driver to >= {need} (CUDA {cuda}, profile {name})"
+    elif "torch" in checked and "python" not in checked and any("has no build for Python" in f for f in failures):
+        release = kb().torch_release(checked["torch"])
+        builds = f" (builds: {', '.join(release.python)})" if release else ""
+        hint = f"pin a Python that torch {checked['torch']} has with {FLAG} python=X.Y{builds}"
     elif not host.cpu_only and profile is None:
         hint = "plan for another machine with --gpu NAME|sm_XY --driver VERSION, or use --cpu"
     if profile is not None:

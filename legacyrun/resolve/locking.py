@@ -7,6 +7,7 @@ all of them when the recipe hash and the pins are unchanged; sources and dataset
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,11 +91,18 @@ class LockCheck:
     resolution: Resolution
 
 
-def check_lock(loaded: LoadedRecipe, workspace: Workspace, *, host: HostInfo | None = None) -> LockCheck:
+def check_lock(
+    loaded: LoadedRecipe,
+    workspace: Workspace,
+    *,
+    host: HostInfo | None = None,
+    pins: Mapping[str, str] | None = None,
+) -> LockCheck:
     """LockError when the lock is missing, the recipe changed since, or the pins no longer resolve the same way.
 
     The pins are re-resolved for `host`, or for the host recorded in the lock (so a laptop can check a lock made
-    for a GPU server), with the profile the lock holds.
+    for a GPU server), with the profile the lock holds and `pins` (--pin), or the --pin values the lock records;
+    a lock made with other --pin values is not current.
     """
     from legacyrun.resolve.engine import resolve
 
@@ -106,7 +114,8 @@ def check_lock(loaded: LoadedRecipe, workspace: Workspace, *, host: HostInfo | N
             f"(hash {lock.recipe_hash[:12]} -> {loaded.hash[:12]})",
             hint=f"run `{command('lock', loaded.recipe.name)}` to update the lock",
         )
-    fresh = resolve(loaded, host or lock.resolution.host, profile=lock.resolution.profile)
+    wanted = lock.resolution.pins if pins is None else pins
+    fresh = resolve(loaded, host or lock.resolution.host, profile=lock.resolution.profile, pins=wanted)
     old, new = pins_of(lock.resolution), pins_of(fresh)
     if old != new:
         diff = ", ".join(f"{k} {old[k]} -> {new[k]}" for k in sorted(old) if old[k] != new.get(k))

@@ -63,6 +63,10 @@ class Resolution(_Frozen):
     conda_specs: list[str] = Field(default_factory=list, description="Conda match specs, python and torch first.")
     installer: Literal["pip", "conda"] = Field(default="pip", description="How torch itself is installed.")
     host: HostInfo = Field(description="The host it was resolved for.")
+    pins: dict[str, str] = Field(
+        default_factory=dict,
+        description="--pin NAME=VERSION overrides it was resolved with (torch, torchvision, python, cuda, gcc).",
+    )
     reasons: list[str] = Field(default_factory=list, description="One line per decision, most important first.")
 
     @property

@@ -30,6 +30,7 @@ class UpRequest:
     host: HostInfo
     task: str | None = None
     profile: str | None = None
+    pins: dict[str, str] = field(default_factory=dict)  # --pin NAME=VERSION for the resolver
     backend: str | None = None
     gpus: str | None = None
     base_image: str | None = None
@@ -94,6 +95,7 @@ class _Chain:
             "recipe": self.req.loaded.hash,
             "profile": self.req.profile,
             "host": stable_host(self.req.host).model_dump(mode="json"),
+            **({"pins": self.req.pins} if self.req.pins else {}),
         }
 
     def current_lock_resolution(self) -> Resolution | None:
@@ -105,6 +107,8 @@ class _Chain:
             return None
         if self.req.profile is not None and lock.resolution.profile != self.req.profile:
             return None
+        if self.req.pins and lock.resolution.pins != self.req.pins:
+            return None
         return lock.resolution
 
     def lock_run(self) -> dict[str, Any]:
@@ -115,7 +119,7 @@ class _Chain:
         if kept is not None:
             self.resolution = kept
             return {"summary": f"kept {self.req.ws.lockfile.name} (profile {kept.profile})", "profile": kept.profile}
-        res = resolve(self.req.loaded, self.req.host, profile=self.req.profile)
+        res = resolve(self.req.loaded, self.req.host, profile=self.req.profile, pins=self.req.pins)
         write_lock(self.req.loaded, res, self.req.ws)
         self.resolution = res
         return {"summary": f"profile {res.profile}, torch {res.torch}", "profile": res.profile}
@@ -142,7 +146,7 @@ class _Chain:
         if self.resolution is None:
             from legacyrun.resolve import resolve
 
-            self.resolution = resolve(self.req.loaded, self.req.host, profile=self.req.profile)
+            self.resolution = resolve(self.req.loaded, self.req.host, profile=self.req.profile, pins=self.req.pins)
         return self.resolution
 
     # -- fetch ---------------------------------------------------------------------------------------------------

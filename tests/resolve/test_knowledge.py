@@ -167,3 +167,91 @@ def test_conda_channel_facts() -> None:
     assert knowledge.conda_rule("2.6.0") is None
     assert knowledge.last_pytorch_channel_release == "2.5.1"
     assert knowledge.conda_forge_needed("1.8.0", "11.1")
+
+
+# -- releases on the package index (issue 11): torch up to 2.15, CUDA 13.x wheels, Blackwell archs ---------------
+
+# torch, its torchvision, Python range, PyPI's default CUDA (None: left out, see the row's note) - read from PyPI
+INDEX = [
+    ("2.10.0", "0.25.0", "3.10", "3.14", "12.8"),
+    ("2.11.0", "0.26.0", "3.10", "3.14", "13.0"),
+    ("2.12.0", "0.27.0", "3.10", "3.14", "13.0"),
+    ("2.12.1", "0.27.1", "3.10", "3.14", "13.0"),
+    ("2.13.0", "0.28.0", "3.10", "3.14", "13.0"),
+    ("2.14.0", "0.29.0", "3.10", "3.14", "13.0"),
+    ("2.14.1", "0.29.1", "3.10", "3.14", "13.0"),
+    ("2.15.0", "0.29.2", "3.11", "3.15", None),
+]
+
+
+@pytest.mark.parametrize(("torch", "torchvision", "py_min", "py_max", "default"), INDEX)
+def test_releases_on_the_package_index(
+    torch: str, torchvision: str, py_min: str, py_max: str, default: str | None
+) -> None:
+    release = kb().torch_release(torch)
+    assert release is not None
+    assert release.torchvision == torchvision
+    assert (release.python[0], release.python[-1]) == (py_min, py_max)
+    assert release.pip_default == default
+    assert {"12.8", "13.0"} <= set(release.pip)
+    assert "PYPI" in release.source
+    assert kb().torch_releases[-1].torch == "2.15.0"
+
+
+def test_torchvision_lower_bounds_pair_with_newer_torch() -> None:
+    # 0.29.1 and 0.29.2 declare torch>=2.14.0; 0.29.0 pins torch==2.14.0
+    assert kb().torch_release("2.14.1").torchvisions() == ("0.29.1", "0.29.2")  # type: ignore[union-attr]
+    assert "0.29.0" not in kb().torch_release("2.15.0").torchvisions()  # type: ignore[union-attr]
+    for release in kb().torch_releases:
+        assert len(set(release.torchvisions())) == len(release.torchvisions())
+
+
+def test_read_arch_list_of_the_cuda13_wheel() -> None:
+    arch = kb().arch_list("2.14.1", "13.0")
+    assert arch is not None and arch.source == "LOCAL"
+    assert arch.sm_list() == "sm_75 sm_80 sm_86 sm_90 sm_100 sm_120"
+    assert kb().arch_list("2.13.0", "13.0").source == "ASSUMED"  # type: ignore[union-attr]
+
+
+def test_cpu_plans_take_pypi_from_the_first_cuda13_default() -> None:
+    knowledge = kb()
+    assert not knowledge.cpu_from_pypi("2.10.0")
+    assert all(knowledge.cpu_from_pypi(v) for v in ("2.11.0", "2.14.1", "2.15.0", "2.16.0"))
+    first = min((r for r in knowledge.torch_releases if knowledge.cpu_from_pypi(r.torch)), key=lambda r: r.key)
+    assert first.pip_default == "13.0"
+
+
+def test_blackwell_archs_agree_with_the_toolkit_table() -> None:
+    knowledge = kb()
+    toolkits = sorted({r["cuda"] for r in knowledge._cuda["sm_targets"]}, key=version_key)
+    assert {r.sm for r in knowledge.arch_rows} >= {"sm_100", "sm_103", "sm_120", "sm_121"}
+    for row in knowledge.arch_rows:
+        having = [c for c in toolkits if row.sm in knowledge.sm_targets(c)]
+        assert having and having[0] == row.first_cuda, row
+        assert knowledge.first_cuda_for(cc_key(row.cc)) is not None
+        if row.last_cuda:
+            assert having[-1] == row.last_cuda, row
+        assert knowledge.arch_row(cc_key(row.cc)) == row
+    assert knowledge.arch_row((10, 3)).first_cuda == "12.9"  # type: ignore[union-attr]
+
+
+def test_cuda13_dropped_maxwell_pascal_volta() -> None:
+    knowledge = kb()
+    toolkits = sorted({r["cuda"] for r in knowledge._cuda["sm_targets"]}, key=version_key)
+    for row in knowledge.dropped_archs:
+        before = toolkits[toolkits.index(row.cuda) - 1]
+        for sm in row.sms:
+            assert sm not in knowledge.sm_targets(row.cuda) and sm in knowledge.sm_targets(before), (row, sm)
+    volta = knowledge.dropped_for("13.0", (7, 0))
+    assert volta is not None and volta.span() == "sm_50-sm_72" and "Volta" in volta.family
+    assert knowledge.dropped_for("12.9", (7, 0)) is None
+    assert knowledge.dropped_for("13.2", (6, 1)) is not None
+    assert knowledge.dropped_for("13.0", (7, 5)) is None
+    assert knowledge.driver_min("13.0") == "580.65.06" and knowledge.gcc_max("13.0") == 15
+
+
+def test_unread_facts_are_marked() -> None:
+    for row in _all_rows():
+        if "ASSUMED" in _source_keys(str(row["source"])):
+            note = str(row.get("note") or "")
+            assert "assumed" in note or "to verify" in note, row

@@ -98,6 +98,11 @@ def check_invariants(res: Resolution) -> None:
         assert res.cudnn is None and res.torch_cuda_arch_list is None
         assert res.base_image and res.base_image.startswith("ubuntu:")
         cpu_marked = (res.pip_index_url or "").endswith("/cpu") or any("+cpu" in s for s in res.pip_specs)
+        if res.installer == "pip" and knowledge.cpu_from_pypi(res.torch):
+            # PyPI's default wheel runs without a GPU: plain specs, no PyTorch index or variant suffix
+            assert res.pip_index_url is None and res.pip_find_links is None
+            assert res.pip_specs[0] == f"torch=={res.torch}"
+            return
         assert cpu_marked or "cpuonly" in res.conda_specs or any("-cpu=" in s for s in res.conda_specs)
         return
     assert res.cudnn
