@@ -187,3 +187,18 @@ def test_output_paths_stay_inside_the_destination(tmp_path: Path) -> None:
     out.text("a/b.txt", "x")
     with pytest.raises(ValueError):
         out.text("a/b.txt", "again")
+
+
+def test_a_recipe_smoke_entry_feeds_generate(tmp_path: Path) -> None:
+    import yaml
+
+    from legacyrun.recipe.models import SmokeData
+
+    entry = SmokeData.model_validate(
+        yaml.safe_load("generator: icdar-words\ndest: icdar2015\noptions: {images: 1, dontcare: false, size: 48}\n")
+    )
+    result = generate(entry.generator, tmp_path / entry.dest, entry.options)
+    assert result.options["dontcare"] is False and result.options["images"] == 1
+    bad = SmokeData.model_validate({"generator": "icdar-words", "dest": "x", "options": {"dontcare": 1}})
+    with pytest.raises(UsageError, match="option 'dontcare': expected true or false, got 1"):
+        generate(bad.generator, tmp_path / bad.dest, bad.options)
