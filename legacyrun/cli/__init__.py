@@ -52,9 +52,9 @@ def _global(
 
 def _register() -> None:
     # Each module adds its own commands; imports stay light (heavy libraries load inside the commands).
-    from legacyrun.cli import build, explain, fetch, patch, recipes, resolve, run, scan
+    from legacyrun.cli import build, explain, fetch, patch, recipes, resolve, run, scan, smoke
 
-    for module in (recipes, resolve, fetch, patch, scan, build, run, explain):
+    for module in (recipes, resolve, fetch, patch, scan, build, run, explain, smoke):
         module.register(app)
     from legacyrun.cli import share  # recipe sources, trust, export, scaffold (adds to the `recipe` group)
 
