@@ -60,6 +60,14 @@ class Workspace:
         return self.root / "runs"
 
     @property
+    def smoke(self) -> Path:
+        """Generated smoke datasets, apart from the real data in data/."""
+        return self.root / "smoke"
+
+    def smoke_dir(self, relative: str) -> Path:
+        return self.resolve_inside(f"smoke/{relative}")
+
+    @property
     def meta(self) -> Path:
         return self.root / ".legacyrun"
 

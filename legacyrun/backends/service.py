@@ -15,6 +15,7 @@ from legacyrun.backends.base import Backend, BuildPlan, EnvRef, OnFailure, Progr
 from legacyrun.errors import LockError, UsageError
 from legacyrun.invocation import command, fill
 from legacyrun.recipe.loader import LoadedRecipe
+from legacyrun.resolve.model import Resolution
 from legacyrun.workspace import Workspace
 
 
@@ -81,16 +82,51 @@ def plan_from_lock(
             f"{workspace.lockfile}: resolved for profile {res.profile!r}, not {profile!r}",
             hint=f"run `{command('lock', loaded.recipe.name, '--profile', profile)}`",
         )
+    return plan_for(loaded, workspace, res, base_image=base_image, mirrors=mirrors)
+
+
+def plan_for(
+    loaded: LoadedRecipe,
+    workspace: Workspace,
+    resolution: Resolution,
+    *,
+    base_image: str | None = None,
+    mirrors: Mapping[str, str] | None = None,
+) -> BuildPlan:
+    """The one way `build`, `up` and `run` make a BuildPlan, so all three name the same environment.
+
+    Commits come from the recipe (fetch verifies the trees are at them) and the patch series from the lock.
+    """
+    from legacyrun import lock
+
+    lf = lock.read_optional(workspace.lockfile)
     return BuildPlan(
         recipe=loaded,
-        resolution=res,
+        resolution=resolution,
         workspace=workspace,
-        profile=res.profile,
-        commits=dict(lf.sources),
-        patch_hash=patch_series_hash(lf.patches),
+        profile=resolution.profile,
+        commits={s.name: s.commit for s in loaded.recipe.sources},
+        patch_hash=patch_series_hash(lf.patches) if lf else None,
         base_image=base_image,
         mirrors=dict(mirrors) if mirrors else None,
     )
+
+
+def record_environment(plan: BuildPlan, backend: str, ref: EnvRef) -> bool:
+    """Write the built environment into the lock (when it is not there yet); True when the lock changed."""
+    from legacyrun import lock
+    from legacyrun.lock import EnvironmentLock
+
+    with plan.workspace.locked():
+        lf = lock.read_optional(plan.workspace.lockfile)
+        if lf is None:
+            return False
+        entry = EnvironmentLock(backend=backend, id=ref.id, tag=_portable(ref.location, plan.workspace))
+        if lf.environment == entry:
+            return False
+        lf.environment = entry
+        lock.write(plan.workspace.lockfile, lf)
+    return True
 
 
 def choose_backend(name: str | None, plan: BuildPlan | None = None) -> tuple[str, str]:
@@ -115,7 +151,6 @@ def build_environment(
     """Render (always) and build (unless dry_run) the plan's environment; record it in the lock and state."""
     from legacyrun import lock
     from legacyrun.backends.base import get_backend
-    from legacyrun.lock import EnvironmentLock
 
     name, why = choose_backend(backend, plan)
     impl = get_backend(name)
@@ -124,9 +159,8 @@ def build_environment(
         return BuildResult(name, why, True, rendered, None, impl.exists(plan) if name != "docker" else False)
     with plan.workspace.locked():
         ref = _build_explained(impl, plan, progress, on_failure)
-        lf = lock.read(plan.workspace.lockfile)
-        lf.environment = EnvironmentLock(backend=name, id=ref.id, tag=_portable(ref.location, plan.workspace))
-        lock.write(plan.workspace.lockfile, lf)
+        lock.read(plan.workspace.lockfile)  # a build needs its lock (a LockError names the path)
+        record_environment(plan, name, ref)
         plan.workspace.record_step("build", ref.id, {"backend": name, "location": ref.location})
     return BuildResult(name, why, False, rendered, ref, not ref.built)
 
@@ -189,5 +223,7 @@ __all__ = [
     "choose_backend",
     "env_ref_from_lock",
     "patch_series_hash",
+    "plan_for",
     "plan_from_lock",
+    "record_environment",
 ]

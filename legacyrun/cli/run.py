@@ -17,6 +17,11 @@ GpusOpt = Annotated[
     str | None, typer.Option("--gpus", help="GPU count (1) or device ids (0,2); default: every visible GPU.")
 ]
 BackendOpt = Annotated[str | None, typer.Option("--backend", "-b", help="docker, conda or venv (default: auto).")]
+MirrorOpt = Annotated[list[str] | None, typer.Option("--mirror", help="URL prefix rewrite FROM=TO.")]
+SmokeOpt = Annotated[
+    bool,
+    typer.Option("--smoke", help="Generated data and the task's smoke arguments: prove the environment in minutes."),
+]
 ExtraArgs = Annotated[list[str] | None, typer.Argument(help="Extra arguments after -- go to the task.")]
 
 
@@ -45,41 +50,31 @@ def run_cmd(
     extra: ExtraArgs = None,
     gpus: GpusOpt = None,
     backend: BackendOpt = None,
+    mirror: MirrorOpt = None,
+    smoke: SmokeOpt = False,
     trust: TrustOpt = False,
     json: JsonOpt = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Run a task of a recipe in its built environment; the task's exit code becomes legacyrun's."""
-    from legacyrun.backends.base import get_backend
-    from legacyrun.backends.service import choose_backend, plan_from_lock
-    from legacyrun.lock import read
     from legacyrun.recipe.registry import load
-    from legacyrun.run.gpus import select_gpus
-    from legacyrun.run.service import run_in_workspace
+    from legacyrun.run.service import RunRequest, run_command
 
     opts = options(ctx, json=json, workspace=workspace)
     loaded = load(recipe)
     _require_trust(loaded, trust)
-    ws = opts.workspace_for(loaded.recipe.name)
-    host = host_for(None, None, False)
-    with ws.locked():
-        lock = read(ws.lockfile)
-        plan = plan_from_lock(loaded, ws)
-        chosen = backend or (lock.environment.backend if lock.environment else None)
-        name, _why = choose_backend(chosen, plan)
-        selection = select_gpus(gpus, len(host.gpus))
-        outcome = run_in_workspace(
-            loaded,
-            ws,
-            task,
-            resolution=lock.resolution,
-            backend=get_backend(name),
-            plan=plan,
-            gpus=selection,
-            extra_args=list(extra or []),
-            host=host,
-            on_line=None if opts.json else _print_line,
-        )
+    req = RunRequest(
+        loaded=loaded,
+        ws=opts.workspace_for(loaded.recipe.name),
+        task=task,
+        host=host_for(None, None, False),
+        gpus=gpus,
+        backend=backend,
+        mirror_values=list(mirror or []),
+        extra_args=list(extra or []),
+        smoke=smoke,
+    )
+    outcome = run_command(req, on_line=None if opts.json else _print_line)
     if opts.json:
         render.emit_json(
             {
@@ -115,7 +110,8 @@ def up_cmd(
     cpu: CpuOpt = False,
     pin: PinOpt = None,
     base_image: Annotated[str | None, typer.Option("--base-image", help="Docker base image override.")] = None,
-    mirror: Annotated[list[str] | None, typer.Option("--mirror", help="URL prefix rewrite FROM=TO.")] = None,
+    mirror: MirrorOpt = None,
+    smoke: SmokeOpt = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Stash edits in the source trees before patching.")] = False,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for a busy workspace.")] = 0.0,
@@ -139,6 +135,7 @@ def up_cmd(
         task=task,
         profile=profile,
         pins=pins_for(pin),
+        smoke=smoke,
         backend=backend,
         gpus=gpus,
         base_image=base_image,

@@ -54,7 +54,13 @@ def _has(lock: Lockfile, section: str) -> bool:
 
 
 def merge_lock(loaded: LoadedRecipe, resolution: Resolution, previous: Lockfile | None) -> LockResult:
-    """The new lockfile content (nothing written)."""
+    """The new lockfile content (nothing written).
+
+    Entries other steps wrote survive when they still describe the recipe: every section when recipe and pins are
+    unchanged; after a recipe edit, each source whose commit is unchanged and each dataset that is still in the
+    recipe (with the same sha256 when one is declared); with unchanged pins also the patches that still exist and
+    the environment (`up` re-checks the environment against its backend and rewrites both when they changed).
+    """
     res = for_lock(resolution)
     fresh = Lockfile(recipe=loaded.recipe.name, recipe_hash=loaded.hash, resolution=res)
     result = LockResult(path=Path(), lock=fresh, changed=True)
@@ -62,14 +68,34 @@ def merge_lock(loaded: LoadedRecipe, resolution: Resolution, previous: Lockfile 
         return result
     result.previous_hash = previous.recipe_hash
     same_recipe = previous.recipe_hash == loaded.hash
-    same_pins = same_recipe and pins_of(previous.resolution) == pins_of(res)
-    keep = OTHER_SECTIONS if same_pins else RECIPE_BOUND if same_recipe else ()
-    update = {s: getattr(previous, s) for s in keep}
+    same_pins = pins_of(previous.resolution) == pins_of(res)
+    recipe = loaded.recipe
+    if same_recipe and same_pins:
+        update: dict[str, Any] = {s: getattr(previous, s) for s in OTHER_SECTIONS}
+    else:
+        commits = {s.name: s.commit for s in recipe.sources}
+        declared = {d.name: d.sha256 for d in recipe.datasets}
+        patch_ids = {p.id for p in recipe.patches}
+        update = {
+            "sources": {k: v for k, v in previous.sources.items() if commits.get(k) == v},
+            "datasets": {
+                k: v
+                for k, v in previous.datasets.items()
+                if k in declared and (declared[k] is None or declared[k] in v.files.values())
+            },
+            "patches": {k: v for k, v in previous.patches.items() if same_pins and _patch_kept(k, patch_ids)},
+            "environment": previous.environment if same_pins else None,
+        }
     result.lock = fresh.model_copy(update=update)
-    result.kept = [s for s in keep if _has(previous, s)]
-    result.dropped = [s for s in OTHER_SECTIONS if s not in keep and _has(previous, s)]
+    result.kept = [s for s in OTHER_SECTIONS if update.get(s)]
+    result.dropped = [s for s in OTHER_SECTIONS if _has(previous, s) and getattr(previous, s) != update.get(s)]
     result.changed = result.lock != previous
     return result
+
+
+def _patch_kept(lock_id: str, patch_ids: set[str]) -> bool:
+    """A lock patch entry is a recipe patch id, or an adaptation entry (kept: the patch step rewrites it)."""
+    return lock_id in patch_ids or lock_id.startswith("adapt")
 
 
 def write_lock(loaded: LoadedRecipe, resolution: Resolution, workspace: Workspace) -> LockResult:

@@ -47,8 +47,10 @@ def expand(value: str, values: Mapping[str, str]) -> str:
     return value
 
 
-def task_values(ws: Workspace, gpus: GpuSelection) -> dict[str, str]:
+def task_values(ws: Workspace, gpus: GpuSelection, run_dir: Path | None = None) -> dict[str, str]:
+    """The {placeholders} of task argv and env; {run_dir} is runs/<id> (outputs of one run stay apart)."""
     return {
+        "run_dir": str(run_dir if run_dir is not None else ws.runs / "<run>"),
         "gpus": str(gpus.count),
         "data_root": str(ws.data),
         "workspace": str(ws.root),
@@ -119,10 +121,11 @@ def task_command(
     cli_overrides: list[str] | None = None,
     profile_env: Mapping[str, str] | None = None,
     smoke: bool = False,
+    run_dir: Path | None = None,
 ) -> tuple[Task, list[str], Path, dict[str, str]]:
     """The task, its expanded argv, working directory and environment overrides."""
     task = task_of(loaded, task_name, smoke=smoke)
-    values = task_values(ws, gpus)
+    values = task_values(ws, gpus, run_dir)
     smoke_args = [expand(a, values) for a in task.smoke.args] if smoke and task.smoke else []
     argv = merge_args(
         [expand(a, values) for a in task.argv], list(cli_overrides or []), smoke_args, list(extra_args or [])
@@ -200,6 +203,8 @@ def run_task(
 
     `smoke` (what the smoke data step generated) runs the task in smoke mode, recorded as such in provenance.
     """
+    run_id = new_run_id(task_name)
+    run_dir = ws.runs / run_id
     _task, argv, cwd, env = task_command(
         loaded,
         ws,
@@ -209,6 +214,7 @@ def run_task(
         cli_overrides=cli_overrides,
         profile_env=profile_env,
         smoke=smoke is not None,
+        run_dir=run_dir,
     )
     needed = needed_datasets(loaded, ws, task_name, argv, smoke=smoke is not None)
     missing = [name for name in needed if not _dataset_present(loaded, ws, name)]
@@ -222,8 +228,6 @@ def run_task(
             f"task {task_name}: working directory {cwd} does not exist",
             hint=f"run `{command('fetch', loaded.recipe.name)}` first",
         )
-    run_id = new_run_id(task_name)
-    run_dir = ws.runs / run_id
     run_dir.mkdir(parents=True, exist_ok=False)
     prov = Provenance(
         run_id=run_id,
@@ -264,9 +268,9 @@ def run_task(
 
 
 def _dataset_present(loaded: LoadedRecipe, ws: Workspace, name: str) -> bool:
-    ds = loaded.recipe.dataset(name)
-    dest = ws.resolve_inside(ds.dest)
-    return dest.exists() and any(dest.iterdir()) if dest.is_dir() else dest.exists()
+    from legacyrun.fetch.presence import dataset_present
+
+    return dataset_present(ws, loaded.recipe.dataset(name))
 
 
 def _explain(log_path: Path) -> list[Any]:

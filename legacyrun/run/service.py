@@ -73,8 +73,9 @@ def run_in_workspace(
     extra_args: list[str] | None = None,
     host: HostInfo | None = None,
     on_line: Callable[[str], None] | None = None,
+    smoke: Mapping[str, Any] | None = None,
 ) -> RunOutcome:
-    """Run `task` in the environment `backend` built for `plan`."""
+    """Run `task` in the environment `backend` built for `plan` (`smoke`: the generated data of a smoke run)."""
     if not backend.exists(plan):
         raise BuildError(
             f"the {backend.name} environment for {loaded.recipe.name} is not built (or is out of date)",
@@ -101,7 +102,80 @@ def run_in_workspace(
         cli_overrides=list(overrides.get(task, [])),
         profile_env=profile_env,
         on_line=on_line,
+        smoke=smoke,
     )
+
+
+@dataclass
+class RunRequest:
+    """What `legacyrun run` asked for."""
+
+    loaded: LoadedRecipe
+    ws: Workspace
+    task: str
+    host: HostInfo
+    gpus: str | None = None
+    backend: str | None = None
+    mirror_values: list[str] = field(default_factory=list)
+    extra_args: list[str] = field(default_factory=list)
+    smoke: bool = False
+
+
+def run_command(req: RunRequest, *, on_line: Callable[[str], None] | None = None) -> RunOutcome:
+    """`legacyrun run`: the last step of `up` on its own, over the lock and environment `up`/`build` left.
+
+    It makes its BuildPlan the way `up` does (`plan_for`, mirrors from --mirror, LEGACYRUN_MIRRORS and the config
+    file), so an environment built through a mirror is found again without one.
+    """
+    from legacyrun.backends.base import get_backend
+    from legacyrun.backends.service import choose_backend, plan_for
+    from legacyrun.fetch.mirrors import Mirrors
+    from legacyrun.lock import read
+    from legacyrun.run.gpus import select_gpus
+
+    with req.ws.locked():
+        lock = read(req.ws.lockfile)
+        mirrors = Mirrors.from_environment(req.mirror_values)
+        plan = plan_for(req.loaded, req.ws, lock.resolution, mirrors=mirrors.as_mapping() or None)
+        chosen = req.backend or (lock.environment.backend if lock.environment else None)
+        name, _why = choose_backend(chosen, plan)
+        selection = select_gpus(req.gpus, len(req.host.gpus))
+        smoke = generate_smoke_data(req.loaded, req.ws, req.task) if req.smoke else None
+        return run_in_workspace(
+            req.loaded,
+            req.ws,
+            req.task,
+            resolution=lock.resolution,
+            backend=get_backend(name),
+            plan=plan,
+            gpus=selection,
+            extra_args=req.extra_args,
+            host=req.host,
+            on_line=on_line,
+            smoke=smoke,
+        )
+
+
+def _smoke_entries(loaded: LoadedRecipe, ws: Workspace, task: str) -> list[Any]:
+    from legacyrun.run.runner import task_of
+
+    spec = task_of(loaded, task, smoke=True).smoke
+    return [(d, ws.smoke_dir(d.dest)) for d in (spec.data if spec else [])]
+
+
+def smoke_data_present(loaded: LoadedRecipe, ws: Workspace, task: str) -> bool:
+    """Every generated dataset of the task's smoke settings is in place (a complete generator output)."""
+    from legacyrun.smoke.core import MARKER
+
+    return all((dest / MARKER).is_file() for _d, dest in _smoke_entries(loaded, ws, task))
+
+
+def generate_smoke_data(loaded: LoadedRecipe, ws: Workspace, task: str) -> dict[str, Any]:
+    """Write the task's smoke datasets under <workspace>/smoke/ (a no-op for outputs already there)."""
+    from legacyrun.smoke import generate
+
+    results = [generate(d.generator, dest, d.options) for d, dest in _smoke_entries(loaded, ws, task)]
+    return {"data": [r.to_dict() for r in results]}
 
 
 @dataclass
@@ -186,4 +260,14 @@ def workspace_status(loaded: LoadedRecipe, ws: Workspace, *, runs: int = 5) -> S
     return report
 
 
-__all__ = ["StatusReport", "adaptation_overrides", "provenance_base", "run_in_workspace", "workspace_status"]
+__all__ = [
+    "RunRequest",
+    "StatusReport",
+    "adaptation_overrides",
+    "generate_smoke_data",
+    "provenance_base",
+    "run_command",
+    "run_in_workspace",
+    "smoke_data_present",
+    "workspace_status",
+]

@@ -31,6 +31,7 @@ class UpRequest:
     task: str | None = None
     profile: str | None = None
     pins: dict[str, str] = field(default_factory=dict)  # --pin NAME=VERSION for the resolver
+    smoke: bool = False  # generated data and the task's smoke arguments instead of the real datasets
     backend: str | None = None
     gpus: str | None = None
     base_image: str | None = None
@@ -86,6 +87,7 @@ class _Chain:
         self.backend_why: str | None = None
         self.notes: list[str] = []
         self.adapt_rows: list[dict[str, str]] = []
+        self.smoke_info: dict[str, Any] | None = None
 
     # -- resolve + lock ----------------------------------------------------------------------------------------
     def lock_inputs(self) -> Any:
@@ -163,15 +165,49 @@ class _Chain:
         return {"summary": ", ".join(f"{r.name}@{r.commit[:10]}" for r in results)}
 
     def datasets(self) -> list[str]:
-        return list(self.req.loaded.recipe.tasks[self.task].datasets)
+        """The datasets this run needs (smoke: the smoke list; else the task's, less weights overridden away)."""
+        from legacyrun.run.runner import needed_datasets, task_command
+
+        _task, argv, _cwd, _env = task_command(
+            self.req.loaded, self.req.ws, self.task, self.gpus, extra_args=self.req.extra_args, smoke=self.req.smoke
+        )
+        return needed_datasets(self.req.loaded, self.req.ws, self.task, argv, smoke=self.req.smoke)
 
     def data_inputs(self) -> Any:
         recipe = self.req.loaded.recipe
         return {"datasets": [recipe.dataset(n).model_dump(mode="json") for n in self.datasets()]}
 
     def data_ok(self, _outputs: dict[str, Any]) -> bool:
+        from legacyrun.fetch import dataset_present
+
         recipe = self.req.loaded.recipe
-        return all(self.req.ws.resolve_inside(recipe.dataset(n).dest).exists() for n in self.datasets())
+        return all(dataset_present(self.req.ws, recipe.dataset(n)) for n in self.datasets())
+
+    # -- smoke data ------------------------------------------------------------------------------------------------
+    def smoke_inputs(self) -> Any:
+        from legacyrun.run.runner import task_of
+
+        task = task_of(self.req.loaded, self.task, smoke=True)
+        return {"data": [d.model_dump(mode="json") for d in task.smoke.data] if task.smoke else []}
+
+    def smoke_ok(self, outputs: dict[str, Any]) -> bool:
+        from legacyrun.run.service import smoke_data_present
+
+        if smoke_data_present(self.req.loaded, self.req.ws, self.task):
+            self.smoke_info = {"data": outputs.get("data") or []}
+            return True
+        return False
+
+    def smoke_run(self) -> dict[str, Any]:
+        from legacyrun.run.service import generate_smoke_data
+
+        self.smoke_info = generate_smoke_data(self.req.loaded, self.req.ws, self.task)
+        data = self.smoke_info["data"]
+        return {"summary": ", ".join(f"{d['generator']} ({d['count']} files)" for d in data) or "none", "data": data}
+
+    def smoke_plan(self) -> str:
+        inputs = self.smoke_inputs()["data"]
+        return ", ".join(f"{d['generator']} -> smoke/{d['dest']}" for d in inputs) or "no generated data"
 
     def data_run(self) -> dict[str, Any]:
         names = self.datasets()
@@ -221,19 +257,12 @@ class _Chain:
 
     # -- build -------------------------------------------------------------------------------------------------------
     def build_plan(self) -> Any:
-        from legacyrun.backends.base import BuildPlan
-        from legacyrun.backends.service import patch_series_hash
-        from legacyrun.lock import read_optional
+        from legacyrun.backends.service import plan_for
 
-        lock = read_optional(self.req.ws.lockfile)
-        res = self.ensure_resolution()
-        return BuildPlan(
-            recipe=self.req.loaded,
-            resolution=res,
-            workspace=self.req.ws,
-            profile=res.profile,
-            commits={s.name: s.commit for s in self.req.loaded.recipe.sources},
-            patch_hash=patch_series_hash(lock.patches) if lock else None,
+        return plan_for(
+            self.req.loaded,
+            self.req.ws,
+            self.ensure_resolution(),
             base_image=self.req.base_image,
             mirrors=self.mirrors.as_mapping() or None,
         )
@@ -253,7 +282,15 @@ class _Chain:
         return {"backend": backend.name, "env_id": backend.render(self.build_plan()).env_id}
 
     def build_ok(self, _outputs: dict[str, Any]) -> bool:
-        return bool(self.backend().exists(self.build_plan()))
+        """Built, and recorded in the lock (a re-lock after a recipe edit refills the environment entry)."""
+        from legacyrun.backends.service import record_environment
+
+        plan = self.build_plan()
+        backend = self.backend()
+        if not backend.exists(plan):
+            return False
+        record_environment(plan, backend.name, backend.ref(plan))
+        return True
 
     def build_run(self) -> dict[str, Any]:
         from legacyrun.backends.service import build_environment
@@ -278,6 +315,7 @@ class _Chain:
             gpus=self.gpus,
             extra_args=self.req.extra_args,
             on_line=self.on_line,
+            smoke=self.smoke_info if self.req.smoke else None,
         )
 
 
@@ -300,6 +338,11 @@ def up(
             ),
             Step("fetch-code", chain.code_inputs, chain.code_run, chain.code_ok, False, chain.code_plan),
             Step("fetch-data", chain.data_inputs, chain.data_run, chain.data_ok, False, chain.data_plan),
+            *(
+                [Step("smoke-data", chain.smoke_inputs, chain.smoke_run, chain.smoke_ok, False, chain.smoke_plan)]
+                if req.smoke
+                else []
+            ),
             Step("patch", chain.patch_inputs, chain.patch_run, chain.patch_ok),
             Step("build", chain.build_inputs, chain.build_run, chain.build_ok, False, chain.build_describe),
         ]

@@ -83,18 +83,31 @@ def test_relock_keeps_or_drops_other_sections(recipe: Path, tmp_path: Path) -> N
     assert json.loads(same.stdout)["kept"] == ["sources", "datasets", "patches", "environment"]
     assert read(ws / "legacyrun.lock").environment is not None
 
-    # other pins (a different GPU): sources and datasets stay, the environment and patches are stale
+    # other pins (a different GPU): the source stays, the environment and patches are stale, and the coco
+    # entry goes because this recipe declares no such dataset
     moved = run_inproc("lock", recipe, "-w", ws, "--gpu", "H100", "--driver", "550.54.15", "--json")
     data = json.loads(moved.stdout)
-    assert data["kept"] == ["sources", "datasets"] and data["dropped"] == ["patches", "environment"]
+    assert data["kept"] == ["sources"] and data["dropped"] == ["datasets", "patches", "environment"]
     assert data["resolution"]["profile"] == "modern"
 
-    # a changed recipe invalidates everything
+    # an edited recipe keeps what still describes it (the source at the same commit)
     loaded = load_path(recipe)
     res = resolve(loaded, assumed_host("H100", "550.54.15"))
     previous = read(ws / "legacyrun.lock").model_copy(update={"recipe_hash": "f" * 64})
     merged = merge_lock(loaded, res, previous)
+    assert merged.kept == ["sources"] and merged.dropped == []
+
+    # ... and drops a source whose commit moved
+    moved_prev = previous.model_copy(
+        update={
+            "sources": {"mask2former": "0" * 40},
+            "datasets": {"gone": DatasetLock(files={"a.zip": "0" * 64}, bytes=1)},
+        }
+    )
+    merged = merge_lock(loaded, res, moved_prev)
     assert merged.kept == [] and merged.dropped == ["sources", "datasets"]
+    kept_ds = merge_lock(load_path(RECIPES.parent.parent.parent / "recipes" / "mask2former.yaml"), res, moved_prev)
+    assert "datasets" in kept_ds.dropped
 
 
 def test_resolve_json_keys() -> None:
