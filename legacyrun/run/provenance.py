@@ -44,6 +44,7 @@ class Provenance:
     host: dict[str, Any]
     gpus: dict[str, Any]
     adaptation: list[dict[str, str]] = field(default_factory=list)
+    patched_heads: dict[str, str] = field(default_factory=dict)  # source -> the commit the task ran at
     smoke: dict[str, Any] | None = None  # a smoke run: the generated data it used instead of the real datasets
     started: float = field(default_factory=time.time)
     ended: float | None = None
@@ -60,6 +61,7 @@ class Provenance:
             "env_overrides": self.env_overrides,
             "lock": self.lock,
             "sources": self.sources,
+            "patched_heads": self.patched_heads,
             "patches": self.patches,
             "datasets": self.datasets,
             "environment": self.environment,

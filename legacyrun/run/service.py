@@ -32,6 +32,18 @@ def adaptation_overrides(
     return plan.overrides, rows
 
 
+def _heads(loaded: LoadedRecipe, ws: Workspace) -> dict[str, str]:
+    """The commit each source tree is at when the task starts (the pinned commit plus legacyrun's patches)."""
+    from legacyrun import proc
+
+    heads: dict[str, str] = {}
+    for src in loaded.recipe.sources:
+        done = proc.run(["git", "rev-parse", "HEAD"], cwd=ws.source_dir(src.name))
+        if done.ok:
+            heads[src.name] = done.stdout.strip()
+    return heads
+
+
 def provenance_base(
     loaded: LoadedRecipe, ws: Workspace, resolution: Resolution, env_info: Mapping[str, Any], host: HostInfo | None
 ) -> dict[str, Any]:
@@ -44,6 +56,7 @@ def provenance_base(
     return {
         "lock": lock.model_dump(mode="json") if lock else None,
         "sources": dict(lock.sources) if lock and lock.sources else {s.name: s.commit for s in loaded.recipe.sources},
+        "patched_heads": _heads(loaded, ws),
         "patches": dict(lock.patches) if lock else {},
         "datasets": {name: dict(d.files) for name, d in lock.datasets.items()} if lock else {},
         "environment": dict(env_info),

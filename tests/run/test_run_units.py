@@ -120,3 +120,74 @@ def test_run_without_a_lock_says_what_to_do(tmp_path: Path) -> None:
     res = run_cli("run", "pix2pix", "train", "--workspace", str(tmp_path / "p"))
     assert res.exit_code == 8
     assert "legacyrun lock" in res.stderr and "Traceback" not in res.stderr
+
+
+# -- argument order and smoke (issue: `--num-gpus 1` after MODEL.WEIGHTS stopped detectron2) ---------------------
+
+
+def test_adapted_options_go_before_key_value_pairs() -> None:
+    from legacyrun.run.runner import merge_args
+
+    base = ["python", "train_net.py", "--config-file", "c.yaml", "MODEL.WEIGHTS", "/w/R-50.pkl"]
+    adapted = ["--num-gpus", "1", "SOLVER.IMS_PER_BATCH", "2"]
+    smoke = ["MODEL.WEIGHTS", "", "--eval-only"]
+    assert merge_args(base, adapted, smoke) == [
+        "python", "train_net.py", "--config-file", "c.yaml", "--num-gpus", "1", "--eval-only",
+        "MODEL.WEIGHTS", "/w/R-50.pkl", "SOLVER.IMS_PER_BATCH", "2", "MODEL.WEIGHTS", "",
+    ]  # fmt: skip
+
+
+def test_script_without_pairs_gets_options_then_pairs() -> None:
+    from legacyrun.run.runner import merge_args
+
+    assert merge_args(["bash", "train.sh"], ["--skip-test", "MODEL.DEVICE", "cpu"]) == [
+        "bash", "train.sh", "--skip-test", "MODEL.DEVICE", "cpu",
+    ]  # fmt: skip
+
+
+def test_file_names_are_not_config_keys() -> None:
+    from legacyrun.run.runner import is_config_key
+
+    assert is_config_key("SOLVER.BASE_LR") and is_config_key("INPUT.CROP.SIZE")
+    assert not any(is_config_key(a) for a in ("R-50.pkl", "README.md", "--num-gpus", "model.pth", "A"))
+
+
+def test_weights_overridden_away_are_not_needed(tmp_path: Path) -> None:
+    from legacyrun.recipe.registry import load
+    from legacyrun.run.gpus import select_gpus
+    from legacyrun.run.runner import needed_datasets, task_command
+    from legacyrun.workspace import Workspace
+
+    loaded = load("mask2former")
+    ws = Workspace.at(tmp_path)
+    gpus = select_gpus("1", 0)
+    _t, argv, _c, _e = task_command(loaded, ws, "train", gpus)
+    assert needed_datasets(loaded, ws, "train", argv) == ["ade20k", "r50-torchvision"]
+    _t, argv, _c, _e = task_command(loaded, ws, "train", gpus, extra_args=["MODEL.WEIGHTS", ""])
+    assert needed_datasets(loaded, ws, "train", argv) == ["ade20k"]
+    assert needed_datasets(loaded, ws, "train", argv, smoke=True) == []
+
+
+def test_smoke_task_command_uses_smoke_args_env_and_placeholders(tmp_path: Path) -> None:
+    from legacyrun.recipe.registry import load
+    from legacyrun.run.gpus import select_gpus
+    from legacyrun.run.runner import task_command
+    from legacyrun.workspace import Workspace
+
+    loaded = load("mask2former")
+    ws = Workspace.at(tmp_path)
+    _t, argv, _c, env = task_command(
+        loaded, ws, "train", select_gpus("1", 0), smoke=True, run_dir=tmp_path / "runs" / "r1"
+    )
+    assert env["DETECTRON2_DATASETS"] == f"{tmp_path}/smoke/detectron2" and env["LEGACYRUN_SMOKE"] == "1"
+    assert argv[argv.index("MODEL.DEVICE") + 1] == "cpu"
+    assert argv[argv.index("OUTPUT_DIR") + 1] == f"{tmp_path}/runs/r1/output"
+
+
+def test_smoke_needs_smoke_settings(tmp_path: Path) -> None:
+    from legacyrun.errors import UsageError
+    from legacyrun.recipe.registry import load
+    from legacyrun.run.runner import task_of
+
+    with pytest.raises(UsageError, match="has no smoke settings"):
+        task_of(load("mask2former"), "check-op", smoke=True)
