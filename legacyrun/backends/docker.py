@@ -37,6 +37,7 @@ from legacyrun.backends.native import (
     skip_note,
     skipped_on_plan,
     step_env,
+    steps_summary,
 )
 from legacyrun.errors import BuildError, ToolMissingError, UsageError
 
@@ -304,6 +305,9 @@ class DockerBackend(Backend):
             f"{len(pip_lines(plan))} pip requirement(s), {len(plan.profile_spec.apt)} apt package(s), "
             f"{len(plan.profile_spec.build)} native build step(s)",
         ]
+        steps = steps_summary(plan)
+        if steps:
+            summary.append(steps)
         return Rendered(self.name, files, env_id, summary)
 
     def ref(self, plan: BuildPlan) -> EnvRef:

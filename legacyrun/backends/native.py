@@ -33,6 +33,13 @@ def _req_name(line: str) -> str | None:
         return None
 
 
+def _installs_torch(plan: BuildPlan) -> bool:
+    res = plan.resolution
+    names = {_req_name(ln) for ln in res.pip_specs}
+    names |= {re.split(r"[\s=<>!~\[]", spec.strip(), maxsplit=1)[0].lower() for spec in res.conda_specs}
+    return bool(names & {"torch", "pytorch"})
+
+
 def pip_lines(plan: BuildPlan) -> list[str]:
     """Resolved pip specs (torch first) plus the profile's extras whose names the resolution did not pin."""
     res = plan.resolution
@@ -45,7 +52,7 @@ def pip_lines(plan: BuildPlan) -> list[str]:
         if _req_name(extra) not in seen:
             lines.append(extra)
             seen.add(_req_name(extra))
-    if plan.profile_spec.build and "ninja" not in seen:
+    if plan.profile_spec.build and "ninja" not in seen and _installs_torch(plan):
         # torch.utils.cpp_extension builds in parallel (MAX_JOBS) only with ninja; without it a CUDA op that takes
         # a minute takes ten.
         lines.append("ninja")
@@ -87,6 +94,17 @@ def skip_note(step: BuildStep) -> str:
     return f"build step {step.name}: skipped on this CPU plan (the recipe marks it `cpu: skip`: CUDA only)"
 
 
+def steps_summary(plan: BuildPlan) -> str | None:
+    """One summary line for `build --dry-run`: the steps that run, and those a CPU plan leaves out."""
+    steps = plan.profile_spec.build
+    if not steps:
+        return None
+    run = [s.name + (" (CUDA)" if compiles_cuda(plan, s) else "") for s in steps if not skipped_on_plan(plan, s)]
+    skipped = [s.name for s in steps if skipped_on_plan(plan, s)]
+    line = f"native build steps: {', '.join(run) or '-'}"
+    return line + (f"; skipped on this CPU plan: {', '.join(skipped)}" if skipped else "")
+
+
 # Set only on a plan with CUDA; removed from the step (also when inherited from the caller's shell) otherwise, so
 # that setup.py files testing `os.environ.get("FORCE_CUDA")` (any value counts) do not compile CUDA on a CPU plan.
 CUDA_ONLY_VARS = ("FORCE_CUDA", "TORCH_CUDA_ARCH_LIST")
@@ -114,6 +132,10 @@ def step_env(
             env["CUDA_HOME"] = cuda_home
     if compiler:
         env["CC"], env["CXX"] = compiler
+    # pip inside a step must build against the env's own torch: an isolated build env has no torch (or another
+    # one, with another ABI). setuptools >= 80 runs `setup.py develop` as `pip install -e . --use-pep517`, which
+    # isolates unless told not to. pip reads this double negative as "--no-build-isolation" (pypa/pip#5735).
+    env["PIP_NO_BUILD_ISOLATION"] = "0"
     env.update(step.env)
     if res.cuda is None:
         for var in CUDA_ONLY_VARS:
@@ -222,15 +244,24 @@ def choose_compiler(
 
 
 def local_cuda_home(plan: BuildPlan, prefix: Path) -> str | None:
-    """CUDA_HOME for a conda/venv build: the env's own nvcc, else $CUDA_HOME, else /usr/local/cuda-X.Y."""
+    """CUDA_HOME for a conda/venv build: the env's own nvcc (conda, or the nvidia-cuda-nvcc wheel), else
+    $CUDA_HOME, else /usr/local/cuda-X.Y, /usr/local/cuda, else the toolkit of the nvcc on PATH."""
     if (prefix / "bin" / "nvcc").exists():
         return str(prefix)
+    for wheel_nvcc in sorted(prefix.glob("lib/python*/site-packages/nvidia/*/bin/nvcc")):
+        return str(wheel_nvcc.parent.parent)
     if os.environ.get("CUDA_HOME"):
         return os.environ["CUDA_HOME"]
     cuda = plan.resolution.cuda
     for cand in ([f"/usr/local/cuda-{cuda}"] if cuda else []) + ["/usr/local/cuda"]:
         if Path(cand, "bin", "nvcc").exists():
             return cand
+    on_path = shutil.which("nvcc")
+    if on_path:
+        # torch guesses dirname(dirname(nvcc)); a wrapper script in /usr/local/bin would make that /usr/local.
+        home = Path(on_path).resolve().parent.parent
+        if (home / "include" / "cuda_runtime.h").exists():
+            return str(home)
     return None
 
 
@@ -474,5 +505,6 @@ __all__ = [
     "skip_note",
     "skipped_on_plan",
     "step_env",
+    "steps_summary",
     "wheel_cuda_dirs",
 ]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from support.backend_plans import PlanFactory, gpu_host, resolution
 
-from legacyrun.backends.docker import render_dockerfile
+from legacyrun.backends.docker import DockerBackend, render_dockerfile
 from legacyrun.backends.native import (
     HostCompiler,
     choose_compiler,
@@ -22,6 +22,7 @@ from legacyrun.backends.native import (
     run_local_steps,
     step_env,
 )
+from legacyrun.backends.venv import VenvBackend
 
 GCC12 = [HostCompiler("gcc-12", "g++-12", 12, True), HostCompiler("gcc", "g++", 12, False)]
 
@@ -188,6 +189,9 @@ def test_docker_render_leaves_out_skipped_steps_and_force_cuda(make_plan: PlanFa
     cuda = make_plan(_cuda_res(), profiles=_profiles(steps), base_image="nvidia/cuda:13.0.0-devel-ubuntu24.04")
     cuda_text = render_dockerfile(cuda)
     assert cuda_text.count('"FORCE_CUDA=1"') == 2 and "skipped" not in cuda_text
+    summary = DockerBackend().render(plan).summary
+    assert summary[-1] == "native build steps: cpuop; skipped on this CPU plan: cudaop"
+    assert VenvBackend().render(cuda).summary[-1] == "native build steps: cpuop (CUDA), cudaop (CUDA)"
 
 
 def test_ninja_comes_with_build_steps(make_plan: PlanFactory) -> None:
