@@ -14,6 +14,7 @@ pytest_plugins = [
     "support.dockerd",
     "support.conda_channel",
     "support.upstream",
+    "support.torchenv",
 ]
 
 

@@ -28,7 +28,7 @@ from legacyrun.backends.base import (
     _no_progress,
     content_id,
 )
-from legacyrun.backends.native import fail_with_log, pip_index_args, pip_lines, run_local_steps
+from legacyrun.backends.native import fail_with_log, pip_index_args, pip_lines, run_local_steps, steps_summary
 from legacyrun.backends.prefix import PrefixBackend
 from legacyrun.errors import BuildError, LockError
 from legacyrun.fsutil import atomic_write_text
@@ -356,6 +356,9 @@ class CondaBackend(PrefixBackend):
             if plan.workspace.conda_lockfile.exists()
             else "solve, then write conda-lock.yml",
         ]
+        steps = steps_summary(plan)
+        if steps:
+            summary.append(steps)
         return Rendered(self.name, files, env_id, summary)
 
     def ref(self, plan: BuildPlan) -> EnvRef:

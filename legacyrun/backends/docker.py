@@ -29,7 +29,16 @@ from legacyrun.backends.base import (
     iter_source_files,
     source_tree_hash,
 )
-from legacyrun.backends.native import fail_with_log, gcc_names, pip_index_args, pip_lines, step_env
+from legacyrun.backends.native import (
+    fail_with_log,
+    gcc_names,
+    pip_index_args,
+    pip_lines,
+    skip_note,
+    skipped_on_plan,
+    step_env,
+    steps_summary,
+)
 from legacyrun.errors import BuildError, ToolMissingError, UsageError
 
 if TYPE_CHECKING:
@@ -137,15 +146,21 @@ def _build_block(plan: BuildPlan) -> str:
     ws = plan.workspace.root.as_posix()
     out: list[str] = []
     for step in steps:
+        if skipped_on_plan(plan, step):
+            out.append(f"# {skip_note(step)}")
+            continue
         cwd = (Path(ws) / "src" / step.source / step.cwd).as_posix()
         out.append(f"WORKDIR {os.path.normpath(cwd)}")
-        env = step_env(plan, step, cuda_home=CUDA_HOME if plan.resolution.cuda else None)
+        # Inside the image the resolved GCC is installed (apt block), so it is the compiler here.
+        env = step_env(plan, step, cuda_home=CUDA_HOME, compiler=gcc_names(plan.resolution.gcc))
         env.pop("TORCH_CUDA_ARCH_LIST", None)  # already an ENV of the image
         env.pop("CUDA_HOME", None)
         if step.clean:
             out.append(_run(["rm -rf " + " ".join(shlex.quote(c) for c in step.clean)]))
-        # exec form with `env` so the step's argv is never reparsed by a shell.
-        argv = ["env", *[f"{k}={v}" for k, v in sorted(env.items())], *step.argv]
+        # exec form with `env` so the step's argv is never reparsed by a shell; the image sets no CUDA-only
+        # variable on a CPU plan, so an unset (None) entry needs no `env -u`.
+        pairs = [f"{k}={v}" for k, v in sorted(env.items()) if v is not None]
+        argv = ["env", *pairs, *step.argv]
         out.append(f"# build step {step.name}")
         out.append("RUN " + json.dumps(argv))
     # Runs use the caller's uid: it must be able to write checkpoints inside the built source trees.
@@ -290,6 +305,9 @@ class DockerBackend(Backend):
             f"{len(pip_lines(plan))} pip requirement(s), {len(plan.profile_spec.apt)} apt package(s), "
             f"{len(plan.profile_spec.build)} native build step(s)",
         ]
+        steps = steps_summary(plan)
+        if steps:
+            summary.append(steps)
         return Rendered(self.name, files, env_id, summary)
 
     def ref(self, plan: BuildPlan) -> EnvRef:

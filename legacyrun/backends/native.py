@@ -1,22 +1,28 @@
 """Native-extension build steps (maskrcnn_benchmark `setup.py build develop`, Mask2Former `make.sh`) and the
 pip requirement lines every backend installs.
 
-The step environment is the same everywhere: TORCH_CUDA_ARCH_LIST from the resolution (so a GPU-less build host
-still compiles kernels for the target GPU), FORCE_CUDA=1 for CUDA steps, CUDA_HOME, and CC/CXX of the pinned GCC.
+On a plan with CUDA, a `cuda: true` step gets TORCH_CUDA_ARCH_LIST from the resolution (so a GPU-less build host
+still compiles kernels for the target GPU), FORCE_CUDA=1 and CUDA_HOME. A plan without CUDA never compiles CUDA:
+FORCE_CUDA and the arch list are removed (also when the caller's shell has them) and `cpu: skip` steps are left out.
+Inside docker the compiler is the image's pinned GCC; on this machine (venv, conda) it is a GCC that exists here and
+that nvcc accepts, and the CUDA headers missing from a bare toolkit come from the env's nvidia-* wheels.
 Stale build directories are removed first: a build/ left from another torch version links but crashes at import.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
-from collections.abc import Mapping
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from legacyrun.backends.base import BuildPlan, OnFailure, Progress
-from legacyrun.errors import BuildError
+from legacyrun.errors import BuildError, ToolMissingError
 from legacyrun.invocation import command
 from legacyrun.recipe.models import BuildStep
 
@@ -26,6 +32,13 @@ def _req_name(line: str) -> str | None:
         return Requirement(line).name.lower().replace("_", "-")
     except InvalidRequirement:
         return None
+
+
+def _installs_torch(plan: BuildPlan) -> bool:
+    res = plan.resolution
+    names = {_req_name(ln) for ln in res.pip_specs}
+    names |= {re.split(r"[\s=<>!~\[]", spec.strip(), maxsplit=1)[0].lower() for spec in res.conda_specs}
+    return bool(names & {"torch", "pytorch"})
 
 
 def pip_lines(plan: BuildPlan) -> list[str]:
@@ -40,6 +53,10 @@ def pip_lines(plan: BuildPlan) -> list[str]:
         if _req_name(extra) not in seen:
             lines.append(extra)
             seen.add(_req_name(extra))
+    if plan.profile_spec.build and "ninja" not in seen and _installs_torch(plan):
+        # torch.utils.cpp_extension builds in parallel (MAX_JOBS) only with ninja; without it a CUDA op that takes
+        # a minute takes ten.
+        lines.append("ninja")
     return lines
 
 
@@ -57,41 +74,257 @@ def pip_index_args(plan: BuildPlan) -> list[str]:
 
 
 def gcc_names(version: str | None) -> tuple[str, str] | None:
-    """('gcc-7', 'g++-7') for a pinned GCC major, None when no GCC is pinned."""
+    """('gcc-7', 'g++-7') for a pinned GCC major, None when no GCC is pinned (inside docker: the image's GCC)."""
     if not version:
         return None
     major = version.split(".")[0]
     return f"gcc-{major}", f"g++-{major}"
 
 
-def step_env(plan: BuildPlan, step: BuildStep, *, cuda_home: str | None) -> dict[str, str]:
-    """Environment of one build step: arch list, FORCE_CUDA, CUDA_HOME, CC/CXX, then the step's own env."""
+def compiles_cuda(plan: BuildPlan, step: BuildStep) -> bool:
+    """A step compiles CUDA only when it says so and the plan has CUDA: a CPU plan never does."""
+    return step.cuda and plan.resolution.cuda is not None
+
+
+def skipped_on_plan(plan: BuildPlan, step: BuildStep) -> bool:
+    """`cpu: skip` steps (CUDA-only ops) are left out of a plan without CUDA."""
+    return plan.resolution.cuda is None and step.cpu == "skip"
+
+
+def skip_note(step: BuildStep) -> str:
+    return f"build step {step.name}: skipped on this CPU plan (the recipe marks it `cpu: skip`: CUDA only)"
+
+
+def steps_summary(plan: BuildPlan) -> str | None:
+    """One summary line for `build --dry-run`: the steps that run, and those a CPU plan leaves out."""
+    steps = plan.profile_spec.build
+    if not steps:
+        return None
+    run = [s.name + (" (CUDA)" if compiles_cuda(plan, s) else "") for s in steps if not skipped_on_plan(plan, s)]
+    skipped = [s.name for s in steps if skipped_on_plan(plan, s)]
+    line = f"native build steps: {', '.join(run) or '-'}"
+    return line + (f"; skipped on this CPU plan: {', '.join(skipped)}" if skipped else "")
+
+
+# Set only on a plan with CUDA; removed from the step (also when inherited from the caller's shell) otherwise, so
+# that setup.py files testing `os.environ.get("FORCE_CUDA")` (any value counts) do not compile CUDA on a CPU plan.
+CUDA_ONLY_VARS = ("FORCE_CUDA", "TORCH_CUDA_ARCH_LIST")
+
+
+def step_env(
+    plan: BuildPlan,
+    step: BuildStep,
+    *,
+    cuda_home: str | None,
+    compiler: tuple[str, str] | None,
+) -> dict[str, str | None]:
+    """Environment of one build step (None = unset): arch list, FORCE_CUDA, CUDA_HOME, CC/CXX, the step's own env.
+
+    Pure: the compiler is chosen by the caller (docker: the image's pinned GCC; venv/conda: `choose_compiler`).
+    """
     res = plan.resolution
-    env: dict[str, str] = {}
-    if res.torch_cuda_arch_list:
-        env["TORCH_CUDA_ARCH_LIST"] = res.torch_cuda_arch_list
-    if step.cuda and res.cuda:
+    env: dict[str, str | None] = {}
+    cuda = compiles_cuda(plan, step)
+    if cuda:
+        if res.torch_cuda_arch_list:
+            env["TORCH_CUDA_ARCH_LIST"] = res.torch_cuda_arch_list
         env["FORCE_CUDA"] = "1"
-    if cuda_home:
-        env["CUDA_HOME"] = cuda_home
-    names = gcc_names(res.gcc)
-    if names:
-        env["CC"], env["CXX"] = names
+        if cuda_home:
+            env["CUDA_HOME"] = cuda_home
+    if compiler:
+        env["CC"], env["CXX"] = compiler
+    # pip inside a step must build against the env's own torch: an isolated build env has no torch (or another
+    # one, with another ABI). setuptools >= 80 runs `setup.py develop` as `pip install -e . --use-pep517`, which
+    # isolates unless told not to. pip reads this double negative as "--no-build-isolation" (pypa/pip#5735).
+    env["PIP_NO_BUILD_ISOLATION"] = "0"
     env.update(step.env)
+    if res.cuda is None:
+        for var in CUDA_ONLY_VARS:
+            env[var] = None
     return env
 
 
+# -- the host compiler (venv and conda builds run on this machine, not in the resolved base image) -----------------
+
+_GCC_N = re.compile(r"^gcc-(\d+)$")
+
+
+@dataclass(frozen=True)
+class HostCompiler:
+    """A C/C++ compiler pair that exists on this machine, with its GCC major (None when unknown)."""
+
+    cc: str
+    cxx: str
+    major: int | None
+    versioned: bool
+
+
+def host_compilers(path: str | None = None) -> list[HostCompiler]:
+    """gcc-N/g++-N pairs on PATH (newest first), then the plain gcc/g++ (its major from -dumpversion)."""
+    from legacyrun import proc
+
+    search = os.environ.get("PATH", "") if path is None else path
+    found: dict[int, HostCompiler] = {}
+    for folder in search.split(os.pathsep):
+        if not folder or not os.path.isdir(folder):
+            continue
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for name in names:
+            hit = _GCC_N.match(name)
+            if not hit or int(hit.group(1)) in found:
+                continue
+            cxx = shutil.which(f"g++-{hit.group(1)}", path=search)
+            if cxx and os.access(os.path.join(folder, name), os.X_OK):
+                found[int(hit.group(1))] = HostCompiler(name, f"g++-{hit.group(1)}", int(hit.group(1)), True)
+    out = [found[m] for m in sorted(found, reverse=True)]
+    gcc = shutil.which("gcc", path=search)
+    if gcc and shutil.which("g++", path=search):
+        major: int | None = None
+        try:
+            done = proc.run([gcc, "-dumpversion"], timeout=10)
+            num = re.match(r"(\d+)", done.stdout.strip())
+            major = int(num.group(1)) if done.ok and num else None
+        except (ToolMissingError, subprocess.TimeoutExpired, OSError):
+            major = None
+        out.append(HostCompiler("gcc", "g++", major, False))
+    return out
+
+
+@dataclass(frozen=True)
+class CompilerChoice:
+    """The pair to use (None: leave CC/CXX alone, nothing was found) and a note for the progress stream."""
+
+    pair: tuple[str, str] | None
+    note: str | None = None
+
+
+def choose_compiler(
+    candidates: list[HostCompiler], *, gcc_spec: str | None, pinned: str | None, nvcc_gcc_max: int | None
+) -> CompilerChoice:
+    """The host compiler for a venv/conda build: it exists here, nvcc accepts it, the profile's gcc spec allows it.
+
+    Order: the resolved GCC (the docker image's, usually absent here), the newest gcc-N that satisfies both the
+    spec and nvcc's limit, then the default gcc/g++ when nvcc accepts it (with a note when the spec does not hold).
+    `nvcc_gcc_max` is None for a step that does not run nvcc.
+    """
+    from legacyrun.resolve.match import matches
+
+    def nvcc_ok(c: HostCompiler) -> bool:
+        return nvcc_gcc_max is None or c.major is None or c.major <= nvcc_gcc_max
+
+    def spec_ok(c: HostCompiler) -> bool:
+        return c.major is not None and matches(str(c.major), gcc_spec)
+
+    pin = int(pinned.split(".")[0]) if pinned and pinned.split(".")[0].isdigit() else None
+    ordered = sorted(candidates, key=lambda c: (c.major != pin, not c.versioned, -(c.major or 0)))
+    for cand in ordered:
+        if spec_ok(cand) and nvcc_ok(cand):
+            return CompilerChoice((cand.cc, cand.cxx))
+    limit = f"nvcc accepts gcc <= {nvcc_gcc_max}" if nvcc_gcc_max is not None else "no nvcc limit"
+    want = f"the profile asks for gcc {gcc_spec}" if gcc_spec else "the profile pins no gcc"
+    for cand in ordered:
+        if not cand.versioned and nvcc_ok(cand):
+            ver = cand.major if cand.major is not None else "?"
+            return CompilerChoice(
+                (cand.cc, cand.cxx), f"compiler: no gcc-N on PATH fits ({want}; {limit}); using the default gcc {ver}"
+            )
+    if not candidates:
+        return CompilerChoice(None, "compiler: no gcc on PATH; the build uses whatever its tools find")
+    best = ordered[0]
+    return CompilerChoice(
+        (best.cc, best.cxx),
+        f"compiler: no gcc on PATH that {limit} ({want}); trying {best.cc}, nvcc may refuse it "
+        f"(install a gcc-N <= {nvcc_gcc_max})",
+    )
+
+
+# -- CUDA outside docker: the toolkit's nvcc plus headers and libraries from the nvidia-* wheels ----------------------
+
+
 def local_cuda_home(plan: BuildPlan, prefix: Path) -> str | None:
-    """CUDA_HOME for a conda/venv build: the env's own nvcc, else $CUDA_HOME, else /usr/local/cuda-X.Y."""
+    """CUDA_HOME for a conda/venv build: the env's own nvcc (conda, or the nvidia-cuda-nvcc wheel), else
+    $CUDA_HOME, else /usr/local/cuda-X.Y, /usr/local/cuda, else the toolkit of the nvcc on PATH."""
     if (prefix / "bin" / "nvcc").exists():
         return str(prefix)
+    for wheel_nvcc in sorted(prefix.glob("lib/python*/site-packages/nvidia/*/bin/nvcc")):
+        return str(wheel_nvcc.parent.parent)
     if os.environ.get("CUDA_HOME"):
         return os.environ["CUDA_HOME"]
     cuda = plan.resolution.cuda
     for cand in ([f"/usr/local/cuda-{cuda}"] if cuda else []) + ["/usr/local/cuda"]:
         if Path(cand, "bin", "nvcc").exists():
             return cand
+    on_path = shutil.which("nvcc")
+    if on_path:
+        # torch guesses dirname(dirname(nvcc)); a wrapper script in /usr/local/bin would make that /usr/local.
+        home = Path(on_path).resolve().parent.parent
+        if (home / "include" / "cuda_runtime.h").exists():
+            return str(home)
     return None
+
+
+def wheel_cuda_dirs(prefix: Path) -> tuple[list[Path], list[Path]]:
+    """(include dirs, lib dirs) of the nvidia-* wheels in the env (nvidia/cu13/include, nvidia/cudnn/include, ...).
+
+    torch's CUDA wheels carry the headers of cuBLAS, cuSPARSE, cuSOLVER, cuRAND, cuDNN that ATen's CUDA headers
+    include; a toolkit that is only nvcc plus the runtime (CI, login nodes) lacks them.
+    """
+    incs: list[Path] = []
+    libs: list[Path] = []
+    for site in sorted(prefix.glob("lib/python*/site-packages/nvidia")):
+        for pkg in sorted(p for p in site.iterdir() if p.is_dir()):
+            if (pkg / "include").is_dir():
+                incs.append(pkg / "include")
+            if (pkg / "lib").is_dir():
+                libs.append(pkg / "lib")
+    return incs, libs
+
+
+LINK_DIR = ".legacyrun-cuda-link"
+
+
+def cudart_link_dir(prefix: Path, cuda_home: str, wheel_libs: list[Path]) -> Path | None:
+    """A folder with libcudart.so when the toolkit has none (pip-only CUDA): `-lcudart` needs the unversioned name.
+
+    torch links its extensions with -L$CUDA_HOME/lib64 -lcudart; the wheels ship only libcudart.so.N.
+    """
+    home = Path(cuda_home)
+    if any((home / lib / "libcudart.so").exists() for lib in ("lib64", "lib", "targets/x86_64-linux/lib")):
+        return None
+    for lib in wheel_libs:
+        versioned = sorted(lib.glob("libcudart.so.*"))
+        if versioned:
+            link_dir = prefix / LINK_DIR
+            link_dir.mkdir(exist_ok=True)
+            link = link_dir / "libcudart.so"
+            if link.is_symlink() or link.exists():
+                link.unlink()
+            link.symlink_to(versioned[0])
+            return link_dir
+    return None
+
+
+def _joined(paths: list[Path], inherited: str | None) -> str:
+    parts = [str(p) for p in paths] + ([inherited] if inherited else [])
+    return os.pathsep.join(parts)
+
+
+def local_cuda_env(prefix: Path, cuda_home: str) -> dict[str, str]:
+    """CPATH/LIBRARY_PATH additions for a CUDA step built on this machine (appended after the user's own)."""
+    incs, libs = wheel_cuda_dirs(prefix)
+    env: dict[str, str] = {}
+    if incs:
+        # CPATH dirs come after every -I, so the toolkit's own headers win and the wheels fill only the gaps; the
+        # host compiler reads CPATH for both the C++ sources and nvcc's host/device preprocessing.
+        env["CPATH"] = _joined(incs, os.environ.get("CPATH"))
+    link = cudart_link_dir(prefix, cuda_home, libs)
+    lib_dirs = ([link] if link else []) + libs
+    if lib_dirs:
+        env["LIBRARY_PATH"] = _joined(lib_dirs, os.environ.get("LIBRARY_PATH"))
+    return env
 
 
 def clean_paths(cwd: Path, paths: list[str]) -> None:
@@ -104,16 +337,106 @@ def clean_paths(cwd: Path, paths: list[str]) -> None:
             target.unlink()
 
 
+@dataclass(frozen=True)
+class LocalSetup:
+    """What the steps of one venv/conda build share: CUDA_HOME, nvcc's GCC limit, the compilers found."""
+
+    cuda_home: str | None
+    nvcc: str | None
+    compilers: list[HostCompiler]
+    notes: list[str] = field(default_factory=list)
+
+
+def local_setup(plan: BuildPlan, prefix: Path, steps: Sequence[BuildStep] | None = None) -> LocalSetup:
+    """Probe this machine once per build: CUDA_HOME and its nvcc (only when a step compiles CUDA), the compilers."""
+    from legacyrun.host import nvcc_version
+
+    notes: list[str] = []
+    steps = [s for s in (plan.profile_spec.build if steps is None else steps) if not skipped_on_plan(plan, s)]
+    cuda_home = nvcc = None
+    if any(compiles_cuda(plan, s) for s in steps):
+        cuda_home = local_cuda_home(plan, prefix)
+        if cuda_home is None:
+            notes.append(
+                f"no nvcc found (env, $CUDA_HOME, /usr/local/cuda-{plan.resolution.cuda}, /usr/local/cuda): "
+                "the CUDA steps will fail or build CPU-only"
+            )
+        else:
+            nvcc = nvcc_version({"PATH": str(Path(cuda_home) / "bin")})
+            if nvcc and plan.resolution.cuda and nvcc.split(".")[0] != plan.resolution.cuda.split(".")[0]:
+                notes.append(
+                    f"nvcc {nvcc} in {cuda_home} differs in major from CUDA {plan.resolution.cuda} of torch: "
+                    "torch.utils.cpp_extension refuses such a build"
+                )
+    return LocalSetup(cuda_home, nvcc, host_compilers() if steps else [], notes)
+
+
+def max_jobs() -> str:
+    return str(os.cpu_count() or 1)
+
+
+def local_step_env(
+    plan: BuildPlan, step: BuildStep, prefix: Path, setup: LocalSetup
+) -> tuple[dict[str, str | None], list[str]]:
+    """The full environment of a step run on this machine, and notes about the choices made for it."""
+    from legacyrun.knowledge import kb
+
+    notes: list[str] = []
+    cuda = compiles_cuda(plan, step)
+    gmax = kb().gcc_max(setup.nvcc) if cuda and setup.nvcc else None
+    choice = choose_compiler(
+        setup.compilers, gcc_spec=plan.profile_spec.gcc, pinned=plan.resolution.gcc, nvcc_gcc_max=gmax
+    )
+    if choice.note:
+        notes.append(choice.note)
+    env = step_env(plan, step, cuda_home=setup.cuda_home if cuda else None, compiler=choice.pair)
+    if cuda and setup.cuda_home:
+        for key, value in local_cuda_env(prefix, setup.cuda_home).items():
+            env.setdefault(key, value)
+    if "MAX_JOBS" not in step.env and not os.environ.get("MAX_JOBS"):
+        env["MAX_JOBS"] = max_jobs()
+    bin_dir = prefix / "bin"
+    path = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+    if shutil.which("ninja", path=path) is None:
+        notes.append(
+            "ninja is neither in the env nor on PATH: torch.utils.cpp_extension falls back to a slow serial build "
+            "(add `ninja` to the profile's pip)"
+        )
+    env["PATH"] = path
+    env["VIRTUAL_ENV"] = str(prefix)
+    env["CONDA_PREFIX"] = str(prefix)
+    env["PYTHONNOUSERSITE"] = "1"
+    return env, notes
+
+
 def run_local_steps(
-    plan: BuildPlan, prefix: Path, progress: Progress, *, on_failure: OnFailure | None = None
+    plan: BuildPlan,
+    prefix: Path,
+    progress: Progress,
+    *,
+    on_failure: OnFailure | None = None,
+    only: Sequence[str] | None = None,
 ) -> list[Path]:
-    """Run the profile's build steps with the env's bin first on PATH; one log per step; returns the logs."""
+    """Run the profile's build steps (or the ones named in `only`) with the env's bin first on PATH.
+
+    One log per step (`<workspace>/.legacyrun/logs/build-<step>.log`, headed by the compiler and CUDA settings);
+    returns the logs of the steps that ran.
+    """
     from legacyrun import proc
 
     logs: list[Path] = []
     bin_dir = prefix / "bin"
-    cuda_home = local_cuda_home(plan, prefix)
-    for step in plan.profile_spec.build:
+    steps = [s for s in plan.profile_spec.build if only is None or s.name in only]
+    unknown = sorted(set(only or ()) - {s.name for s in steps})
+    if unknown:
+        raise BuildError(f"profile {plan.profile} has no build step {', '.join(unknown)}")
+    setup = local_setup(plan, prefix, steps)
+    for note in setup.notes:
+        progress(note)
+    for step in steps:
+        if skipped_on_plan(plan, step):
+            progress(skip_note(step))
+            continue
         cwd = plan.workspace.source_dir(step.source) / step.cwd
         if not cwd.is_dir():
             raise BuildError(
@@ -121,19 +444,21 @@ def run_local_steps(
                 hint=f"run `{command('fetch', plan.recipe.recipe.name)}` first",
             )
         clean_paths(cwd, step.clean)
-        env: dict[str, str | None] = dict(step_env(plan, step, cuda_home=cuda_home))
-        env["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
-        env["VIRTUAL_ENV"] = str(prefix)
-        env["CONDA_PREFIX"] = str(prefix)
-        env["PYTHONNOUSERSITE"] = "1"
+        env, notes = local_step_env(plan, step, prefix, setup)
         argv = list(step.argv)
         if argv[0] in ("python", "python3"):
             argv[0] = str(bin_dir / "python")
         log_path = plan.workspace.logs / f"build-{step.name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
+        shown = {k: env.get(k) for k in ("CC", "CXX", "CUDA_HOME", "TORCH_CUDA_ARCH_LIST", "FORCE_CUDA", "MAX_JOBS")}
+        header = " ".join(f"{k}={v}" for k, v in shown.items() if v is not None)
         progress(f"build step {step.name}: {' '.join(argv)} (in {cwd})")
         stream = proc.stream(argv, cwd=cwd, env=env)
         with log_path.open("w", encoding="utf-8") as log:
+            for note in notes:
+                log.write(f"legacyrun: {note}\n")
+                progress(note)
+            log.write(f"legacyrun: {header}\n")
             for line in stream:
                 log.write(line + "\n")
                 progress(line)
@@ -162,13 +487,28 @@ def merged(*maps: Mapping[str, str]) -> dict[str, str]:
 
 
 __all__ = [
+    "CUDA_ONLY_VARS",
+    "CompilerChoice",
+    "HostCompiler",
+    "LocalSetup",
+    "choose_compiler",
     "clean_paths",
+    "compiles_cuda",
+    "cudart_link_dir",
     "fail_with_log",
     "gcc_names",
+    "host_compilers",
+    "local_cuda_env",
     "local_cuda_home",
+    "local_setup",
+    "local_step_env",
     "merged",
     "pip_index_args",
     "pip_lines",
     "run_local_steps",
+    "skip_note",
+    "skipped_on_plan",
     "step_env",
+    "steps_summary",
+    "wheel_cuda_dirs",
 ]

@@ -28,7 +28,7 @@ from legacyrun.backends.base import (
     _no_progress,
     content_id,
 )
-from legacyrun.backends.native import fail_with_log, pip_index_args, pip_lines, run_local_steps
+from legacyrun.backends.native import fail_with_log, pip_index_args, pip_lines, run_local_steps, steps_summary
 from legacyrun.backends.prefix import PrefixBackend
 from legacyrun.errors import BuildError
 from legacyrun.fsutil import atomic_write_text
@@ -140,6 +140,9 @@ class VenvBackend(PrefixBackend):
             f"pip: {', '.join(pip_lines(plan)) or '-'}",
             f"install from {LOCK_NAME} (hash-pinned)" if lockfile.exists() else f"resolve, then write {LOCK_NAME}",
         ]
+        steps = steps_summary(plan)
+        if steps:
+            summary.append(steps)
         return Rendered(self.name, files, env_id, summary)
 
     def ref(self, plan: BuildPlan) -> EnvRef:
