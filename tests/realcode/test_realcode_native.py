@@ -50,8 +50,9 @@ def _toolchain() -> None:
 # setuptools >= 80 (what pip installs in a fresh venv) runs `setup.py develop` as a PEP 660 editable install: the
 # extension compiles twice (build, then again in the editable wheel's own temp dir) and maskrcnn_benchmark, a
 # namespace package without __init__.py, is not importable outside the source root (only `compat` mode puts the
-# root on sys.path). One compile, importable from tools/: pip with the env's torch and a compat editable install.
-EDITABLE = ["python", "-m", "pip", "install", "--no-build-isolation", "--use-pep517"]
+# root on sys.path). One compile, importable from tools/: pip with the env's torch and a compat editable install;
+# -v keeps the compiler lines in the build log.
+EDITABLE = ["python", "-m", "pip", "install", "-v", "--no-build-isolation", "--use-pep517"]
 EDITABLE += ["--config-settings", "editable_mode=compat", "-e", "."]
 
 
