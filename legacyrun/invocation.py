@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 # The commands that take -w/--workspace: only these get `-w DIR` in a hint (a test checks this set against the
 # typer app, so a new command cannot be left out silently).
-WORKSPACE_COMMANDS = frozenset({"build", "fetch", "lock", "patch", "recipe export", "run", "status", "up"})
+WORKSPACE_COMMANDS = frozenset({"build", "fetch", "lock", "patch", "recipe export", "run", "scan", "status", "up"})
 
 _PLACEHOLDER = re.compile(r"\blegacyrun ((?:[a-z]+ )+?)RECIPE\b")
 

@@ -169,26 +169,48 @@ def run_command(req: RunRequest, *, on_line: Callable[[str], None] | None = None
         )
 
 
-def _smoke_entries(loaded: LoadedRecipe, ws: Workspace, task: str) -> list[Any]:
+def _smoke_entries(loaded: LoadedRecipe, ws: Workspace, task: str | None) -> list[Any]:
+    """(SmokeData, dest) of one task, or of every task of the recipe (task None), one per destination."""
     from legacyrun.run.runner import task_of
 
-    spec = task_of(loaded, task, smoke=True).smoke
-    return [(d, ws.smoke_dir(d.dest)) for d in (spec.data if spec else [])]
+    if task is not None:
+        spec = task_of(loaded, task, smoke=True).smoke
+        return [(d, ws.smoke_dir(d.dest)) for d in (spec.data if spec else [])]
+    seen: dict[str, Any] = {}
+    for name in sorted(loaded.recipe.tasks):
+        spec = loaded.recipe.tasks[name].smoke
+        for d in spec.data if spec else []:
+            seen.setdefault(d.dest, (d, ws.smoke_dir(d.dest)))
+    return list(seen.values())
 
 
-def smoke_data_present(loaded: LoadedRecipe, ws: Workspace, task: str) -> bool:
-    """Every generated dataset of the task's smoke settings is in place (a complete generator output)."""
+def smoke_inputs(loaded: LoadedRecipe) -> list[dict[str, Any]]:
+    """What the smoke data step generates: every task's smoke data (tiny), so a second task finds it in place."""
+    seen: dict[str, dict[str, Any]] = {}
+    for name in sorted(loaded.recipe.tasks):
+        spec = loaded.recipe.tasks[name].smoke
+        for d in spec.data if spec else []:
+            seen.setdefault(d.dest, d.model_dump(mode="json"))
+    return list(seen.values())
+
+
+def smoke_data_present(loaded: LoadedRecipe, ws: Workspace, task: str | None = None) -> bool:
+    """Every generated dataset (of `task`, or of the whole recipe) is in place: a complete generator output."""
     from legacyrun.smoke.core import MARKER
 
     return all((dest / MARKER).is_file() for _d, dest in _smoke_entries(loaded, ws, task))
 
 
 def generate_smoke_data(loaded: LoadedRecipe, ws: Workspace, task: str) -> dict[str, Any]:
-    """Write the task's smoke datasets under <workspace>/smoke/ (a no-op for outputs already there)."""
+    """Write the recipe's smoke datasets under <workspace>/smoke/ (a no-op for outputs already there); returns
+    what `task` uses, for its provenance."""
     from legacyrun.smoke import generate
 
-    results = [generate(d.generator, dest, d.options) for d, dest in _smoke_entries(loaded, ws, task)]
-    return {"data": [r.to_dict() for r in results]}
+    done = {str(dest): generate(d.generator, dest, d.options) for d, dest in _smoke_entries(loaded, ws, None)}
+    mine = [
+        done.get(str(dest)) or generate(d.generator, dest, d.options) for d, dest in _smoke_entries(loaded, ws, task)
+    ]
+    return {"data": [r.to_dict() for r in mine]}
 
 
 @dataclass
@@ -282,5 +304,6 @@ __all__ = [
     "run_command",
     "run_in_workspace",
     "smoke_data_present",
+    "smoke_inputs",
     "workspace_status",
 ]

@@ -186,17 +186,19 @@ class _Chain:
     # -- smoke data ------------------------------------------------------------------------------------------------
     def smoke_inputs(self) -> Any:
         from legacyrun.run.runner import task_of
+        from legacyrun.run.service import smoke_inputs
 
-        task = task_of(self.req.loaded, self.task, smoke=True)
-        return {"data": [d.model_dump(mode="json") for d in task.smoke.data] if task.smoke else []}
+        task_of(self.req.loaded, self.task, smoke=True)  # a task without smoke settings stops here
+        return {"data": smoke_inputs(self.req.loaded)}
 
-    def smoke_ok(self, outputs: dict[str, Any]) -> bool:
-        from legacyrun.run.service import smoke_data_present
+    def smoke_ok(self, _outputs: dict[str, Any]) -> bool:
+        from legacyrun.run.service import generate_smoke_data, smoke_data_present
 
-        if smoke_data_present(self.req.loaded, self.req.ws, self.task):
-            self.smoke_info = {"data": outputs.get("data") or []}
-            return True
-        return False
+        if not smoke_data_present(self.req.loaded, self.req.ws):
+            return False
+        # every output is in place, so this only reads the markers: what this task's provenance records
+        self.smoke_info = generate_smoke_data(self.req.loaded, self.req.ws, self.task)
+        return True
 
     def smoke_run(self) -> dict[str, Any]:
         from legacyrun.run.service import generate_smoke_data

@@ -8,7 +8,6 @@ patched with the core patch engine for torch 2.14.1 / CUDA 13.0 / profile modern
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import subprocess
@@ -25,7 +24,6 @@ from legacyrun.errors import BuildError
 from legacyrun.host import host_from_flags, nvcc_version
 from legacyrun.patching.engine import apply, plan_patches
 from legacyrun.patching.target import Target
-from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.recipe.registry import load
 from legacyrun.resolve import resolve
 from legacyrun.run.explain import explain_file
@@ -47,27 +45,9 @@ def _toolchain() -> None:
         pytest.skip("needs a host gcc")
 
 
-# setuptools >= 80 (what pip installs in a fresh venv) runs `setup.py develop` as a PEP 660 editable install: the
-# extension compiles twice (build, then again in the editable wheel's own temp dir) and maskrcnn_benchmark, a
-# namespace package without __init__.py, is not importable outside the source root (only `compat` mode puts the
-# root on sys.path). One compile, importable from tools/: pip with the env's torch and a compat editable install;
-# -v keeps the compiler lines in the build log.
-EDITABLE = ["python", "-m", "pip", "install", "-v", "--no-build-isolation", "--use-pep517"]
-EDITABLE += ["--config-settings", "editable_mode=compat", "-e", "."]
-
-
-def _no_develop(loaded: LoadedRecipe) -> LoadedRecipe:
-    """The modern profile with `setup.py build develop` steps replaced by EDITABLE (until the recipe says so)."""
-    prof = loaded.recipe.env.profiles["modern"]
-    steps = [s.model_copy(update={"argv": EDITABLE}) if "develop" in s.argv else s for s in prof.build]
-    profiles = {**loaded.recipe.env.profiles, "modern": prof.model_copy(update={"build": steps})}
-    env = loaded.recipe.env.model_copy(update={"profiles": profiles})
-    return dataclasses.replace(loaded, recipe=loaded.recipe.model_copy(update={"env": env}))
-
-
 def _plan(recipe: str, ws: Path) -> BuildPlan:
     """The resolution `legacyrun resolve RECIPE --gpu H100 --profile modern` gives, with torch 2.14.1 (cu130)."""
-    loaded = _no_develop(load(recipe))
+    loaded = load(recipe)
     res = resolve(loaded, host_from_flags(gpu="H100"), profile="modern")
     if res.torch != TORCH:
         res = res.model_copy(update={"torch": TORCH, "torchvision": "0.29.1", "cuda": CUDA})

@@ -9,10 +9,14 @@ from support.smoke_data import DECODER_PYTHON
 
 
 @pytest.fixture
-def decoder() -> Path:
-    if not DECODER_PYTHON.exists():
-        pytest.skip(f"{DECODER_PYTHON} (a Python with Pillow and numpy) is absent")
-    return DECODER_PYTHON
+def decoder(request: pytest.FixtureRequest) -> Path:
+    """SMOKE_DECODER_PYTHON when set; else the session's torch venv (Pillow, numpy, OpenCV, pycocotools)."""
+    if DECODER_PYTHON is not None:
+        if not DECODER_PYTHON.exists():
+            pytest.skip(f"{DECODER_PYTHON} (a Python with Pillow and numpy) is absent")
+        return DECODER_PYTHON
+    prefix: Path = request.getfixturevalue("torch_venv")
+    return prefix / "bin" / "python"
 
 
 @pytest.fixture(scope="session")

@@ -120,7 +120,7 @@ print(json.dumps(out))
 
 def test_real_decoders_read_what_we_write(decoder: Path, tmp_path: Path) -> None:
     raw = _test_images(tmp_path)
-    got = run_decoder(_DECODE, str(tmp_path))
+    got = run_decoder(_DECODE, str(tmp_path), python=str(decoder))
     assert set(got) == set(raw)
     for name in ("rgb.png", "gray.png", "labels.png", "palette.png"):
         assert got[name]["format"] == "PNG" and got[name]["exact"], name

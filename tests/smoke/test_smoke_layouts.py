@@ -45,7 +45,7 @@ print(json.dumps(out))
 
 
 def test_ade20k_labels_read_by_pil(decoder: Path, generated: dict[str, Path]) -> None:
-    got = run_decoder(_ADE_LABELS, str(generated["ade20k-semseg"]))
+    got = run_decoder(_ADE_LABELS, str(generated["ade20k-semseg"]), python=str(decoder))
     assert len(got) == 8
     for item in got:
         assert item["mode"] == "L" and item["dtype"] == "uint8" and item["shape"] == [64, 64]
@@ -133,11 +133,13 @@ print(json.dumps({"images": len(c.getImgIds()), "anns": len(c.getAnnIds()), "cat
 
 
 def test_coco_json_loads_in_pycocotools(decoder: Path, generated: dict[str, Path]) -> None:
-    # The torch venv has no pycocotools: SMOKE_DECODER_PYTHON may name one that has; the structural test ran.
+    # The session torch venv has pycocotools; a SMOKE_DECODER_PYTHON without it skips (the structural test ran).
     probe = subprocess.run([str(decoder), "-c", "import pycocotools"], capture_output=True, check=False)
     if probe.returncode != 0:
         pytest.skip(f"pycocotools is not importable by {decoder} (see SMOKE_DECODER_PYTHON)")
-    got = run_decoder(_COCO_API, str(generated["coco-instances"] / "annotations" / "instances_val2017.json"))
+    got = run_decoder(
+        _COCO_API, str(generated["coco-instances"] / "annotations" / "instances_val2017.json"), python=str(decoder)
+    )
     assert got["images"] == 4 and got["cats"] == 80 and all(n > 0 for n in got["mask_pixels"])
 
 
@@ -192,7 +194,7 @@ print(json.dumps({"shape": list(data.shape), "dtype": str(data.dtype), "first": 
 
 
 def test_kitti_gt_depths_load_with_numpy(decoder: Path, generated: dict[str, Path]) -> None:
-    got = run_decoder(_KITTI_NPZ, str(generated["kitti-stereo"] / "gt_depths.npz"))
+    got = run_decoder(_KITTI_NPZ, str(generated["kitti-stereo"] / "gt_depths.npz"), python=str(decoder))
     assert got["shape"] == [3, 48, 160] and got["dtype"] == "float32" and got["first"] == [48, 160]
     assert got["min"] == 0.0 and 1.0 < got["max"] <= 80.0 and 0.2 < got["valid"] < 0.9
 
@@ -231,7 +233,7 @@ _SIZES = {
 
 
 def test_every_image_decodes(decoder: Path, generated: dict[str, Path]) -> None:
-    got = run_decoder(_DECODE_ALL, *map(str, generated.values()))
+    got = run_decoder(_DECODE_ALL, *map(str, generated.values()), python=str(decoder))
     for name, root in generated.items():
         images = {k: v for k, v in got.items() if k.startswith(str(root) + "/")}
         assert images, name

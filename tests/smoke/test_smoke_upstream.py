@@ -64,7 +64,7 @@ def test_masktextspotter_synthtext_loader_reads_words_and_characters(decoder: Pa
     code = upstream_files(tmp_path, "MhLiao+MaskTextSpotter", MTS_COMMIT, [path])[path]
     (tmp_path / "synthtext.py").write_text(code)
     root = generate("synthtext-chars", tmp_path / "synthtext").dest
-    got = run_decoder(_MTS_RUN, str(tmp_path / "synthtext.py"), str(root), "synthtext")
+    got = run_decoder(_MTS_RUN, str(tmp_path / "synthtext.py"), str(root), "synthtext", python=str(decoder))
     assert [g["image"] for g in got] == (root / "train_list.txt").read_text().split()
     classes = "_0123456789abcdefghijklmnopqrstuvwxyz"
     for item in got:
@@ -85,7 +85,7 @@ def test_masktextspotter_icdar_loader_finds_and_parses_the_gts(decoder: Path, tm
     code = upstream_files(tmp_path, "MhLiao+MaskTextSpotter", MTS_COMMIT, [path])[path]
     (tmp_path / "icdar.py").write_text(code)
     root = generate("icdar-words", tmp_path / "icdar2015").dest
-    got = run_decoder(_MTS_RUN, str(tmp_path / "icdar.py"), str(root), "icdar")
+    got = run_decoder(_MTS_RUN, str(tmp_path / "icdar.py"), str(root), "icdar", python=str(decoder))
     assert sorted(g["image"] for g in got) == [f"img_{i}.jpg" for i in range(1, 5)]
     for item in got:
         expected = _gt_words(root / "train_gts" / f"gt_{item['image'][:-4]}.txt")
@@ -146,7 +146,7 @@ def test_featdepth_kitti_dataset_reads_the_sequences(decoder: Path, tmp_path: Pa
             code = code.replace("hue=self.hue))", "hue=self.hue)")
         (pkg / Path(path).name).write_text(code)
     root = generate("kitti-stereo", tmp_path / "kitti_raw").dest
-    got = run_decoder(_FEATDEPTH_RUN, str(pkg), str(root))
+    got = run_decoder(_FEATDEPTH_RUN, str(pkg), str(root), python=str(decoder))
     assert got["train"] == 6 and got["val"] == 3
     assert "('color', 's', 0)" in got["keys"] and "('color', -1, 0)" in got["keys"] and "stereo_T" in got["keys"]
     assert got["color"] == got["stereo"] == [3, 32, 96]

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-# A venv with torch/torchvision (so Pillow and numpy); legacyrun itself has neither. SMOKE_DECODER_PYTHON
-# names another (one with opencv-python-headless and pycocotools checks more).
-DECODER_PYTHON = Path(os.environ.get("SMOKE_DECODER_PYTHON", "/tmp/tv/bin/python"))
+# The real decoders run in the session's torch venv (tests/support/torchenv.py: Pillow, numpy, OpenCV, pycocotools);
+# legacyrun itself has none of them. SMOKE_DECODER_PYTHON names another Python to use instead.
+_OVERRIDE = os.environ.get("SMOKE_DECODER_PYTHON")
+DECODER_PYTHON = Path(_OVERRIDE) if _OVERRIDE else None
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 MTS_COMMIT = "7109132ff0ffbe77832e4b067b174d70dcc37df4"
 FEATDEPTH_COMMIT = "f55c1015572f19e4cae2cf02129cf45cd10538c1"
@@ -22,7 +23,7 @@ FEATDEPTH_COMMIT = "f55c1015572f19e4cae2cf02129cf45cd10538c1"
 def run_decoder(script: str, *args: str, python: str | None = None, timeout: float = 300) -> Any:
     """Run `script` in the decoder Python; it prints one JSON document last, which is returned."""
     cp = subprocess.run(
-        [python or str(DECODER_PYTHON), "-c", script, *args],
+        [python or str(DECODER_PYTHON or "python3"), "-c", script, *args],
         capture_output=True,
         text=True,
         timeout=timeout,

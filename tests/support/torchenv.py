@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 TORCH_PINS = ("torch==2.14.1", "torchvision==0.29.1")
-TOOLS = ("ninja", "setuptools", "wheel")
+# Build tools for the op compiles; the smoke tests decode generated images and COCO JSON with the real libraries.
+TOOLS = ("ninja", "setuptools", "wheel", "opencv-python-headless", "pycocotools")
 OVERRIDE_ENV = "LEGACYRUN_TEST_TORCH_VENV"
 
 
