@@ -234,6 +234,14 @@ def status_cmd(ctx: typer.Context, recipe: RecipeArg, json: JsonOpt = False, wor
                 [[d["name"], d["kind"], "yes" if d["present"] else "no"] for d in report.datasets],
             )
         )
+    if report.smoke:
+        render.show(
+            render.table(
+                "smoke data (--smoke)",
+                ["generator", "where", "present"],
+                [[d["generator"], d["dest"], "yes" if d["present"] else "no"] for d in report.smoke],
+            )
+        )
     render.line(f"  patches applied: {len(report.patches)}")
     env = report.environment
     render.line(f"  environment: {env['backend'] + ' ' + (env.get('tag') or env['id'][:12]) if env else 'not built'}")

@@ -228,6 +228,7 @@ class StatusReport:
     environment: dict[str, Any] | None = None
     steps: dict[str, Any] = field(default_factory=dict)
     runs: list[dict[str, Any]] = field(default_factory=list)
+    smoke: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -242,6 +243,7 @@ class StatusReport:
             "environment": self.environment,
             "steps": self.steps,
             "runs": self.runs,
+            "smoke": self.smoke,
         }
 
 
@@ -287,6 +289,12 @@ def workspace_status(loaded: LoadedRecipe, ws: Workspace, *, runs: int = 5) -> S
     if lock:
         report.patches = dict(lock.patches)
         report.environment = lock.environment.model_dump(mode="json") if lock.environment else None
+    from legacyrun.smoke.core import MARKER
+
+    report.smoke = [
+        {"generator": d.generator, "dest": f"smoke/{d.dest}", "present": (dest / MARKER).is_file()}
+        for d, dest in _smoke_entries(loaded, ws, None)
+    ]
     report.steps = {k: v for k, v in ws.read_state().items() if isinstance(v, dict)}
     report.runs = [
         {k: r.get(k) for k in ("run_id", "task", "start", "end", "exit_code", "seconds")}
