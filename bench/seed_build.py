@@ -4,8 +4,9 @@
   step compiled for the CPU), split into its steps, and the time to the first smoke iteration;
 - no-op: a second `up` (every step before the task skipped; the task is replaced by a trivial one with --dry-run,
   so only the chain's own cost is timed);
-- retry: `legacyrun build` after a failed native step. The failure is made real: the first build step's compiler is
-  replaced by `false` through CXX/CC in the build's environment, then the build runs again with the real compiler.
+- retry: the fix-build-retry loop. A compile error is put into a C++ file of the first build step's tree (an
+  uncommitted edit, as a researcher's would be), `legacyrun build` fails on it, the edit is undone and `build` runs
+  again. Today both go through a fresh venv (no per-step records yet: issue "Rebuilds that are correct and fast").
 
     python bench/seed_build.py [--recipe mask2former] [--recipe masktextspotter] [--keep DIR]
 
@@ -27,6 +28,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PINS = ["--pin", "torch=2.14.1", "--pin", "torchvision=0.29.1"]
+# A C++ file compiled by each recipe's first build step (the bench breaks it, then mends it).
+BROKEN = {
+    "mask2former": "src/detectron2/detectron2/layers/csrc/vision.cpp",
+    "masktextspotter": "src/masktextspotter/maskrcnn_benchmark/csrc/vision.cpp",
+}
 
 
 def legacyrun(*args: str, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -72,10 +78,15 @@ def bench(recipe: str, base: Path, mirror: Path) -> dict[str, object]:
     noop, done = legacyrun("up", recipe, *common, "-w", str(ws), "--dry-run", "--json", env=env)
     statuses = {s["step"]: s["status"] for s in json.loads(done.stdout)["steps"]}
 
-    # A failed native step, then the retry with the fix (the real compiler back).
-    broken = dict(env, CC="false", CXX="false")
-    (ws / "env" / ".legacyrun-env-id").unlink(missing_ok=True)  # what a failed build leaves: no marker
-    fail, done = legacyrun("build", recipe, "--backend", "venv", "-w", str(ws), env=broken)
+    # A failed native step (a compile error in the tree), then the retry after the fix.
+    victim = ws / BROKEN[recipe]
+    original = victim.read_bytes()
+    victim.write_bytes(original + b"\n#error legacyrun bench: a compile error\n")
+    (ws / "env" / ".legacyrun-env-id").unlink(missing_ok=True)  # `build` has no --force yet: force it by hand
+    try:
+        fail, done = legacyrun("build", recipe, "--backend", "venv", "-w", str(ws), env=env)
+    finally:
+        victim.write_bytes(original)
     retry, done2 = legacyrun("build", recipe, "--backend", "venv", "-w", str(ws), env=env)
     return {
         "cold_up_s": round(cold, 1),

@@ -331,6 +331,10 @@ def up(
 ) -> UpResult:
     """The whole chain under the workspace lock; the run step always runs (unless --dry-run)."""
     task = default_task(req.loaded, req.task)
+    if req.smoke:
+        from legacyrun.run.runner import task_of
+
+        task_of(req.loaded, task, smoke=True)  # a task without smoke settings stops before any step runs
     req.ws.root.mkdir(parents=True, exist_ok=True)
     with req.ws.locked(wait=req.wait):
         chain = _Chain(req, task, on_line, progress)
