@@ -28,7 +28,14 @@ from legacyrun.backends.base import (
     _no_progress,
     content_id,
 )
-from legacyrun.backends.native import fail_with_log, pip_index_args, pip_lines, run_local_steps, steps_summary
+from legacyrun.backends.native import (
+    fail_with_log,
+    pip_index_args,
+    pip_lines,
+    run_recorded_steps,
+    steps_current,
+    steps_summary,
+)
 from legacyrun.backends.prefix import PrefixBackend
 from legacyrun.errors import BuildError, LockError
 from legacyrun.fsutil import atomic_write_text
@@ -39,6 +46,7 @@ if TYPE_CHECKING:
 
 PLATFORM: Literal["linux-64"] = "linux-64"
 MARKER = "conda-meta/legacyrun-env-id"
+STEPS_RECORD = "conda-meta/legacyrun-steps.json"
 CHANNEL_ALIAS = "https://conda.anaconda.org/"
 _DEFAULTS = "https://repo.anaconda.com/pkgs/main"
 
@@ -343,9 +351,8 @@ class CondaBackend(PrefixBackend):
 
     def render(self, plan: BuildPlan) -> Rendered:
         files = {"environment.yml": environment_yml(plan)}
+        # The env id covers the packages only; each build step has its own key (native.step_keys).
         extra = {"platform": PLATFORM, "virtual_cuda": plan.resolution.host.cuda_driver_max or ""}
-        if plan.profile_spec.build:
-            extra["build"] = repr([s.model_dump() for s in plan.profile_spec.build])
         env_id = content_id(files, extra)
         summary = [
             f"conda prefix {plan.workspace.env}",
@@ -364,21 +371,37 @@ class CondaBackend(PrefixBackend):
     def ref(self, plan: BuildPlan) -> EnvRef:
         return EnvRef(self.name, self.render(plan).env_id, str(plan.workspace.env))
 
-    def exists(self, plan: BuildPlan) -> bool:
+    def env_exists(self, plan: BuildPlan) -> bool:
+        """The prefix with its packages is installed (its build steps may still be missing or stale)."""
         marker = plan.workspace.env / MARKER
         try:
             return marker.read_text(encoding="utf-8").strip() == self.render(plan).env_id
         except OSError:
             return False
 
+    def exists(self, plan: BuildPlan) -> bool:
+        if not self.env_exists(plan):
+            return False
+        return steps_current(plan, plan.workspace.env / STEPS_RECORD, self.render(plan).env_id)
+
     def build(
-        self, plan: BuildPlan, progress: Progress = _no_progress, *, on_failure: OnFailure | None = None
+        self,
+        plan: BuildPlan,
+        progress: Progress = _no_progress,
+        *,
+        on_failure: OnFailure | None = None,
+        force: list[str] | None = None,
     ) -> EnvRef:
         rendered = self.render(plan)
         prefix = plan.workspace.env
-        if self.exists(plan):
-            progress(f"conda env {prefix} is up to date")
-            return EnvRef(self.name, rendered.env_id, str(prefix))
+        if self.env_exists(plan):
+            # The packages are in place: rerun only the steps whose key changed (or that are forced).
+            ran = run_recorded_steps(
+                plan, prefix, prefix / STEPS_RECORD, rendered.env_id, progress, on_failure=on_failure, force=force
+            )
+            if not ran:
+                progress(f"conda env {prefix} is up to date")
+            return EnvRef(self.name, rendered.env_id, str(prefix), built=ran)
         spec_hash = hashlib.sha256(rendered.files["environment.yml"].encode("utf-8")).hexdigest()
         lockfile = plan.workspace.conda_lockfile
         if lockfile.exists() and lock_spec_hash(lockfile) == spec_hash:
@@ -396,8 +419,9 @@ class CondaBackend(PrefixBackend):
         progress(f"installing {len(records)} packages into {prefix}")
         install(records, prefix)
         self._pip_extras(plan, prefix, progress, on_failure)
-        run_local_steps(plan, prefix, progress, on_failure=on_failure)
+        # Recorded before the steps run: a failed step keeps the installed packages for the retry.
         atomic_write_text(prefix / MARKER, rendered.env_id + "\n")
+        run_recorded_steps(plan, prefix, prefix / STEPS_RECORD, rendered.env_id, progress, on_failure=on_failure)
         return EnvRef(self.name, rendered.env_id, str(prefix), built=True)
 
     @staticmethod

@@ -11,18 +11,21 @@ Stale build directories are removed first: a build/ left from another torch vers
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from legacyrun.backends.base import BuildPlan, OnFailure, Progress
-from legacyrun.errors import BuildError, ToolMissingError
+from legacyrun.errors import BuildError, ToolMissingError, UsageError
+from legacyrun.fsutil import atomic_write_text
 from legacyrun.invocation import command
 from legacyrun.recipe.models import BuildStep
 
@@ -409,6 +412,139 @@ def local_step_env(
     return env, notes
 
 
+# -- per-step identity (venv, conda): a step is rebuilt when its command, settings or source tree change ----------
+
+STEPS_RECORD = ".legacyrun-steps.json"
+
+
+def source_identity(tree: Path) -> str:
+    """What a step compiles, as text: the git HEAD of its source tree plus its uncommitted changes to tracked files.
+
+    A patch is a commit on the tree (or, mid-edit, a change to its work tree): either changes this. Untracked files
+    (build outputs, .so files) do not count. A tree that is not a git checkout is identified by its absence only.
+    """
+    from legacyrun import proc
+
+    if not tree.is_dir():
+        return "missing"
+    head = proc.run(["git", "-C", str(tree), "rev-parse", "HEAD"], timeout=60)
+    if not head.ok:
+        return "not-git"
+    diff = proc.run(["git", "-C", str(tree), "diff", "--binary", "HEAD", "--"], timeout=120)
+    digest = hashlib.sha256(diff.stdout.encode("utf-8", "surrogateescape")).hexdigest()
+    return f"{head.stdout.strip()} {digest}"
+
+
+def step_keys(plan: BuildPlan, env_id: str) -> dict[str, str]:
+    """The key of each step that runs on this plan (`cpu: skip` steps on a CPU plan have none), in order.
+
+    sha256 over the env id (another torch or Python means another ABI), the step itself (argv, cwd, env, clean),
+    the plan's compiler-relevant values (CUDA, arch list, pinned and allowed GCC) and its source tree's identity.
+    """
+    res = plan.resolution
+    keys: dict[str, str] = {}
+    trees: dict[str, str] = {}
+    for step in plan.profile_spec.build:
+        if skipped_on_plan(plan, step):
+            continue
+        if step.source not in trees:
+            trees[step.source] = source_identity(plan.workspace.source_dir(step.source))
+        data = {
+            "env": env_id,
+            "step": step.model_dump(mode="json"),
+            "cuda": res.cuda if compiles_cuda(plan, step) else None,
+            "arch": res.torch_cuda_arch_list if compiles_cuda(plan, step) else None,
+            "gcc": [res.gcc, plan.profile_spec.gcc],
+            "tree": trees[step.source],
+        }
+        keys[step.name] = hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()
+    return keys
+
+
+def read_step_record(path: Path) -> dict[str, str]:
+    """The keys of the steps that completed (an unreadable record counts as none)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    steps = data.get("steps") if isinstance(data, dict) else None
+    return {str(k): str(v) for k, v in steps.items()} if isinstance(steps, dict) else {}
+
+
+def write_step_record(path: Path, keys: Mapping[str, str]) -> None:
+    atomic_write_text(path, json.dumps({"steps": dict(keys)}, indent=2, sort_keys=True) + "\n")
+
+
+def steps_to_run(current: Mapping[str, str], recorded: Mapping[str, str]) -> list[str]:
+    """The steps to (re)run: the first whose key changed (or never completed) and every step after it.
+
+    Later steps are rerun too because they may build against an earlier one (Mask2Former's op links detectron2's),
+    and a step key covers only its own tree: rerunning a few seconds of a later step is the safe side.
+    """
+    names = list(current)
+    for i, name in enumerate(names):
+        if recorded.get(name) != current[name]:
+            return names[i:]
+    return []
+
+
+def forced_steps(plan: BuildPlan, step: str | None) -> list[str]:
+    """`build --force [STEP]`: every step of the profile, or the named one; an unknown name is a usage error."""
+    names = [s.name for s in plan.profile_spec.build]
+    if step is None:
+        return names
+    if step not in names:
+        raise UsageError(
+            f"build --force {step}: profile {plan.profile} has no build step {step} "
+            f"(steps: {', '.join(names) or 'none'})"
+        )
+    return [step]
+
+
+def run_recorded_steps(
+    plan: BuildPlan,
+    prefix: Path,
+    record: Path,
+    env_id: str,
+    progress: Progress,
+    *,
+    on_failure: OnFailure | None = None,
+    force: Sequence[str] | None = None,
+) -> bool:
+    """Run the steps whose key changed (plus those after them, plus the forced ones), recording each as it ends.
+
+    Returns whether any step ran. A failed step stays unrecorded, the ones before it stay recorded: the retry
+    resumes at the failed step with the env untouched.
+    """
+    current = step_keys(plan, env_id)
+    recorded = {k: v for k, v in read_step_record(record).items() if k in current}
+    todo = set(steps_to_run(current, recorded)) | {n for n in force or () if n in current}
+    if not todo:
+        return False
+    for name in current:
+        if name in recorded and name not in todo:
+            progress(f"build step {name}: unchanged")
+
+    def done(name: str) -> None:
+        recorded[name] = current[name]
+        write_step_record(record, recorded)
+
+    for name in todo:
+        recorded.pop(name, None)
+    write_step_record(record, recorded)
+    run_local_steps(plan, prefix, progress, on_failure=on_failure, only=[n for n in current if n in todo], done=done)
+    return True
+
+
+def steps_current(plan: BuildPlan, record: Path, env_id: str) -> bool:
+    """Every step that runs on this plan completed with its current key."""
+    current = step_keys(plan, env_id)
+    if not current:
+        return True
+    recorded = read_step_record(record)
+    return all(recorded.get(name) == key for name, key in current.items())
+
+
 def run_local_steps(
     plan: BuildPlan,
     prefix: Path,
@@ -416,6 +552,7 @@ def run_local_steps(
     *,
     on_failure: OnFailure | None = None,
     only: Sequence[str] | None = None,
+    done: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Run the profile's build steps (or the ones named in `only`) with the env's bin first on PATH.
 
@@ -465,6 +602,8 @@ def run_local_steps(
         logs.append(log_path)
         if stream.returncode != 0:
             fail_with_log(f"build step {step.name} failed (exit {stream.returncode})", log_path, on_failure)
+        if done is not None:
+            done(step.name)
     return logs
 
 
@@ -488,6 +627,7 @@ def merged(*maps: Mapping[str, str]) -> dict[str, str]:
 
 __all__ = [
     "CUDA_ONLY_VARS",
+    "STEPS_RECORD",
     "CompilerChoice",
     "HostCompiler",
     "LocalSetup",
@@ -496,6 +636,7 @@ __all__ = [
     "compiles_cuda",
     "cudart_link_dir",
     "fail_with_log",
+    "forced_steps",
     "gcc_names",
     "host_compilers",
     "local_cuda_env",
@@ -505,10 +646,17 @@ __all__ = [
     "merged",
     "pip_index_args",
     "pip_lines",
+    "read_step_record",
     "run_local_steps",
+    "run_recorded_steps",
     "skip_note",
     "skipped_on_plan",
+    "source_identity",
     "step_env",
+    "step_keys",
+    "steps_current",
     "steps_summary",
+    "steps_to_run",
     "wheel_cuda_dirs",
+    "write_step_record",
 ]

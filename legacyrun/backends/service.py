@@ -147,25 +147,36 @@ def build_environment(
     dry_run: bool = False,
     progress: Progress = _no_progress,
     on_failure: OnFailure | None = None,
+    force: bool = False,
+    force_step: str | None = None,
 ) -> BuildResult:
-    """Render (always) and build (unless dry_run) the plan's environment; record it in the lock and state."""
+    """Render (always) and build (unless dry_run) the plan's environment; record it in the lock and state.
+
+    force: rerun every native build step (or only `force_step`) in the kept environment (venv, conda).
+    """
     from legacyrun import lock
     from legacyrun.backends.base import get_backend
+    from legacyrun.backends.native import forced_steps
 
     name, why = choose_backend(backend, plan)
     impl = get_backend(name)
+    forced = forced_steps(plan, force_step) if force or force_step else None
+    if forced is not None and name == "docker":
+        raise UsageError("build --force: venv and conda only (docker rebuilds the layers whose inputs changed)")
     rendered = impl.render(plan)
     if dry_run:
         return BuildResult(name, why, True, rendered, None, impl.exists(plan) if name != "docker" else False)
     with plan.workspace.locked():
-        ref = _build_explained(impl, plan, progress, on_failure)
+        ref = _build_explained(impl, plan, progress, on_failure, forced)
         lock.read(plan.workspace.lockfile)  # a build needs its lock (a LockError names the path)
         record_environment(plan, name, ref)
         plan.workspace.record_step("build", ref.id, {"backend": name, "location": ref.location})
     return BuildResult(name, why, False, rendered, ref, not ref.built)
 
 
-def _build_explained(impl: Backend, plan: BuildPlan, progress: Progress, on_failure: OnFailure | None) -> EnvRef:
+def _build_explained(
+    impl: Backend, plan: BuildPlan, progress: Progress, on_failure: OnFailure | None, forced: list[str] | None = None
+) -> EnvRef:
     """Build; a failure's log goes through the explainer, and the best match becomes the error's hint."""
     from legacyrun.errors import BuildError
     from legacyrun.run.explain import Match, explain_text
@@ -178,6 +189,9 @@ def _build_explained(impl: Backend, plan: BuildPlan, progress: Progress, on_fail
             on_failure(log_text)
 
     try:
+        if forced is not None:
+            # Only the prefix backends take `force` (checked by the caller).
+            return impl.build(plan, progress, on_failure=hook, force=forced)  # type: ignore[call-arg]
         return impl.build(plan, progress, on_failure=hook)
     except BuildError as exc:
         if matches and exc.hint is None:

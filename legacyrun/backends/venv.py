@@ -28,7 +28,15 @@ from legacyrun.backends.base import (
     _no_progress,
     content_id,
 )
-from legacyrun.backends.native import fail_with_log, pip_index_args, pip_lines, run_local_steps, steps_summary
+from legacyrun.backends.native import (
+    STEPS_RECORD,
+    fail_with_log,
+    pip_index_args,
+    pip_lines,
+    run_recorded_steps,
+    steps_current,
+    steps_summary,
+)
 from legacyrun.backends.prefix import PrefixBackend
 from legacyrun.errors import BuildError
 from legacyrun.fsutil import atomic_write_text
@@ -130,9 +138,9 @@ class VenvBackend(PrefixBackend):
 
     def render(self, plan: BuildPlan) -> Rendered:
         files = {"requirements.in": requirements_in(plan)}
+        # The env id covers the interpreter and the requirements only; each build step has its own key
+        # (native.step_keys), so a changed step or source tree reruns that step in the kept env.
         extra = {"python": plan.resolution.python}
-        if plan.profile_spec.build:
-            extra["build"] = repr([s.model_dump() for s in plan.profile_spec.build])
         env_id = content_id(files, extra)
         lockfile = plan.workspace.root / LOCK_NAME
         summary = [
@@ -148,14 +156,25 @@ class VenvBackend(PrefixBackend):
     def ref(self, plan: BuildPlan) -> EnvRef:
         return EnvRef(self.name, self.render(plan).env_id, str(plan.workspace.env))
 
-    def exists(self, plan: BuildPlan) -> bool:
+    def env_exists(self, plan: BuildPlan) -> bool:
+        """The venv with its requirements is installed (its build steps may still be missing or stale)."""
         try:
             return (plan.workspace.env / MARKER).read_text(encoding="utf-8").strip() == self.render(plan).env_id
         except OSError:
             return False
 
+    def exists(self, plan: BuildPlan) -> bool:
+        if not self.env_exists(plan):
+            return False
+        return steps_current(plan, plan.workspace.env / STEPS_RECORD, self.render(plan).env_id)
+
     def build(
-        self, plan: BuildPlan, progress: Progress = _no_progress, *, on_failure: OnFailure | None = None
+        self,
+        plan: BuildPlan,
+        progress: Progress = _no_progress,
+        *,
+        on_failure: OnFailure | None = None,
+        force: list[str] | None = None,
     ) -> EnvRef:
         if plan.resolution.installer != "pip":
             raise BuildError(
@@ -164,9 +183,14 @@ class VenvBackend(PrefixBackend):
             )
         rendered = self.render(plan)
         prefix = plan.workspace.env
-        if self.exists(plan):
-            progress(f"venv {prefix} is up to date")
-            return EnvRef(self.name, rendered.env_id, str(prefix))
+        if self.env_exists(plan):
+            # The requirements are in place: rerun only the steps whose key changed (or that are forced).
+            ran = run_recorded_steps(
+                plan, prefix, prefix / STEPS_RECORD, rendered.env_id, progress, on_failure=on_failure, force=force
+            )
+            if not ran:
+                progress(f"venv {prefix} is up to date")
+            return EnvRef(self.name, rendered.env_id, str(prefix), built=ran)
         python = find_python(plan.resolution.python)
         if prefix.exists():
             shutil.rmtree(prefix)  # a venv without the marker is half-built or stale
@@ -188,8 +212,9 @@ class VenvBackend(PrefixBackend):
             if hashed:
                 argv.insert(4, "--require-hashes")
             self._pip(plan, argv, "pip", progress, on_failure)
-        run_local_steps(plan, prefix, progress, on_failure=on_failure)
+        # Recorded before the steps run: a failed step keeps the installed requirements for the retry.
         atomic_write_text(prefix / MARKER, rendered.env_id + "\n")
+        run_recorded_steps(plan, prefix, prefix / STEPS_RECORD, rendered.env_id, progress, on_failure=on_failure)
         return EnvRef(self.name, rendered.env_id, str(prefix), built=True)
 
     def _resolve(

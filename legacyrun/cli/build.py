@@ -26,6 +26,12 @@ def _mirrors(values: list[str]) -> dict[str, str]:
 def build_cmd(
     ctx: typer.Context,
     recipe: RecipeArg,
+    step: Annotated[
+        str | None, typer.Argument(help="With --force: the one build step to rerun (default: every step).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rerun the native build steps (or STEP) in the kept environment.")
+    ] = False,
     backend: Annotated[
         str | None, typer.Option("--backend", "-b", help="docker, conda or venv (default: docker if it answers).")
     ] = None,
@@ -58,6 +64,10 @@ def build_cmd(
             f"build {flags.strip()}: plan the host with `{command('lock', recipe, *lock_args)}`, "
             f"then run `{command('build', recipe)}`"
         )
+    if step is not None and not force:
+        raise UsageError(
+            f"build {recipe} {step}: a STEP is only taken with --force (`{command('build', recipe, '--force', step)}`)"
+        )
     loaded = load(recipe)
     if not dry_run:
         require_trust(loaded, trust=trust)  # build steps and package installs run the recipe's commands
@@ -69,7 +79,7 @@ def build_cmd(
         if not quiet:
             render.note(line)
 
-    result = build_environment(plan, backend=backend, dry_run=dry_run, progress=progress)
+    result = build_environment(plan, backend=backend, dry_run=dry_run, progress=progress, force=force, force_step=step)
     if opts.json:
         render.emit_json(result.to_json())
         return
