@@ -5,8 +5,8 @@
 - no-op: a second `up` (every step before the task skipped; the task is replaced by a trivial one with --dry-run,
   so only the chain's own cost is timed);
 - retry: the fix-build-retry loop. A compile error is put into a C++ file of the first build step's tree (an
-  uncommitted edit, as a researcher's would be), `legacyrun build` fails on it, the edit is undone and `build` runs
-  again. Today both go through a fresh venv (no per-step records yet: issue "Rebuilds that are correct and fast").
+  uncommitted edit, as a researcher's would be): `legacyrun build` sees the changed tree and fails on it; the edit
+  is undone and `build` runs again. The venv and its requirements are kept: only the native step reruns.
 
     python bench/seed_build.py [--recipe mask2former] [--recipe masktextspotter] [--keep DIR]
 
@@ -82,7 +82,6 @@ def bench(recipe: str, base: Path, mirror: Path) -> dict[str, object]:
     victim = ws / BROKEN[recipe]
     original = victim.read_bytes()
     victim.write_bytes(original + b"\n#error legacyrun bench: a compile error\n")
-    (ws / "env" / ".legacyrun-env-id").unlink(missing_ok=True)  # `build` has no --force yet: force it by hand
     try:
         fail, done = legacyrun("build", recipe, "--backend", "venv", "-w", str(ws), env=env)
     finally:
