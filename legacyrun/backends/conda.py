@@ -32,8 +32,6 @@ from legacyrun.backends.native import (
     fail_with_log,
     pip_index_args,
     pip_lines,
-    run_recorded_steps,
-    steps_current,
     steps_summary,
 )
 from legacyrun.backends.prefix import PrefixBackend
@@ -346,6 +344,8 @@ def installed(prefix: Path) -> list[tuple[str, str, str, str]]:
 
 
 class CondaBackend(PrefixBackend):
+    marker = MARKER
+    steps_record = STEPS_RECORD
     name = "conda"
     description = "a conda prefix in <workspace>/env, solved and installed with py-rattler, locked in conda-lock.yml"
 
@@ -371,19 +371,6 @@ class CondaBackend(PrefixBackend):
     def ref(self, plan: BuildPlan) -> EnvRef:
         return EnvRef(self.name, self.render(plan).env_id, str(plan.workspace.env))
 
-    def env_exists(self, plan: BuildPlan) -> bool:
-        """The prefix with its packages is installed (its build steps may still be missing or stale)."""
-        marker = plan.workspace.env / MARKER
-        try:
-            return marker.read_text(encoding="utf-8").strip() == self.render(plan).env_id
-        except OSError:
-            return False
-
-    def exists(self, plan: BuildPlan) -> bool:
-        if not self.env_exists(plan):
-            return False
-        return steps_current(plan, plan.workspace.env / STEPS_RECORD, self.render(plan).env_id)
-
     def build(
         self,
         plan: BuildPlan,
@@ -395,13 +382,7 @@ class CondaBackend(PrefixBackend):
         rendered = self.render(plan)
         prefix = plan.workspace.env
         if self.env_exists(plan):
-            # The packages are in place: rerun only the steps whose key changed (or that are forced).
-            ran = run_recorded_steps(
-                plan, prefix, prefix / STEPS_RECORD, rendered.env_id, progress, on_failure=on_failure, force=force
-            )
-            if not ran:
-                progress(f"conda env {prefix} is up to date")
-            return EnvRef(self.name, rendered.env_id, str(prefix), built=ran)
+            return self.run_steps_in_kept_env(plan, rendered, progress, on_failure, force)
         spec_hash = hashlib.sha256(rendered.files["environment.yml"].encode("utf-8")).hexdigest()
         lockfile = plan.workspace.conda_lockfile
         if lockfile.exists() and lock_spec_hash(lockfile) == spec_hash:
@@ -419,10 +400,7 @@ class CondaBackend(PrefixBackend):
         progress(f"installing {len(records)} packages into {prefix}")
         install(records, prefix)
         self._pip_extras(plan, prefix, progress, on_failure)
-        # Recorded before the steps run: a failed step keeps the installed packages for the retry.
-        atomic_write_text(prefix / MARKER, rendered.env_id + "\n")
-        run_recorded_steps(plan, prefix, prefix / STEPS_RECORD, rendered.env_id, progress, on_failure=on_failure)
-        return EnvRef(self.name, rendered.env_id, str(prefix), built=True)
+        return self.run_steps_in_new_env(plan, rendered, progress, on_failure)
 
     @staticmethod
     def _pip_extras(plan: BuildPlan, prefix: Path, progress: Progress, on_failure: OnFailure | None) -> None:

@@ -7,8 +7,9 @@ import os
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import ClassVar
 
-from legacyrun.backends.base import Backend, EnvRef
+from legacyrun.backends.base import Backend, BuildPlan, EnvRef, OnFailure, Progress, Rendered
 from legacyrun.errors import BuildError
 from legacyrun.invocation import command
 from legacyrun.proc import Stream
@@ -16,7 +17,60 @@ from legacyrun.workspace import Workspace
 
 
 class PrefixBackend(Backend):
-    """exec and remove for prefix environments; subclasses render and build."""
+    """exec, remove and the build records of prefix environments; subclasses render and build.
+
+    Two records live in the prefix: the env marker (the env id, written once the packages are installed) and the
+    native steps' keys (written as each step finishes), so a changed tree reruns its step in the kept env.
+    """
+
+    marker: ClassVar[str]
+    steps_record: ClassVar[str]
+
+    def env_exists(self, plan: BuildPlan) -> bool:
+        """The prefix with its packages is installed (its build steps may still be missing or stale)."""
+        try:
+            marker = (plan.workspace.env / self.marker).read_text(encoding="utf-8").strip()
+        except OSError:
+            return False
+        return marker == self.render(plan).env_id
+
+    def exists(self, plan: BuildPlan) -> bool:
+        from legacyrun.backends.native import steps_current
+
+        if not self.env_exists(plan):
+            return False
+        return steps_current(plan, plan.workspace.env / self.steps_record, self.render(plan).env_id)
+
+    def run_steps_in_kept_env(
+        self,
+        plan: BuildPlan,
+        rendered: Rendered,
+        progress: Progress,
+        on_failure: OnFailure | None,
+        force: list[str] | None,
+    ) -> EnvRef:
+        """The packages are in place: rerun only the steps whose key changed (or that are forced)."""
+        from legacyrun.backends.native import run_recorded_steps
+
+        prefix = plan.workspace.env
+        ran = run_recorded_steps(
+            plan, prefix, prefix / self.steps_record, rendered.env_id, progress, on_failure=on_failure, force=force
+        )
+        if not ran:
+            progress(f"{self.name} {prefix} is up to date")
+        return EnvRef(self.name, rendered.env_id, str(prefix), built=ran)
+
+    def run_steps_in_new_env(
+        self, plan: BuildPlan, rendered: Rendered, progress: Progress, on_failure: OnFailure | None
+    ) -> EnvRef:
+        """Record the installed packages, then run every step: a failed step keeps the packages for the retry."""
+        from legacyrun.backends.native import run_recorded_steps
+        from legacyrun.fsutil import atomic_write_text
+
+        prefix = plan.workspace.env
+        atomic_write_text(prefix / self.marker, rendered.env_id + "\n")
+        run_recorded_steps(plan, prefix, prefix / self.steps_record, rendered.env_id, progress, on_failure=on_failure)
+        return EnvRef(self.name, rendered.env_id, str(prefix), built=True)
 
     def exec(
         self,

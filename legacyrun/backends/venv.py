@@ -33,8 +33,6 @@ from legacyrun.backends.native import (
     fail_with_log,
     pip_index_args,
     pip_lines,
-    run_recorded_steps,
-    steps_current,
     steps_summary,
 )
 from legacyrun.backends.prefix import PrefixBackend
@@ -133,6 +131,8 @@ def lock_input_hash(path: Path) -> str | None:
 
 
 class VenvBackend(PrefixBackend):
+    marker = MARKER
+    steps_record = STEPS_RECORD
     name = "venv"
     description = "a Python venv in <workspace>/env with hash-pinned pip requirements (PyPI-only profiles)"
 
@@ -156,18 +156,6 @@ class VenvBackend(PrefixBackend):
     def ref(self, plan: BuildPlan) -> EnvRef:
         return EnvRef(self.name, self.render(plan).env_id, str(plan.workspace.env))
 
-    def env_exists(self, plan: BuildPlan) -> bool:
-        """The venv with its requirements is installed (its build steps may still be missing or stale)."""
-        try:
-            return (plan.workspace.env / MARKER).read_text(encoding="utf-8").strip() == self.render(plan).env_id
-        except OSError:
-            return False
-
-    def exists(self, plan: BuildPlan) -> bool:
-        if not self.env_exists(plan):
-            return False
-        return steps_current(plan, plan.workspace.env / STEPS_RECORD, self.render(plan).env_id)
-
     def build(
         self,
         plan: BuildPlan,
@@ -184,13 +172,7 @@ class VenvBackend(PrefixBackend):
         rendered = self.render(plan)
         prefix = plan.workspace.env
         if self.env_exists(plan):
-            # The requirements are in place: rerun only the steps whose key changed (or that are forced).
-            ran = run_recorded_steps(
-                plan, prefix, prefix / STEPS_RECORD, rendered.env_id, progress, on_failure=on_failure, force=force
-            )
-            if not ran:
-                progress(f"venv {prefix} is up to date")
-            return EnvRef(self.name, rendered.env_id, str(prefix), built=ran)
+            return self.run_steps_in_kept_env(plan, rendered, progress, on_failure, force)
         python = find_python(plan.resolution.python)
         if prefix.exists():
             shutil.rmtree(prefix)  # a venv without the marker is half-built or stale
@@ -212,10 +194,7 @@ class VenvBackend(PrefixBackend):
             if hashed:
                 argv.insert(4, "--require-hashes")
             self._pip(plan, argv, "pip", progress, on_failure)
-        # Recorded before the steps run: a failed step keeps the installed requirements for the retry.
-        atomic_write_text(prefix / MARKER, rendered.env_id + "\n")
-        run_recorded_steps(plan, prefix, prefix / STEPS_RECORD, rendered.env_id, progress, on_failure=on_failure)
-        return EnvRef(self.name, rendered.env_id, str(prefix), built=True)
+        return self.run_steps_in_new_env(plan, rendered, progress, on_failure)
 
     def _resolve(
         self,

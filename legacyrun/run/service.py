@@ -169,29 +169,31 @@ def run_command(req: RunRequest, *, on_line: Callable[[str], None] | None = None
         )
 
 
-def _smoke_entries(loaded: LoadedRecipe, ws: Workspace, task: str | None) -> list[Any]:
-    """(SmokeData, dest) of one task, or of every task of the recipe (task None), one per destination."""
-    from legacyrun.run.runner import task_of
-
-    if task is not None:
-        spec = task_of(loaded, task, smoke=True).smoke
-        return [(d, ws.smoke_dir(d.dest)) for d in (spec.data if spec else [])]
+def _recipe_smoke_data(loaded: LoadedRecipe) -> list[Any]:
+    """Every task's SmokeData, one per destination (tasks sharing generated data name the same entry)."""
     seen: dict[str, Any] = {}
     for name in sorted(loaded.recipe.tasks):
         spec = loaded.recipe.tasks[name].smoke
         for d in spec.data if spec else []:
-            seen.setdefault(d.dest, (d, ws.smoke_dir(d.dest)))
+            seen.setdefault(d.dest, d)
     return list(seen.values())
+
+
+def _smoke_entries(loaded: LoadedRecipe, ws: Workspace, task: str | None) -> list[Any]:
+    """(SmokeData, dest) of one task, or of every task of the recipe (task None)."""
+    from legacyrun.run.runner import task_of
+
+    if task is None:
+        data = _recipe_smoke_data(loaded)
+    else:
+        spec = task_of(loaded, task, smoke=True).smoke
+        data = list(spec.data) if spec else []
+    return [(d, ws.smoke_dir(d.dest)) for d in data]
 
 
 def smoke_inputs(loaded: LoadedRecipe) -> list[dict[str, Any]]:
     """What the smoke data step generates: every task's smoke data (tiny), so a second task finds it in place."""
-    seen: dict[str, dict[str, Any]] = {}
-    for name in sorted(loaded.recipe.tasks):
-        spec = loaded.recipe.tasks[name].smoke
-        for d in spec.data if spec else []:
-            seen.setdefault(d.dest, d.model_dump(mode="json"))
-    return list(seen.values())
+    return [d.model_dump(mode="json") for d in _recipe_smoke_data(loaded)]
 
 
 def smoke_data_present(loaded: LoadedRecipe, ws: Workspace, task: str | None = None) -> bool:
@@ -206,11 +208,8 @@ def generate_smoke_data(loaded: LoadedRecipe, ws: Workspace, task: str) -> dict[
     what `task` uses, for its provenance."""
     from legacyrun.smoke import generate
 
-    done = {str(dest): generate(d.generator, dest, d.options) for d, dest in _smoke_entries(loaded, ws, None)}
-    mine = [
-        done.get(str(dest)) or generate(d.generator, dest, d.options) for d, dest in _smoke_entries(loaded, ws, task)
-    ]
-    return {"data": [r.to_dict() for r in mine]}
+    done = {dest: generate(d.generator, dest, d.options) for d, dest in _smoke_entries(loaded, ws, None)}
+    return {"data": [done[dest].to_dict() for _d, dest in _smoke_entries(loaded, ws, task)]}
 
 
 @dataclass

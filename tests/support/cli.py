@@ -26,18 +26,17 @@ def run_cli(
     input: str | None = None,
 ) -> CliResult:
     """`python -m legacyrun ARGS` in a subprocess: the real entry point, real exit code, real stderr."""
+    return _run([sys.executable, "-m", "legacyrun", *map(os.fspath, args)], cwd, env, timeout, input)
+
+
+def _run(
+    argv: list[str], cwd: Path | None, env: dict[str, str] | None, timeout: float, input: str | None = None
+) -> CliResult:
     full_env = dict(os.environ)
     full_env.update(env or {})
     full_env.setdefault("COLUMNS", "200")
     cp = subprocess.run(
-        [sys.executable, "-m", "legacyrun", *map(os.fspath, args)],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        input=input,
+        argv, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False, input=input
     )
     return CliResult(cp.returncode, cp.stdout, cp.stderr)
 
@@ -58,21 +57,10 @@ def run_console_script(
     script = Path(sys.executable).parent / "legacyrun"
     if not script.is_file():
         pytest.skip(f"no legacyrun console script beside {sys.executable} (package not installed in this venv)")
-    repo = Path(__file__).resolve().parents[2]
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo), full_env.get("PYTHONPATH", "")) if p)
-    full_env.setdefault("COLUMNS", "200")
-    cp = subprocess.run(
-        [str(script), *map(os.fspath, args)],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    return CliResult(cp.returncode, cp.stdout, cp.stderr)
+    # PYTHONPATH puts this checkout first, so the script runs the code under test.
+    repo = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(p for p in (repo, (env or {}).get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))) if p)
+    return _run([str(script), *map(os.fspath, args)], cwd, {**(env or {}), "PYTHONPATH": path}, timeout)
 
 
 def run_inproc(*args: str | os.PathLike[str]) -> CliResult:
