@@ -59,12 +59,8 @@ class Workspace:
     def runs(self) -> Path:
         return self.root / "runs"
 
-    @property
-    def smoke(self) -> Path:
-        """Generated smoke datasets, apart from the real data in data/."""
-        return self.root / "smoke"
-
     def smoke_dir(self, relative: str) -> Path:
+        """Where a generated smoke dataset goes: under smoke/, apart from the real data in data/."""
         return self.resolve_inside(f"smoke/{relative}")
 
     @property
