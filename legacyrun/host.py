@@ -73,7 +73,17 @@ def parse_smi_csv(text: str, *, has_cc: bool) -> SmiResult:
             if not cc:
                 result.notes.append(f"compute capability of {name!r} is unknown; pass --gpu sm_XY to plan for it")
         result.gpus.append(
-            (index, uuid, GpuInfo(name=name, compute_capability=cc or None, memory_mib=_memory_mib(mem)))
+            (
+                index,
+                uuid,
+                GpuInfo(
+                    name=name,
+                    compute_capability=cc or None,
+                    memory_mib=_memory_mib(mem),
+                    index=index or None,
+                    uuid=uuid or None,
+                ),
+            )
         )
         result.driver = result.driver or driver
     return result

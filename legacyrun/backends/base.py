@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from legacyrun.recipe.loader import LoadedRecipe
     from legacyrun.recipe.models import Profile
     from legacyrun.resolve.model import Resolution
+    from legacyrun.run.gpus import GpuSelection
     from legacyrun.workspace import Workspace
 
 Progress = Callable[[str], None]
@@ -179,10 +180,13 @@ class Backend(ABC):
         *,
         cwd: Path,
         env: Mapping[str, str] | None = None,
-        gpus: int = 0,
+        gpus: GpuSelection | None = None,
         workspace: Workspace,
     ) -> Stream:
-        """Start argv inside the environment; the caller iterates the Stream and reads its returncode."""
+        """Start argv inside the environment; the caller iterates the Stream and reads its returncode.
+
+        `gpus`: the devices the task gets (physical ids); a prefix backend has them in `env` already, a container
+        backend requests those devices (None or no ids: no GPU)."""
 
     @abstractmethod
     def remove(self, env_ref: EnvRef) -> None:

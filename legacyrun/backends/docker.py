@@ -43,6 +43,7 @@ from legacyrun.errors import BuildError, ToolMissingError, UsageError
 
 if TYPE_CHECKING:
     from legacyrun.proc import Stream
+    from legacyrun.run.gpus import GpuSelection
     from legacyrun.workspace import Workspace
 
 ENV_PREFIX = "/opt/legacyrun/env"
@@ -283,6 +284,22 @@ def _client() -> Any:
     return client
 
 
+def device_requests(gpus: GpuSelection | None) -> list[dict[str, Any]]:
+    """The Engine API's HostConfig.DeviceRequests for the selection: one request naming the physical ids."""
+    if gpus is None or not gpus.ids:
+        return []
+    return [{"Driver": "", "Count": 0, "DeviceIDs": list(gpus.ids), "Capabilities": [["gpu"]]}]
+
+
+def gpus_flag(gpus: GpuSelection | None) -> list[str]:
+    """`docker run --gpus` for device_requests(gpus): by id, never a count (a count takes the first N devices)."""
+    requests = device_requests(gpus)
+    if not requests:
+        return []
+    # The CLI reads the value as CSV; the quotes keep the comma-separated ids one field.
+    return ["--gpus", '"device=' + ",".join(requests[0]["DeviceIDs"]) + '"']
+
+
 class DockerBackend(Backend):
     name = "docker"
     description = "a Docker image built from a rendered Dockerfile (docker SDK)"
@@ -402,7 +419,7 @@ class DockerBackend(Backend):
         *,
         cwd: Path,
         env: Mapping[str, str] | None = None,
-        gpus: int = 0,
+        gpus: GpuSelection | None = None,
         workspace: Workspace,
     ) -> Stream:
         from legacyrun import proc
@@ -416,7 +433,7 @@ class DockerBackend(Backend):
         *,
         cwd: Path,
         env: Mapping[str, str] | None = None,
-        gpus: int = 0,
+        gpus: GpuSelection | None = None,
         workspace: Workspace,
     ) -> list[str]:
         """The `docker run` argv: workspace at the same path, caller's uid:gid, host network, GPUs if asked."""
@@ -436,12 +453,14 @@ class DockerBackend(Backend):
         else:
             out += ["-v", f"{root}:{root}"]
         out += ["-w", str(cwd), "-e", f"HOME={home}"]
-        for key, value in sorted((env or {}).items()):
+        values = dict(env or {})
+        if gpus is not None and gpus.ids:
+            # The runtime exposes only the requested devices, renumbered from 0: the host's physical ids would
+            # hide them again inside (issue 13: `--gpus 0,2` ran on one GPU).
+            values["CUDA_VISIBLE_DEVICES"] = gpus.container_visible_devices
+        for key, value in sorted(values.items()):
             out += ["-e", f"{key}={value}"]
-        if gpus > 0:
-            visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-            spec = f'"device={visible}"' if visible else str(gpus)
-            out += ["--gpus", spec]
+        out += gpus_flag(gpus)
         out += [env_ref.location, *argv]
         return out
 
@@ -457,4 +476,12 @@ class DockerBackend(Backend):
             raise BuildError(f"cannot remove image {env_ref.location}: {exc.explanation or exc}") from None
 
 
-__all__ = ["DockerBackend", "image_tag", "render_dockerfile", "requirements_text", "write_context"]
+__all__ = [
+    "DockerBackend",
+    "device_requests",
+    "gpus_flag",
+    "image_tag",
+    "render_dockerfile",
+    "requirements_text",
+    "write_context",
+]

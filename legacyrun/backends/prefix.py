@@ -13,6 +13,7 @@ from legacyrun.backends.base import Backend, BuildPlan, EnvRef, OnFailure, Progr
 from legacyrun.errors import BuildError
 from legacyrun.invocation import command
 from legacyrun.proc import Stream
+from legacyrun.run.gpus import GpuSelection
 from legacyrun.workspace import Workspace
 
 
@@ -79,7 +80,7 @@ class PrefixBackend(Backend):
         *,
         cwd: Path,
         env: Mapping[str, str] | None = None,
-        gpus: int = 0,
+        gpus: GpuSelection | None = None,
         workspace: Workspace,
     ) -> Stream:
         return prefix_exec(env_ref, argv, cwd=cwd, env=env)

@@ -297,6 +297,14 @@ def _state(repo: GitRepo, pinned: str) -> _State:
     return _State(repo, pinned, repo.head(), repo.head_branch(), tip, series, foreign, repo.dirty_files())
 
 
+def applied_ids(path: Path, pinned: str) -> list[str]:
+    """Ids of legacyrun's patch commits on the patched branch of one source tree, oldest first (none: unpatched)."""
+    repo = GitRepo(path)
+    if not path.is_dir() or not repo.is_repo():
+        return []
+    return [pid for pid, _digest, _sha in _state(repo, pinned).series]
+
+
 def _head_is_ours(st: _State) -> bool:
     if st.branch == BRANCH:
         return True
@@ -563,6 +571,7 @@ __all__ = [
     "PlannedPatch",
     "SourcePlan",
     "SourceResult",
+    "applied_ids",
     "apply",
     "list_patches",
     "plan_patches",

@@ -34,7 +34,7 @@ class DoctorReport:
             # Identical boards in a row collapse into one line ('gpu 0-7: 8x ...').
             start = 0
             for i, gpu in enumerate(h.gpus):
-                if i + 1 < len(h.gpus) and h.gpus[i + 1] == gpu:
+                if i + 1 < len(h.gpus) and h.gpus[i + 1].same_board(gpu):
                     continue
                 mem = f", {gpu.memory_mib} MiB" if gpu.memory_mib else ""
                 cc = gpu.compute_capability or "unknown"

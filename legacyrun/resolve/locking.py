@@ -24,8 +24,10 @@ RECIPE_BOUND = ("sources", "datasets")
 
 
 def stable_host(host: HostInfo) -> HostInfo:
-    """The host as recorded in a lock: without values that change between runs (free disk, probe remarks)."""
-    return host.model_copy(update={"free_disk_bytes": None, "notes": []})
+    """The host as recorded in a lock: without values that change between runs (free disk, probe remarks) or name
+    one machine's devices (index, UUID: which of the GPUs a run uses is the run's choice, recorded in provenance)."""
+    gpus = [g.model_copy(update={"index": None, "uuid": None}) for g in host.gpus]
+    return host.model_copy(update={"free_disk_bytes": None, "notes": [], "gpus": gpus})
 
 
 def for_lock(resolution: Resolution) -> Resolution:

@@ -20,6 +20,23 @@ class GpuInfo(_Frozen):
     name: str = Field(description="Marketing name, e.g. 'NVIDIA H100 80GB HBM3'.")
     compute_capability: str | None = Field(default=None, description="'9.0'; None when unknown.")
     memory_mib: int | None = Field(default=None, description="Total memory in MiB.")
+    # Left out of dumps when None, so locks (which never name devices) keep their text.
+    index: str | None = Field(
+        default=None,
+        description="nvidia-smi index (physical, PCI bus order); None when assumed from flags.",
+        exclude_if=lambda v: v is None,
+    )
+    uuid: str | None = Field(
+        default=None, description="nvidia-smi UUID ('GPU-...'); None when assumed.", exclude_if=lambda v: v is None
+    )
+
+    def same_board(self, other: GpuInfo) -> bool:
+        """The same kind of board (name, compute capability, memory), whichever device it is."""
+        return (self.name, self.compute_capability, self.memory_mib) == (
+            other.name,
+            other.compute_capability,
+            other.memory_mib,
+        )
 
 
 class HostInfo(_Frozen):

@@ -136,7 +136,7 @@ def task_command(
     if smoke and task.smoke:
         env.update({k: expand(v, values) for k, v in task.smoke.env.items()})
         env["LEGACYRUN_SMOKE"] = "1"
-    env["CUDA_VISIBLE_DEVICES"] = gpus.cuda_visible_devices
+    env.update(gpus.task_env())
     env["LEGACYRUN_GPUS"] = str(gpus.count)
     env["PYTHONUNBUFFERED"] = "1"
     return task, argv, cwd, env
@@ -237,7 +237,7 @@ def run_task(
         argv=argv,
         cwd=str(cwd),
         env_overrides=dict(sorted(env.items())),
-        gpus={"count": gpus.count, "ids": list(gpus.ids), "available": gpus.available},
+        gpus=gpus.to_json(),
         smoke=dict(smoke) if smoke is not None else None,
         **dict(provenance_base),
     )

@@ -32,6 +32,50 @@ def adaptation_overrides(
     return plan.overrides, rows
 
 
+def readapt(
+    loaded: LoadedRecipe,
+    ws: Workspace,
+    resolution: Resolution,
+    gpus: GpuSelection,
+    *,
+    sources_in_env: bool,
+    spec: str | None = None,
+) -> str | None:
+    """Bring the adaptation of the patched tree to the selected GPUs before a task runs (`run --gpus 1` after
+    `up --gpus 2`): the adapt commit is replaced by the one for this selection, as its own commit.
+
+    Returns what was done (None: nothing to do). An image that holds the sources cannot be edited in place, so
+    there the answer is a PatchError naming the command that re-adapts and rebuilds.
+    """
+    recipe = loaded.recipe
+    if recipe.adapt is None:
+        return None
+    from legacyrun.patching.command import record_result
+    from legacyrun.patching.engine import applied_ids, apply, plan_patches
+    from legacyrun.patching.target import target_from_resolution
+
+    main = recipe.sources[0]
+    applied = applied_ids(ws.source_dir(main.name), main.commit)
+    if not applied:
+        return None  # never patched (or reverted on purpose): the user's choice, not ours to redo
+    plan = plan_patches(loaded, ws, target_from_resolution(resolution, gpus.count))
+    wanted = [(p.id, p.hash) for sp in plan.sources if sp.name == main.name for p in sp.patches if p.kind == "adapt"]
+    current = [pid for pid in applied if pid.startswith("adapt-")]
+    if [pid for pid, _h in wanted] == current:
+        return None
+    was = current[0] if current else "no adaptation"
+    now = wanted[0][0] if wanted else "no adaptation"
+    if sources_in_env:
+        from legacyrun.errors import PatchError
+
+        raise PatchError(
+            f"the sources in the image are adapted for {was}, this run asks for {now}",
+            hint=command("up", recipe.name, "--gpus", spec or str(gpus.count)) + " (re-adapts and rebuilds)",
+        )
+    record_result(ws, loaded, apply(plan))
+    return f"re-adapted {main.name}: {was} -> {now}"
+
+
 def _heads(loaded: LoadedRecipe, ws: Workspace) -> dict[str, str]:
     """The commit each source tree is at when the task starts (the pinned commit plus legacyrun's patches)."""
     from legacyrun import proc
@@ -99,7 +143,7 @@ def run_in_workspace(
     overrides, rows = adaptation_overrides(loaded, ws, resolution, gpus)
 
     def executor(argv: list[str], *, cwd: Path, env: Mapping[str, str], gpus: GpuSelection) -> Stream:
-        return backend.exec(env_ref, argv, cwd=cwd, env=dict(env), gpus=gpus.count if gpus.ids else 0, workspace=ws)
+        return backend.exec(env_ref, argv, cwd=cwd, env=dict(env), gpus=gpus, workspace=ws)
 
     profile_env = dict(loaded.recipe.env.profiles[resolution.profile].env)
     base = provenance_base(loaded, ws, resolution, env_ref.to_json(), host)
@@ -152,14 +196,25 @@ def run_command(req: RunRequest, *, on_line: Callable[[str], None] | None = None
         plan = plan_for(req.loaded, req.ws, lock.resolution, mirrors=mirrors.as_mapping() or None)
         chosen = req.backend or (lock.environment.backend if lock.environment else None)
         name, _why = choose_backend(chosen, plan)
-        selection = select_gpus(req.gpus, len(req.host.gpus))
+        selection = select_gpus(req.gpus, req.host.gpus)
+        backend = get_backend(name)
+        note = readapt(
+            req.loaded,
+            req.ws,
+            lock.resolution,
+            selection,
+            sources_in_env=backend.ref(plan).sources_in_env,
+            spec=req.gpus,
+        )
+        if note is not None and on_line is not None:
+            on_line(f"legacyrun: {note}")
         smoke = generate_smoke_data(req.loaded, req.ws, req.task) if req.smoke else None
         return run_in_workspace(
             req.loaded,
             req.ws,
             req.task,
             resolution=lock.resolution,
-            backend=get_backend(name),
+            backend=backend,
             plan=plan,
             gpus=selection,
             extra_args=req.extra_args,
@@ -308,6 +363,7 @@ __all__ = [
     "adaptation_overrides",
     "generate_smoke_data",
     "provenance_base",
+    "readapt",
     "run_command",
     "run_in_workspace",
     "smoke_data_present",

@@ -82,7 +82,7 @@ class _Chain:
         self.progress = progress
         self.mirrors = Mirrors.from_environment(req.mirror_values)
         self.resolution: Resolution | None = None
-        self.gpus = select_gpus(req.gpus, len(req.host.gpus))
+        self.gpus = select_gpus(req.gpus, req.host.gpus)
         self.backend_name: str | None = None
         self.backend_why: str | None = None
         self.notes: list[str] = []

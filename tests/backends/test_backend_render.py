@@ -217,15 +217,27 @@ def test_docker_run_argv(make_plan: PlanFactory, tmp_path: Path, monkeypatch: py
     for sub in ("src", "data", "runs"):
         (ws / sub).mkdir(parents=True)
     plan = make_plan(_legacy_res(), profiles=LEGACY, workspace=ws)
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1,2")
+    from legacyrun.resolve.model import GpuInfo
+    from legacyrun.run.gpus import select_gpus
+
+    # The user's own CUDA_VISIBLE_DEVICES went into the selection already; the backend never reads it again.
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5")
+    visible = [GpuInfo(name="T4", index=i) for i in ("1", "2")]
     ref = EnvRef("docker", "x", "legacyrun/tinyproj:abc", sources_in_env=True)
     argv = DockerBackend.run_argv(
-        ref, ["python", "train.py"], cwd=ws / "src", env={"A": "1"}, gpus=2, workspace=plan.workspace
+        ref,
+        ["python", "train.py"],
+        cwd=ws / "src",
+        env={"A": "1", "CUDA_VISIBLE_DEVICES": "1,2"},
+        gpus=select_gpus("2", visible),
+        workspace=plan.workspace,
     )
     joined = " ".join(argv)
     assert "--network=host" in argv and f"--user {os.getuid()}:{os.getgid()}" in joined
     assert f"-v {ws / 'data'}:{ws / 'data'}" in joined and f"{ws / 'src'}:" not in joined
     assert '--gpus "device=1,2"' in joined and "-e A=1" in joined
+    # inside, the runtime renumbers the two devices 0 and 1
+    assert "-e CUDA_VISIBLE_DEVICES=0,1" in joined and "CUDA_VISIBLE_DEVICES=1,2" not in joined
     assert argv[-3:] == ["legacyrun/tinyproj:abc", "python", "train.py"]
-    whole = DockerBackend.run_argv(EnvRef("docker", "x", "img"), ["true"], cwd=ws, gpus=0, workspace=plan.workspace)
+    whole = DockerBackend.run_argv(EnvRef("docker", "x", "img"), ["true"], cwd=ws, gpus=None, workspace=plan.workspace)
     assert f"-v {ws}:{ws}" in " ".join(whole) and "--gpus" not in whole
