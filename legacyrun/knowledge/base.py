@@ -29,6 +29,13 @@ def minor(cuda: str) -> str:
     return ".".join(cuda.split(".")[:2])
 
 
+def driver_at_least(driver: str, minimum: str) -> bool:
+    """Whether an NVIDIA driver meets a minimum; a driver given as a branch ('418') means any 418.x, so it is
+    compared only as far as it was given (418 satisfies 418.39, 418.30 does not)."""
+    have = version_key(driver)
+    return have >= version_key(minimum)[: len(have)]
+
+
 def cc_key(cc: str) -> tuple[int, int]:
     """Compute capability '8.6' (or 'sm_86', '86') -> (8, 6)."""
     text = cc.strip().lower().removeprefix("sm_").removeprefix("sm").removeprefix("compute_")
@@ -360,8 +367,7 @@ class KnowledgeBase:
 
     def max_cuda_for_driver(self, driver: str) -> str | None:
         """Newest CUDA toolkit (minor) whose full minimum driver is <= `driver`."""
-        dkey = version_key(driver)
-        ok = [r for r in self._driver_rows if version_key(r[1]) <= dkey]
+        ok = [r for r in self._driver_rows if driver_at_least(driver, r[1])]
         return minor(ok[-1][2]) if ok else None
 
     def cudas_with_driver_facts(self) -> list[str]:
@@ -509,6 +515,7 @@ __all__ = [
     "UbuntuGcc",
     "cc_key",
     "cc_text",
+    "driver_at_least",
     "kb",
     "minor",
     "version_key",

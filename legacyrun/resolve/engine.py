@@ -18,7 +18,7 @@ from packaging.version import Version
 
 from legacyrun.errors import ResolveError, UsageError
 from legacyrun.knowledge import kb
-from legacyrun.knowledge.base import ArchList, TorchRelease, cc_key, cc_text, version_key
+from legacyrun.knowledge.base import ArchList, TorchRelease, cc_key, cc_text, driver_at_least, version_key
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.recipe.models import Profile, Recipe
 from legacyrun.resolve.image import choose_image, cpu_image
@@ -110,11 +110,10 @@ def _check_driver(driver: str | None, cuda: str) -> tuple[bool, bool, str | None
     need = knowledge.driver_min(cuda)
     if driver is None or need is None:
         return True, True, None, None
-    have = version_key(driver)
-    if have >= version_key(need):
+    if driver_at_least(driver, need):
         return True, True, None, need
     floor = knowledge.minor_compat_floor(cuda)
-    if floor and have >= version_key(floor):
+    if floor and driver_at_least(driver, floor):
         note = (
             f"driver {driver} is below CUDA {cuda}'s {need} but >= {floor}: runs under CUDA minor-version "
             "compatibility (no PTX JIT)"
