@@ -285,19 +285,24 @@ def parse_gpu_spec(spec: str) -> list[GpuInfo]:
             break
     if count < 1 or count > 64:
         raise UsageError(f"--gpu {spec!r}: the GPU count must be between 1 and 64")
+    memory_mib: int | None = None
     cc_hit = _CC_SPEC.match(text)
     if cc_hit:
         cc = cc_text(cc_key(text))
         name = f"sm_{cc.replace('.', '')} GPU"
     else:
-        found = kb().gpu_cc(text)
+        match = kb().gpu_model(text)
+        found = match.model.cc if match else kb().gpu_cc(text)
         if found is None:
             raise UsageError(
                 f"--gpu {spec!r}: unknown GPU model",
-                hint="give its compute capability instead, e.g. --gpu sm_86 (see `legacyrun doctor`)",
+                hint="give its compute capability instead, e.g. --gpu sm_86 or --gpu 8.6 (nvidia-smi "
+                "--query-gpu=compute_cap shows it; `legacyrun doctor` lists the known boards' families)",
             )
         cc, name = found, text
-    return [GpuInfo(name=name, compute_capability=cc) for _ in range(count)]
+        if match is not None:
+            memory_mib = match.memory_gb * 1024
+    return [GpuInfo(name=name, compute_capability=cc, memory_mib=memory_mib) for _ in range(count)]
 
 
 def check_driver(driver: str) -> str:

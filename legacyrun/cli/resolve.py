@@ -103,6 +103,12 @@ def resolve_cmd(
     cpu: CpuOpt = False,
     pin: PinOpt = None,
     json: JsonOpt = False,
+    source_build: Annotated[
+        bool,
+        typer.Option(
+            "--source-build", help="For a Kepler GPU (sm_3x): print the Dockerfile that builds torch for its arch."
+        ),
+    ] = False,
 ) -> None:
     """Resolve a recipe's pins for this machine (or --gpu/--driver/--cpu) and say why."""
     from legacyrun.recipe.registry import load
@@ -111,7 +117,13 @@ def resolve_cmd(
     opts = options(ctx, json=json)
     pins = pins_for(pin)
     loaded = load(recipe)
-    res = resolve(loaded, host_for(gpu, driver, cpu), profile=profile, pins=pins)
+    host = host_for(gpu, driver, cpu)
+    if source_build:
+        from legacyrun.resolve.oldgpu import source_build_dockerfile
+
+        typer.echo(source_build_dockerfile(loaded, host), nl=False)
+        return
+    res = resolve(loaded, host, profile=profile, pins=pins)
     if opts.json:
         render.emit_json(resolution_json(res))
         return

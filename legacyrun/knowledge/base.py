@@ -166,6 +166,50 @@ class GpuRow:
 
 
 @dataclass(frozen=True)
+class GpuModel:
+    """One board of gpu_models.csv: compute capability, memory variants (GB, the usual one first), sources."""
+
+    name: str
+    family: str  # geforce | titan | quadro | datacenter | jetson
+    cc: str
+    memory_gb: tuple[int, ...]
+    aliases: tuple[str, ...]
+    cc_source: str
+    memory_source: str
+
+
+@dataclass(frozen=True)
+class GpuMatch:
+    """A GPU name resolved against the table; `memory_gb` is the variant the name says ('80GB'), else the usual."""
+
+    model: GpuModel
+    memory_gb: int
+
+
+# Words that vendors and drivers put around the same board: 'NVIDIA GeForce GTX 760', 'Tesla K80', 'NVIDIA H200'.
+_NOISE = {"nvidia", "geforce", "tesla", "generation", "gpu", "graphics", "pcie", "sxm", "sxm2", "sxm4", "sxm5"}
+
+
+def gpu_tokens(name: str) -> tuple[str, ...]:
+    """Words of a GPU name for matching: lower case, letters and digits split ('GTX1080Ti' -> gtx 1080 ti),
+    vendor words and memory sizes dropped."""
+    text = re.sub(r"(\d+)\s*(gb|g)\b", " ", name.lower())  # memory variants are read apart, see gpu_memory_hint
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    text = re.sub(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", " ", text)
+    return tuple(t for t in text.split() if t not in _NOISE)
+
+
+def gpu_memory_hint(name: str) -> int | None:
+    """'NVIDIA A100-SXM4-80GB' -> 80; None when the name does not say."""
+    found = re.search(r"(\d+)\s*gb\b", name.lower())
+    return int(found.group(1)) if found else None
+
+
+def _contains(words: tuple[str, ...], key: tuple[str, ...]) -> bool:
+    return any(words[i : i + len(key)] == key for i in range(len(words) - len(key) + 1))
+
+
+@dataclass(frozen=True)
 class ImageTag:
     """An nvidia/cuda devel tag."""
 
@@ -453,8 +497,47 @@ class KnowledgeBase:
         return None
 
     def gpu_cc(self, name: str) -> str | None:
+        match = self.gpu_model(name)
+        if match is not None:
+            return match.model.cc
         row = self.gpu_row(name)
         return row.cc if row else None
+
+    @cached_property
+    def gpu_models(self) -> tuple[GpuModel, ...]:
+        import csv
+
+        with (DATA / "gpu_models.csv").open(encoding="utf-8", newline="") as fh:
+            return tuple(
+                GpuModel(
+                    name=r["name"],
+                    family=r["family"],
+                    cc=r["cc"],
+                    memory_gb=tuple(int(m) for m in r["memory_gb"].split(";") if m),
+                    aliases=tuple(a for a in r["aliases"].split(";") if a),
+                    cc_source=r["cc_source"],
+                    memory_source=r["memory_source"],
+                )
+                for r in csv.DictReader(fh)
+            )
+
+    @cached_property
+    def _gpu_keys(self) -> list[tuple[tuple[str, ...], GpuModel]]:
+        keys = [(gpu_tokens(n), m) for m in self.gpu_models for n in (m.name, *m.aliases)]
+        # The most specific name wins: 'GTX 1080 Ti' before 'GTX 1080', 'GTX TITAN X' before 'GTX TITAN'.
+        return sorted(keys, key=lambda k: -len(k[0]))
+
+    def gpu_model(self, name: str) -> GpuMatch | None:
+        """The board a name means ('NVIDIA GeForce GTX 760', 'GTX 760', 'Tesla K80', 'NVIDIA A100-SXM4-80GB')."""
+        words = gpu_tokens(name)
+        if not words:
+            return None
+        for key, model in self._gpu_keys:
+            if key and _contains(words, key):
+                hint = gpu_memory_hint(name)
+                memory = hint if hint is not None and hint in model.memory_gb else model.memory_gb[0]
+                return GpuMatch(model, memory)
+        return None
 
     # -- images and Ubuntu compilers -------------------------------------------------------------------------------
     @cached_property
@@ -507,6 +590,8 @@ __all__ = [
     "ArchRow",
     "CondaRule",
     "DroppedArchs",
+    "GpuMatch",
+    "GpuModel",
     "GpuRow",
     "ImageTag",
     "KnowledgeBase",
@@ -516,6 +601,8 @@ __all__ = [
     "cc_key",
     "cc_text",
     "driver_at_least",
+    "gpu_memory_hint",
+    "gpu_tokens",
     "kb",
     "minor",
     "version_key",

@@ -506,6 +506,20 @@ def _check_host_pins(pins: Mapping[str, str], host: HostInfo) -> None:
         )
 
 
+def _old_gpu_hint(loaded: LoadedRecipe, host: HostInfo) -> str | None:
+    """For a Kepler GPU, the explained plan (binaries with its arch, a source build, the CPU) instead of a refusal."""
+    from legacyrun.resolve.oldgpu import old_gpu_plan
+
+    for gpu in host.gpus:
+        plan = old_gpu_plan(loaded, gpu)
+        if plan is not None:
+            lines = plan.lines()
+            if plan.source_builds:
+                lines.append("`legacyrun resolve ... --source-build` prints the Dockerfile of the source build")
+            return "\n".join(lines)
+    return None
+
+
 def resolve(
     loaded: LoadedRecipe, host: HostInfo, *, profile: str | None = None, pins: Mapping[str, str] | None = None
 ) -> Resolution:
@@ -544,6 +558,9 @@ def resolve(
         hint = f"pin a Python that torch {checked['torch']} has with {FLAG} python=X.Y{builds}"
     elif not host.cpu_only and profile is None:
         hint = "plan for another machine with --gpu NAME|sm_XY --driver VERSION, or use --cpu"
+    old_gpu = _old_gpu_hint(loaded, host)
+    if old_gpu is not None:
+        hint = old_gpu
     if profile is not None:
         raise ResolveError(f"profile {profile} of {recipe.name} cannot run on {where}: {failures[0]}", hint=hint)
     detail = "; ".join(f"{n}: {f}" for n, f in zip(order, failures, strict=True))
