@@ -23,7 +23,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,6 +50,7 @@ class AdaptRow:
     old: str
     new: str
     rule: str
+    why: str = ""  # the recipe's reason, and the condition of a memory rule: provenance records each deviation
 
 
 @dataclass
@@ -66,7 +67,18 @@ class AdaptPlan:
     rows: list[AdaptRow] = field(default_factory=list)
 
     @property
+    def keys(self) -> list[AdaptKey]:
+        return applicable_keys(self.adapt, self.target)
+
+    @property
+    def memory_rules(self) -> bool:
+        """Some key chosen for the GPU's memory applies (the commit then names the memory it was made for)."""
+        return any(k.when is not None and k.when.gpu_memory_gb is not None for k in self.keys)
+
+    @property
     def patch_id(self) -> str:
+        if self.memory_rules and self.target.gpu_memory_gb is not None:
+            return f"adapt-gpus-{self.gpus}-{round(self.target.gpu_memory_gb)}gb"
         return f"adapt-gpus-{self.gpus}"
 
     @property
@@ -76,12 +88,56 @@ class AdaptPlan:
     @property
     def needs_tree(self) -> bool:
         """Some keys live in files (so the adapt commit exists even when the tree was not readable at plan time)."""
-        return any(k.format != "cli" for k in self.adapt.keys)
+        return any(k.format != "cli" for k in self.keys)
+
+
+def _when_holds(key: AdaptKey, target: Target) -> bool:
+    when = key.when
+    if when is None:
+        return True
+    if when.gpu_memory_gb is not None and (
+        target.gpu_memory_gb is None or not when.gpu_memory_gb.holds(target.gpu_memory_gb)
+    ):
+        return False
+    if when.gpus is not None:
+        from packaging.specifiers import SpecifierSet
+
+        if target.gpus is None or not SpecifierSet(when.gpus).contains(str(target.gpus)):
+            return False
+    return True
+
+
+def _why(key: AdaptKey, target: Target) -> str:
+    parts = [key.why] if key.why else []
+    bounds = key.when.gpu_memory_gb if key.when is not None else None
+    if bounds is not None:
+        span = " and ".join(
+            f"{word} {format(v, 'g')} GB" for word, v in (("at least", bounds.min), ("at most", bounds.max)) if v
+        )
+        parts.append(f"GPU memory {format(target.gpu_memory_gb or 0, 'g')} GB is {span}")
+    return "; ".join(parts)
+
+
+def applicable_keys(adapt: Adapt, target: Target) -> list[AdaptKey]:
+    """The keys that apply to the target, in order; a key with a `when` that holds replaces the earlier keys of
+    the same key and format (on a 4 GB card the memory rule's value, not the count rule's)."""
+    out: list[AdaptKey] = []
+    for key in adapt.keys:
+        if not _when_holds(key, target):
+            continue
+        if key.when is not None:
+            out = [k for k in out if (k.key, k.format) != (key.key, key.format)]
+        out.append(key)
+    return out
 
 
 def adapt_hash(adapt: Adapt, target: Target) -> str:
-    """Content hash of the adapt patch: the block, the GPU count and the torch version (launcher rule)."""
-    payload = {"adapt": adapt.model_dump(mode="json"), "gpus": target.gpus, "torch": target.torch}
+    """Content hash of the adapt patch: the block, the GPU count, the torch version (launcher rule) and which
+    keys hold (memory rules)."""
+    keys = [i for i, k in enumerate(adapt.keys) if k in applicable_keys(adapt, target)]
+    payload: dict[str, object] = {"adapt": adapt.model_dump(mode="json"), "gpus": target.gpus, "torch": target.torch}
+    if any(k.when is not None for k in adapt.keys):
+        payload["keys"] = keys  # only then: hashes of recipes without memory rules stay as they were
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
 
 
@@ -338,11 +394,14 @@ def compute(
     texts: dict[str, str] = {}
     originals: dict[str, str] = {}
     plan.edits, plan.overrides, plan.rows = {}, {}, []
-    for key in plan.adapt.keys:
+    for key in plan.keys:
+        first = len(plan.rows)
         if key.format == "cli":
             _cli_key(key, files, read, plan, task_argv or {})
         else:
             _file_key(key, files, read, plan, texts, originals)
+        why = _why(key, plan.target)
+        plan.rows[first:] = [replace(r, why=why) for r in plan.rows[first:]]
     plan.edits = {rel: (originals[rel], texts[rel]) for rel in sorted(texts) if texts[rel] != originals[rel]}
     return plan
 
@@ -394,6 +453,7 @@ __all__ = [
     "AdaptRow",
     "adapt_changes",
     "adapt_hash",
+    "applicable_keys",
     "compute",
     "format_float",
     "new_value",

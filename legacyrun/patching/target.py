@@ -25,12 +25,27 @@ class Target:
     python: str | None = None
     cuda: str | None = None
     gpus: int | None = None
+    gpu_memory_gb: float | None = None  # the smallest selected GPU's memory; None when unknown (CPU, sm_XY)
 
 
-def target_from_resolution(res: Resolution, gpus: int | None = None) -> Target:
-    """The target of a resolution; `gpus` overrides the host's GPU count (e.g. from --gpus)."""
+def host_memory_gb(res: Resolution) -> float | None:
+    """Memory of the smallest GPU the resolution's host has, in GB (nvidia-smi's MiB / 1024, one decimal)."""
+    known = [g.memory_mib for g in res.host.gpus if g.memory_mib]
+    return mib_to_gb(min(known)) if known else None
+
+
+def mib_to_gb(mib: int | None) -> float | None:
+    return None if mib is None else round(mib / 1024, 1)
+
+
+def target_from_resolution(res: Resolution, gpus: int | None = None, memory_gb: float | None = None) -> Target:
+    """The target of a resolution; `gpus` overrides the host's GPU count (e.g. from --gpus) and `memory_gb` its
+    GPU memory (from the selected devices)."""
     count = gpus if gpus is not None else (res.gpu_count or None)
-    return Target(profile=res.profile, torch=res.torch, python=res.python, cuda=res.cuda, gpus=count)
+    memory = memory_gb if memory_gb is not None else (host_memory_gb(res) if count else None)
+    return Target(
+        profile=res.profile, torch=res.torch, python=res.python, cuda=res.cuda, gpus=count, gpu_memory_gb=memory
+    )
 
 
 def pin_of(spec: str | None) -> str | None:

@@ -398,8 +398,29 @@ Patch = Annotated[RegexPatch | DiffPatch | CatalogPatch, Field(discriminator="ki
 # --- GPU-count adaptation -------------------------------------------------------------------------------------
 
 
+class Bounds(StrictModel):
+    """An inclusive range; a missing end is open."""
+
+    min: float | None = Field(default=None, description="Lower bound (inclusive).")
+    max: float | None = Field(default=None, description="Upper bound (inclusive).")
+
+    def holds(self, value: float) -> bool:
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+
+
+class AdaptWhen(StrictModel):
+    """When an adapt key applies: every given condition must hold (an unknown value holds none)."""
+
+    gpu_memory_gb: Bounds | None = Field(
+        default=None,
+        description="Memory of the smallest selected GPU in GB, e.g. {max: 6} for 4-6 GB cards. Unknown (CPU, a GPU "
+        "given as sm_XY) does not hold.",
+    )
+    gpus: VersionSpec | None = Field(default=None, description="Specifier on the GPU count, e.g. '==1'.")
+
+
 class AdaptKey(StrictModel):
-    """One value that depends on the GPU count, and where it lives."""
+    """One value that depends on the GPU count (or the GPU's memory), and where it lives."""
 
     key: str = Field(description="Key: a dotted config key (SOLVER.BASE_LR), a CLI flag (--nproc_per_node), ...")
     format: Literal["yaml", "cli", "shell", "python"] = Field(
@@ -418,6 +439,11 @@ class AdaptKey(StrictModel):
     value: float | int | str | None = Field(default=None, description="rule set: the value to use.")
     min: float | int | None = Field(default=None, description="Lower bound after scaling.")
     why: str | None = Field(default=None, description="Why it scales this way.")
+    when: AdaptWhen | None = Field(
+        default=None,
+        description="Only when this holds; such a key replaces the earlier keys of the same key and format "
+        "(a memory rule overrides the count rule of the same value).",
+    )
 
 
 class Adapt(StrictModel):

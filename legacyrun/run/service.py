@@ -18,6 +18,13 @@ from legacyrun.run.runner import RunOutcome, run_task
 from legacyrun.workspace import Workspace
 
 
+def gpu_target(resolution: Resolution, gpus: GpuSelection) -> Any:
+    """The patch target for the selected GPUs: their count and the memory of the smallest one."""
+    from legacyrun.patching.target import mib_to_gb, target_from_resolution
+
+    return target_from_resolution(resolution, gpus.count, mib_to_gb(gpus.memory_mib))
+
+
 def adaptation_overrides(
     loaded: LoadedRecipe, ws: Workspace, resolution: Resolution, gpus: GpuSelection
 ) -> tuple[dict[str, list[str]], list[dict[str, str]]]:
@@ -25,10 +32,11 @@ def adaptation_overrides(
     if loaded.recipe.adapt is None:
         return {}, []
     from legacyrun.patching.adapt import plan_adaptation
-    from legacyrun.patching.target import target_from_resolution
 
-    plan = plan_adaptation(loaded, target_from_resolution(resolution, gpus.count), ws)
-    rows = [{"key": r.key, "where": r.where, "old": r.old, "new": r.new, "rule": r.rule} for r in plan.rows]
+    plan = plan_adaptation(loaded, gpu_target(resolution, gpus), ws)
+    rows = [
+        {"key": r.key, "where": r.where, "old": r.old, "new": r.new, "rule": r.rule, "why": r.why} for r in plan.rows
+    ]
     return plan.overrides, rows
 
 
@@ -52,13 +60,12 @@ def readapt(
         return None
     from legacyrun.patching.command import record_result
     from legacyrun.patching.engine import applied_ids, apply, plan_patches
-    from legacyrun.patching.target import target_from_resolution
 
     main = recipe.sources[0]
     applied = applied_ids(ws.source_dir(main.name), main.commit)
     if not applied:
         return None  # never patched (or reverted on purpose): the user's choice, not ours to redo
-    plan = plan_patches(loaded, ws, target_from_resolution(resolution, gpus.count))
+    plan = plan_patches(loaded, ws, gpu_target(resolution, gpus))
     wanted = [(p.id, p.hash) for sp in plan.sources if sp.name == main.name for p in sp.patches if p.kind == "adapt"]
     current = [pid for pid in applied if pid.startswith("adapt-")]
     if [pid for pid, _h in wanted] == current:
@@ -362,6 +369,7 @@ __all__ = [
     "StatusReport",
     "adaptation_overrides",
     "generate_smoke_data",
+    "gpu_target",
     "provenance_base",
     "readapt",
     "run_command",

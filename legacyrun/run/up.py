@@ -222,9 +222,9 @@ class _Chain:
 
     # -- patch -----------------------------------------------------------------------------------------------------
     def target(self) -> Any:
-        from legacyrun.patching.target import target_from_resolution
+        from legacyrun.patching.target import mib_to_gb, target_from_resolution
 
-        return target_from_resolution(self.ensure_resolution(), self.gpus.count)
+        return target_from_resolution(self.ensure_resolution(), self.gpus.count, mib_to_gb(self.gpus.memory_mib))
 
     def patch_inputs(self) -> Any:
         from legacyrun.patching.engine import plan_patches

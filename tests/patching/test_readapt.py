@@ -53,7 +53,8 @@ def test_sources_in_an_image_are_refused_with_the_command(project: Callable[...,
     with pytest.raises(PatchError) as info:
         readapt(loaded, p.ws, res, select_gpus("1", _visible(4)), sources_in_env=True, spec="1")
     assert "adapt-gpus-2" in info.value.message and "adapt-gpus-1" in info.value.message
-    assert "up legacy --gpus 1" in (info.value.hint or "")
+    hint = info.value.hint or ""
+    assert "legacyrun up" in hint and "--gpus 1" in hint  # the recipe as the user named it (invocation)
     assert applied_ids(p.src, p.pinned) == ["adapt-gpus-2"]
 
 
