@@ -271,6 +271,12 @@ class KnowledgeBase:
         data: dict[str, str] = self._data("sources.json")
         return data
 
+    # -- python -------------------------------------------------------------------------------------------------
+    def python_releases(self) -> list[tuple[str, str]]:
+        """(x.y, date of x.y.0) of CPython feature releases, oldest first (python.json)."""
+        rows = [(str(r["python"]), str(r["date"])) for r in self._data("python.json")["releases"]]
+        return sorted(rows, key=lambda r: version_key(r[0]))
+
     # -- torch --------------------------------------------------------------------------------------------------
     @cached_property
     def torch_releases(self) -> tuple[TorchRelease, ...]:
