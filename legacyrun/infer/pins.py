@@ -57,14 +57,17 @@ _NAME_PATTERNS: dict[str, str] = {
     "python": r"\bpython(?!\s*-?api)",
 }
 _NAMED = {
-    key: re.compile(pat + r"\s*(?:version\s*)?(?:[:=]=?|>=|≥|==|v|\()?\s*v?" + (r"([23]\.\d+)" if key == "python" else _V)
-                    + r"(\+)?", re.I)  # fmt: skip
+    key: re.compile(
+        pat
+        + r"\s*(?:version\s*)?(?:[:=]=?|>=|≥|==|v|\()?\s*v?"
+        + (r"([23]\.\d+)" if key == "python" else _V)
+        + r"(\+)?",
+        re.I,
+    )
     for key, pat in _NAME_PATTERNS.items()
 }
 _RECOMMENDED = re.compile(r"v?" + _V + r"\s*(?:is\s+|are\s+)?(?:recommended|preferred|tested)", re.I)
-_DOCKER_FROM = re.compile(
-    r"^\s*FROM\s+pytorch/pytorch:(\d+\.\d+(?:\.\d+)?)-cuda(\d+\.\d+)", re.I | re.M
-)
+_DOCKER_FROM = re.compile(r"^\s*FROM\s+pytorch/pytorch:(\d+\.\d+(?:\.\d+)?)-cuda(\d+\.\d+)", re.I | re.M)
 _DOCKER_CUDA = re.compile(r"^\s*FROM\s+nvidia/cuda:(\d+\.\d+)", re.I | re.M)
 
 
@@ -110,8 +113,11 @@ def _lines(path: Path) -> list[str]:
 
 def doc_files(root: Path, files: list[Path]) -> list[Path]:
     """README/INSTALL/GETTING_STARTED at the top or one level down, top first."""
-    out = [p for p in files if _DOC_RE.match(p.name) and len(p.relative_to(root).parts) <= 2
-           and not p.name.startswith("requirements")]  # fmt: skip
+    out = [
+        p
+        for p in files
+        if _DOC_RE.match(p.name) and len(p.relative_to(root).parts) <= 2 and not p.name.startswith("requirements")
+    ]
     return sorted(out, key=lambda p: (len(p.relative_to(root).parts), p.name.lower()))
 
 
@@ -156,15 +162,24 @@ def _from_requirements(root: Path, files: list[Path], out: list[Evidence]) -> No
 
 
 def _from_environment_yml(root: Path, files: list[Path], out: list[Evidence]) -> None:
-    names = {"pytorch": "torch", "torch": "torch", "torchvision": "torchvision", "python": "python",
-             "cudatoolkit": "cuda", "cuda-toolkit": "cuda", "pytorch-cuda": "cuda"}  # fmt: skip
+    names = {
+        "pytorch": "torch",
+        "torch": "torch",
+        "torchvision": "torchvision",
+        "python": "python",
+        "cudatoolkit": "cuda",
+        "cuda-toolkit": "cuda",
+        "pytorch-cuda": "cuda",
+    }
     for path in files:
         if path.name not in ("environment.yml", "environment.yaml") or len(path.relative_to(root).parts) > 2:
             continue
         for no, line in enumerate(_lines(path), 1):
             m = re.match(r"^\s*-\s*(?:[\w-]+::)?([A-Za-z0-9_.-]+)\s*==?\s*" + _V, line)
             if m and m.group(1).lower() in names:
-                ev = Evidence(names[m.group(1).lower()], m.group(2), f"{_rel(root, path)}:{no}", line.strip(), RANK_COMMAND)
+                ev = Evidence(
+                    names[m.group(1).lower()], m.group(2), f"{_rel(root, path)}:{no}", line.strip(), RANK_COMMAND
+                )
                 out.append(ev)
 
 
@@ -183,8 +198,12 @@ def _from_containers(root: Path, files: list[Path], out: list[Evidence]) -> None
         elif path.name == "cog.yaml":
             for no, line in enumerate(_lines(path), 1):
                 s = line.strip()
-                for key, pat in (("cuda", r'^cuda:\s*"?(\d+\.\d+)'), ("python", r'^python_version:\s*"?(\d+\.\d+)'),
-                                 ("torch", r'^-\s*"?torch==' + _V), ("torchvision", r'^-\s*"?torchvision==' + _V)):  # fmt: skip
+                for key, pat in (
+                    ("cuda", r'^cuda:\s*"?(\d+\.\d+)'),
+                    ("python", r'^python_version:\s*"?(\d+\.\d+)'),
+                    ("torch", r'^-\s*"?torch==' + _V),
+                    ("torchvision", r'^-\s*"?torchvision==' + _V),
+                ):
                     m = re.match(pat, s)
                     if m:
                         out.append(Evidence(key, m.group(1), f"{rel}:{no}", s, RANK_CONTAINER))
@@ -287,8 +306,10 @@ def infer_pins(root: Path, files: list[Path], date: str | None) -> PinInference:
     if "torch" in res.evidence:
         rel = _torch_release(res.evidence["torch"].value)
         if rel is None:
-            res.todos.append(f"{res.evidence['torch'].where}: torch {res.evidence['torch'].value} is not a release "
-                             "the knowledge base knows; set faithful.torch")  # fmt: skip
+            res.todos.append(
+                f"{res.evidence['torch'].where}: torch {res.evidence['torch'].value} is not a release "
+                "the knowledge base knows; set faithful.torch"
+            )
         else:
             res.pins["torch"] = rel
     dated = _date_pins(date) if date else {}
@@ -302,8 +323,9 @@ def infer_pins(root: Path, files: list[Path], date: str | None) -> PinInference:
     if floor and "torch" in res.pins and Version(res.pins["torch"]) < Version(floor[0]):
         raised = _torch_release(floor[0])
         if raised:
-            res.notes.append(f"torch raised from {res.pins['torch']} to {raised}: the code needs torch >= {floor[0]} "
-                             f"at {floor[1]}")  # fmt: skip
+            res.notes.append(
+                f"torch raised from {res.pins['torch']} to {raised}: the code needs torch >= {floor[0]} at {floor[1]}"
+            )
             res.pins["torch"] = raised
             res.evidence["torch"] = Evidence("torch", raised, floor[1].split(" ")[0], floor[1], RANK_NAMED)
     elif floor:
@@ -320,18 +342,25 @@ def infer_pins(root: Path, files: list[Path], date: str | None) -> PinInference:
     elif rel_obj is not None:
         res.pins["torchvision"] = rel_obj.torchvision
         res.evidence["torchvision"] = Evidence(
-            "torchvision", rel_obj.torchvision, "knowledge base", f"the torchvision release of torch {rel_obj.torch}",
+            "torchvision",
+            rel_obj.torchvision,
+            "knowledge base",
+            f"the torchvision release of torch {rel_obj.torch}",
             RANK_KB,
         )
     if rel_obj is not None:
         cuda = res.pins.get("cuda")
         if cuda and rel_obj.cudas() and cuda not in rel_obj.cudas():
-            res.todos.append(f"{res.evidence['cuda'].where}: torch {rel_obj.torch} had no CUDA {cuda} build "
-                             f"(it had {', '.join(rel_obj.cudas())}); decide faithful.cuda")  # fmt: skip
+            res.todos.append(
+                f"{res.evidence['cuda'].where}: torch {rel_obj.torch} had no CUDA {cuda} build "
+                f"(it had {', '.join(rel_obj.cudas())}); decide faithful.cuda"
+            )
         py = res.pins.get("python")
         if py and rel_obj.python and py not in rel_obj.python:
-            res.todos.append(f"{res.evidence['python'].where}: torch {rel_obj.torch} had no Python {py} build "
-                             f"(it had {', '.join(rel_obj.python)}); decide faithful.python")  # fmt: skip
+            res.todos.append(
+                f"{res.evidence['python'].where}: torch {rel_obj.torch} had no Python {py} build "
+                f"(it had {', '.join(rel_obj.python)}); decide faithful.python"
+            )
     for key in ("torch", "python"):
         if key not in res.pins:
             res.todos.append(f"README: no {key} version found and no commit date; set faithful.{key}")

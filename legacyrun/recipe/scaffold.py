@@ -79,6 +79,8 @@ class ScaffoldResult:
     catalog_rules: dict[str, list[str]]  # profile -> rule ids of its catalog patch
     findings: list[dict[str, Any]]
     catalog_available: bool
+    todos: list[str] = field(default_factory=list)  # "FILE:LINE: what a person must decide"
+    date: str = ""  # the commit's date, YYYY-MM-DD
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -89,6 +91,8 @@ class ScaffoldResult:
             "catalog_available": self.catalog_available,
             "catalog_rules": self.catalog_rules,
             "findings": self.findings,
+            "todos": self.todos,
+            "date": self.date,
         }
 
 
@@ -104,18 +108,33 @@ def _git(args: list[str], cwd: Path | None = None) -> str:
     return res.stdout.strip()
 
 
-def _checkout(url: str, commit: str | None, dest: Path) -> str:
-    try:
-        _git(["clone", "--quiet", url, str(dest)])
-    except FetchError as exc:
-        raise FetchError(f"cannot clone {url}: {exc.message}") from None
+def _checkout(url: str, commit: str | None, dest: Path, mirrors: Any = None) -> tuple[str, str]:
+    """(commit, its committer date YYYY-MM-DD) of `url` checked out at `commit` (HEAD, or the only branch when the
+    repository's HEAD names no branch, as in a bare mirror made from a bundle)."""
+    candidates = mirrors.rewrite(url) if mirrors is not None else [url]
+    for i, cand in enumerate(candidates):
+        try:
+            _git(["clone", "--quiet", cand, str(dest)])
+            break
+        except FetchError as exc:
+            if i == len(candidates) - 1:
+                raise FetchError(f"cannot clone {url}: {exc.message}") from None
+    if not commit:
+        try:
+            _git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cwd=dest)
+        except FetchError:
+            branches = [b.strip() for b in _git(["branch", "-r", "--format=%(refname:short)"], cwd=dest).splitlines()]
+            branches = [b for b in branches if b and not b.endswith("/HEAD")]
+            if not branches:
+                raise FetchError(f"{url} has no commits") from None
+            commit = branches[0]
     if commit:
         try:
             full = _git(["rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"], cwd=dest)
         except FetchError:
             raise UsageError(f"commit {commit} is not in {url}") from None
         _git(["-c", "advice.detachedHead=false", "checkout", "--quiet", full], cwd=dest)
-    return _git(["rev-parse", "HEAD"], cwd=dest)
+    return _git(["rev-parse", "HEAD"], cwd=dest), _git(["log", "-1", "--format=%cs"], cwd=dest)
 
 
 # --- reading the tree -----------------------------------------------------------------------------------------
@@ -189,37 +208,6 @@ def _setup_py(facts: _Facts, root: Path, files: list[Path]) -> None:
             py = re.search(r"python_requires\s*=\s*['\"]([^'\"]+)['\"]", text)
             if py:
                 facts.pin("python", _version_of(py.group(1)), where)
-        if "CUDAExtension" in text:
-            cwd = path.parent.relative_to(root).as_posix()
-            if (path.parent / "make.sh").is_file():
-                continue  # make.sh drives this setup.py; the make.sh step covers it
-            facts.builds.append(
-                {
-                    "name": _slug("build-" + (cwd if cwd != "." else "ext")),
-                    "cwd": cwd,
-                    "argv": ["python", "setup.py", "build", "develop"],
-                    "env": {"FORCE_CUDA": "1"},
-                    "clean": ["build"],
-                    "where": where,
-                }
-            )
-
-
-def _make_sh(facts: _Facts, root: Path, files: list[Path]) -> None:
-    for path in files:
-        if path.name != "make.sh":
-            continue
-        cwd = path.parent.relative_to(root).as_posix()
-        facts.builds.append(
-            {
-                "name": _slug("make-" + (cwd if cwd != "." else "ext")),
-                "cwd": cwd,
-                "argv": ["sh", "make.sh"],
-                "env": {"FORCE_CUDA": "1"},
-                "clean": [],
-                "where": path.relative_to(root).as_posix(),
-            }
-        )
 
 
 def _environment_yml(facts: _Facts, root: Path, files: list[Path]) -> None:
@@ -375,58 +363,70 @@ def _catalog_patches(
 # --- assembling the recipe ------------------------------------------------------------------------------------
 
 
-def _python_for_torch(torch: str) -> str:
-    """A Python the torch release had wheels for (a guess the user should check)."""
-    m = re.search(r"(\d+)\.(\d+)", torch)
-    if not m:
-        return "3.7"
-    major, minor = int(m.group(1)), int(m.group(2))
-    if major == 0 or (major == 1 and minor <= 1):
-        return "3.6"
-    if major == 1 and minor <= 6:
-        return "3.7"
-    if major == 1 and minor <= 10:
-        return "3.8"
-    return "3.10"
-
-
-def _profiles(facts: _Facts, source: str, notes: list[str]) -> dict[str, Any]:
-    pins = {k: v for k, (v, _) in facts.pins.items()}
+def _profiles(facts: _Facts, inf: _Inferred, source: str, notes: list[str], todos: list[str]) -> dict[str, Any]:
+    pins = dict(inf.pins.pins)
+    for key in ("torch", "torchvision", "cuda", "python"):
+        ev = inf.pins.evidence.get(key)
+        if key in pins and ev is not None:
+            notes.append(f"faithful.{key} {pins[key]}: {ev.describe()}")
+    notes.extend(inf.pins.notes)
+    todos.extend(inf.pins.todos)
+    torch = pins.get("torch", "<2")
+    python = pins.get("python", "3.8")
+    readme = {k: v for k, (v, _) in facts.pins.items() if k in ("cudnn", "gcc")}
     for key, (value, where) in sorted(facts.pins.items()):
-        notes.append(f"{key} {value} (from {where})")
-    torch = pins.get("torch")
-    if torch is None:
-        torch = "<2"
-        notes.append("TODO: the torch version the authors used was not found; faithful.torch is a placeholder '<2'")
-    python = pins.get("python")
-    if python is None:
-        python = _python_for_torch(torch)
-        notes.append(f"TODO: python {python} is a guess from torch {torch}; check what the authors ran")
-    if "cuda" not in pins and facts.builds:
-        notes.append("TODO: the project builds CUDA code but names no CUDA version; set faithful.cuda")
-    builds = [
-        {
-            "name": b["name"],
-            "source": source,
-            **({"cwd": b["cwd"]} if b["cwd"] != "." else {}),
-            "argv": b["argv"],
-            "env": b["env"],
-            **({"clean": b["clean"]} if b["clean"] else {}),
-        }
-        for b in facts.builds
-    ]
-    for b in facts.builds:
-        notes.append(f"build step {b['name']}: {' '.join(b['argv'])} (from {b['where']})")
+        if key in ("cudnn", "gcc"):
+            notes.append(f"faithful.{key} {value} (from {where})")
+    builds: list[dict[str, Any]] = []
+    for dep in inf.deps.deps:
+        if dep.known.kind == "source" and dep.commit and dep.known.build:
+            b = dep.known.build
+            builds.append(
+                {
+                    "name": dep.known.name,
+                    "source": dep.known.name,
+                    "argv": list(b["argv"]),
+                    **({"env": dict(b["env"])} if b.get("env") else {}),
+                    **({"clean": list(b["clean"])} if b.get("clean") else {}),
+                    **({"cuda": False} if b.get("cuda") is False else {}),
+                }
+            )
+    for bd in inf.builds:
+        builds.append(
+            {
+                "name": bd.name,
+                "source": source,
+                **({"cwd": bd.cwd} if bd.cwd != "." else {}),
+                "argv": bd.argv,
+                **({"env": bd.env} if bd.env else {}),
+                **({"clean": bd.clean} if bd.clean else {}),
+                **({"cpu": "skip"} if bd.cpu_skip else {}),
+            }
+        )
+        why = " (its setup.py raises without CUDA, so a CPU plan skips it)" if bd.cpu_skip else ""
+        notes.append(f"build step {bd.name}: {' '.join(bd.argv)} (from {bd.where}){why}")
+        if bd.argv[:2] == ["sh", "make.sh"]:
+            todos.append(
+                f"{bd.where}:1: make.sh runs no `python setup.py`; check that `sh make.sh` builds the extension"
+            )
+    if "cuda" not in pins and inf.builds:
+        where = inf.builds[0].where
+        todos.append(f"{where}:1: the project builds CUDA code but names no CUDA version; set faithful.cuda")
+    pip = dict(facts.pip)
+    for dep in inf.deps.deps:
+        if dep.known.kind == "pip" and dep.known.pypi:
+            pip.setdefault(dep.known.pypi, dep.known.pypi)
     faithful: dict[str, Any] = {
-        "description": "What the authors ran (scaffolded; check the pins).",
+        "description": "What the authors ran (scaffolded; each pin's evidence is in the header and on its line).",
         "python": python,
         "torch": torch,
     }
-    for key in ("torchvision", "cuda", "cudnn", "gcc"):
+    for key in ("torchvision", "cuda"):
         if key in pins:
             faithful[key] = pins[key]
-    if facts.pip:
-        faithful["pip"] = [facts.pip[k] for k in sorted(facts.pip)]
+    faithful.update(readme)
+    if pip:
+        faithful["pip"] = [pip[k] for k in sorted(pip)]
     if builds:
         faithful["build"] = builds
     modern: dict[str, Any] = {
@@ -434,52 +434,111 @@ def _profiles(facts: _Facts, source: str, notes: list[str]) -> dict[str, Any]:
         "python": "3.11",
         "torch": ">=2.1",
     }
-    if facts.pip:
-        modern["pip"] = sorted(facts.pip)
-        notes.append("TODO: modern.pip lists the requirements unpinned; pin the ones that must stay old")
+    if pip:
+        modern["pip"] = sorted(pip)
+        notes.append("modern.pip lists the requirements unpinned; pin the ones that must stay old")
     if builds:
         modern["build"] = builds
     return {"faithful": faithful, "modern": modern}
 
 
-def _tasks(facts: _Facts, root: Path, source: str, notes: list[str]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def _sources(url: str, sha: str, source: str, inf: _Inferred, notes: list[str], todos: list[str]) -> list[Any]:
+    out: list[dict[str, Any]] = [{"name": source, "url": url, "commit": sha}]
+    for dep in inf.deps.deps:
+        k = dep.known
+        if dep.todo:
+            todos.append(dep.todo)
+        elif k.kind == "source" and dep.commit:
+            out.append(
+                {"name": k.name, "url": k.url, "commit": dep.commit, "note": f"{dep.ref}; {dep.where} installs it"}
+            )
+            notes.append(f"source {k.name} at {dep.commit[:12]}: {dep.ref} ({dep.where}); {k.why}")
+        elif k.kind == "pip":
+            notes.append(f"requirement {k.pypi} for {k.name} ({dep.where}): {k.why}")
+        else:
+            notes.append(f"{k.name} ({dep.where}) left out: {k.why}")
+    for repo, where in inf.deps.unknown:
+        notes.append(f"{where} clones github.com/{repo}, which legacyrun's dependency table does not know; left out")
+    return out
+
+
+def _config_stem(argv: list[str]) -> str | None:
+    for i, tok in enumerate(argv[:-1]):
+        if tok in ("--config-file", "--config", "--cfg", "-c"):
+            return _slug(Path(argv[i + 1]).stem)
+    return None
+
+
+def _tasks(
+    facts: _Facts, inf: _Inferred, root: Path, source: str, notes: list[str], todos: list[str]
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     tasks: dict[str, Any] = {}
-    adapt: dict[str, Any] | None = None
-    train_launch = next((s for s, _ in facts.launchers if "train" in Path(s).name), None)
-    if train_launch:
-        tasks["train"] = {"source": source, "argv": ["sh", train_launch], "distributed": True}
-        notes.append(f"task train runs {train_launch} (a launch script)")
-    for task, candidates in (("train", ["train.py", "tools/train.py", "train_net.py", "tools/train_net.py"]),
-                             ("test", ["test.py", "tools/test.py", "eval.py", "tools/test_net.py"])):  # fmt: skip
-        if task in tasks:
-            continue
-        found = next((c for c in candidates if (root / c).is_file()), None)
-        if found:
-            tasks[task] = {"source": source, "argv": ["python", found]}
-            notes.append(f"task {task} runs {found}")
-    if tasks:
-        notes.append("TODO: the tasks' arguments (config file, data paths, output dir) were not inferred")
-    else:
-        notes.append("TODO: no train/test entry point found; add tasks")
+    keys: list[dict[str, Any]] = list(inf.commands.adapt_keys)
+    refs: list[int] = [inf.commands.reference_gpus] if inf.commands.reference_gpus else []
+    top = [(s, n) for s, n in facts.launchers if "train" in Path(s).name]
+    if top:
+        script = sorted(top, key=lambda sn: (len(Path(sn[0]).parts), sn[0]))[0][0]
+        tasks["train"] = {"source": source, "argv": ["bash", script], "distributed": True}
+        notes.append(f"task train runs {script} (a launch script)")
+    for t in inf.commands.tasks:
+        name = t.name if t.name not in tasks else None
+        if name is None:
+            stem = _config_stem(t.argv)
+            name = stem if stem and stem not in tasks else None
+        base = re.sub(r"\d+$", "", t.name)
+        n = 2
+        while name is None or name in tasks:
+            name = f"{base}{n}"
+            n += 1
+        stem = _config_stem(t.argv)
+        if name != t.name and stem and stem not in tasks and re.fullmatch(r"(train|test|eval)\d+", name):
+            name = stem
+        task: dict[str, Any] = {"source": source, "argv": t.argv}
+        if t.distributed:
+            task["distributed"] = True
+        tasks[name] = task
+        notes.append(f"task {name}: {' '.join(t.argv)} (from {t.where})")
+        if "--local_rank" in _read(root / next((a for a in t.argv if a.endswith(".py")), "-")) and (
+            "--nproc_per_node={gpus}" in t.argv
+        ):
+            script = next(a for a in t.argv if a.endswith(".py"))
+            if not any(k["key"] == "--local_rank" for k in keys):
+                keys.append(
+                    {
+                        "key": "--local_rank",
+                        "format": "python",
+                        "files": [script],
+                        "rule": "launcher",
+                        "why": f"{script} reads --local_rank, which torch >= 2.0's launcher passes as --local-rank",
+                    }
+                )
+    if not tasks:
+        todos.append("README: no train/test entry point found; add tasks")
     if facts.launchers:
-        reference = max(n for _, n in facts.launchers)
-        adapt = {
-            "reference_gpus": reference,
-            "keys": [
-                {
-                    "key": "--nproc_per_node",
-                    "format": "shell",
-                    "files": sorted({s for s, _ in facts.launchers}),
-                    "rule": "gpus",
-                    "why": "the launch scripts start one process per GPU",
-                }
-            ],
-        }
-        notes.append(
-            f"adapt: reference_gpus {reference} from nproc_per_node in "
-            + ", ".join(f"{s} ({n})" for s, n in facts.launchers)
+        refs.append(max(n for _, n in facts.launchers))
+        files = sorted({s for s, _ in facts.launchers})
+        keys.append(
+            {
+                "key": "--nproc_per_node",
+                "format": "shell",
+                "files": files,
+                "rule": "gpus",
+                "reference": max(n for _, n in facts.launchers),
+                "why": "the launch scripts start one process per GPU",
+            }
         )
-        notes.append("TODO: check which other values scale with the GPU count (batch size, learning rate)")
+        keys.append(
+            {
+                "key": "torch.distributed.launch",
+                "format": "shell",
+                "files": files,
+                "rule": "launcher",
+                "why": "torch >= 2.0's launcher passes --local-rank (torchrun and LOCAL_RANK instead)",
+            }
+        )
+        notes.append("adapt: nproc_per_node in " + ", ".join(f"{s} ({n})" for s, n in facts.launchers))
+    notes.extend(inf.commands.notes)
+    adapt = {"reference_gpus": max(refs), "keys": keys} if refs else None
     return tasks, adapt
 
 
@@ -502,8 +561,42 @@ def _render(data: dict[str, Any], header: list[str]) -> str:
     return head + body
 
 
-def scaffold_recipe(name: str, url: str, *, commit: str | None = None) -> ScaffoldResult:
-    """Clone `url` at `commit` (HEAD if None) and infer a recipe; the text validates or this raises RecipeError."""
+@dataclass
+class _Inferred:
+    """What legacyrun.infer read: pins with evidence, dependent repositories, build steps, commands."""
+
+    pins: Any
+    deps: Any
+    builds: list[Any]
+    commands: Any
+
+
+def _header_line(text: str) -> str:
+    return "# " + " ".join(text.split()) + "\n"
+
+
+def _annotate(text: str, inf: _Inferred) -> str:
+    """Each faithful pin's evidence as a comment on its line (the first profile rendered is faithful)."""
+    for key in ("python", "torch", "torchvision", "cuda"):
+        ev = inf.pins.evidence.get(key)
+        if ev is None or key not in inf.pins.pins:
+            continue
+        pat = re.compile(rf"^(      {key}: .*)$", re.M)
+        text = pat.sub(lambda m, ev=ev: f"{m.group(1)}  # {ev.where} ({ev.kind})", text, count=1)
+    return text
+
+
+def scaffold_recipe(
+    name: str, url: str, *, commit: str | None = None, mirrors: Any = None, source_name: str | None = None
+) -> ScaffoldResult:
+    """Clone `url` at `commit` (HEAD if None) and infer a recipe; the text validates or this raises RecipeError.
+
+    `mirrors` (legacyrun.fetch.mirrors.Mirrors; default: the user's) is how dependent repositories are read to pin
+    them at the project's commit date.
+    """
+    from legacyrun.infer.commands import find_builds, find_tasks
+    from legacyrun.infer.deps import find_dependencies
+    from legacyrun.infer.pins import doc_files, infer_pins
     from legacyrun.recipe.loader import parse_text
     from legacyrun.recipe.sources import default_name
 
@@ -511,28 +604,44 @@ def scaffold_recipe(name: str, url: str, *, commit: str | None = None) -> Scaffo
         raise UsageError(f"invalid recipe name {name!r}: use lower-case letters, digits, '.', '_' or '-'")
     with tempfile.TemporaryDirectory(prefix="legacyrun-scaffold-") as tmp:
         root = Path(tmp) / "repo"
-        sha = _checkout(url, commit, root)
+        if mirrors is None:
+            from legacyrun.fetch.mirrors import Mirrors
+
+            mirrors = Mirrors.from_environment()
+        sha, date = _checkout(url, commit, root, mirrors)
         files = list(_walk(root))
         facts = _Facts()
         _environment_yml(facts, root, files)
         _requirements(facts, root, files)
         _setup_py(facts, root, files)
-        _make_sh(facts, root, files)
         _launchers(facts, root, files)
         _readme(facts, root)
-        catalog_available, findings = _scan(root, facts.pins)
-        source = _slug(default_name(url)) if _NAME_RE.match(_slug(default_name(url))) else name
-        notes: list[str] = []
-        profiles = _profiles(facts, source, notes)
-        tasks, adapt = _tasks(facts, root, source, notes)
+        docs = doc_files(root, files)
+        top_docs = [d for d in docs if d.parent == root]
+        inf = _Inferred(
+            pins=infer_pins(root, files, date),
+            deps=find_dependencies(root, docs, url, date, mirrors),
+            builds=find_builds(root, files),
+            commands=find_tasks(root, top_docs, files),
+        )
+        scan_pins = {k: (v, "") for k, v in inf.pins.pins.items()}
+        catalog_available, findings = _scan(root, scan_pins)
+        slug = _slug(source_name or default_name(url))
+        source = slug if _NAME_RE.match(slug) else name
+        notes: list[str] = [f"commit date {date}"]
+        todos: list[str] = []
+        sources = _sources(url, sha, source, inf, notes, todos)
+        profiles = _profiles(facts, inf, source, notes, todos)
+        tasks, adapt = _tasks(facts, inf, root, source, notes, todos)
     patches: list[dict[str, Any]] = []
     rules: dict[str, list[str]] = {}
     if catalog_available:
         patches, rules = _catalog_patches(findings, source, notes)
     else:
         notes.append("catalog scan skipped: legacyrun.patching.catalog is not part of this installation")
-    notes.append("TODO: datasets and pretrained weights were not inferred; add them under datasets:")
+    notes.append("datasets and pretrained weights were not inferred; add them under datasets: for the real data")
     notes.extend(facts.notes)
+    notes.extend(f"TODO: {t}" for t in todos)
 
     homepage = url[: -len(".git")] if url.endswith(".git") else url
     data: dict[str, Any] = {
@@ -542,7 +651,7 @@ def scaffold_recipe(name: str, url: str, *, commit: str | None = None) -> Scaffo
     }
     if homepage.startswith(("http://", "https://")):
         data["homepage"] = homepage
-    data["sources"] = [{"name": source, "url": url, "commit": sha}]
+    data["sources"] = sources
     data["env"] = {"profiles": profiles}
     if patches:
         data["patches"] = patches
@@ -553,7 +662,7 @@ def scaffold_recipe(name: str, url: str, *, commit: str | None = None) -> Scaffo
         if "train" in tasks:
             data["default_task"] = "train"
     header = [f"Scaffolded by `legacyrun recipe new {name} --from-repo {url}` at commit {sha}.", *notes]
-    text = _render(data, header)
+    text = _annotate(_render(data, header), inf)
     parse_text(text, f"<recipe new {name}>")  # a bug here must surface, not a broken file on disk
     return ScaffoldResult(
         name=name,
@@ -564,6 +673,8 @@ def scaffold_recipe(name: str, url: str, *, commit: str | None = None) -> Scaffo
         catalog_rules=rules,
         findings=findings,
         catalog_available=catalog_available,
+        todos=todos,
+        date=date,
     )
 
 

@@ -1,0 +1,164 @@
+"""Repositories a project's install docs clone or pip-install from git (detectron2, maskrcnn-benchmark, mmcv, ...).
+
+Each known one (data/dependencies.yaml) becomes a recipe source with its build step, a pip requirement, or a note;
+its commit is the one current at the project's commit date, read from the repository through the user's mirrors
+(`--mirror`, LEGACYRUN_MIRRORS, config): the newest release tag out then for projects that publish releases,
+otherwise `git rev-list -1 --before=DATE`. A repository nobody can reach stays out of the recipe with a TODO.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from legacyrun import proc
+from legacyrun.fetch.mirrors import Mirrors
+
+_DATA = Path(__file__).parent / "data" / "dependencies.yaml"
+# git clone https://github.com/o/n(.git), git@github.com:o/n.git, pip install git+https://github.com/o/n.git@x
+_URL_RE = re.compile(
+    r"(?:https?://|git@|git\+https?://|git://)github\.com[/:]([\w.-]+)/([\w.-]+?)(?:\.git)?(?=[\s/@#'\")]|$)"
+)
+_TAG_RE = re.compile(r"^v?\d+(?:\.\d+)+$")
+
+
+@dataclass(frozen=True)
+class Known:
+    name: str
+    repos: tuple[str, ...]
+    url: str
+    pin: str  # tag | commit
+    kind: str  # source | pip | note
+    build: dict[str, Any]
+    pypi: str | None
+    why: str
+
+
+@dataclass
+class Dependency:
+    """One dependency found in the docs: `where` is FILE:LINE; `commit`/`ref` when it could be pinned."""
+
+    known: Known
+    where: str
+    commit: str | None = None
+    ref: str | None = None
+    todo: str | None = None
+
+
+@dataclass
+class DepsResult:
+    deps: list[Dependency] = field(default_factory=list)
+    unknown: list[tuple[str, str]] = field(default_factory=list)  # (owner/name, where)
+
+
+@cache
+def known_table() -> tuple[Known, ...]:
+    import yaml
+
+    rows = yaml.safe_load(_DATA.read_text(encoding="utf-8"))
+    return tuple(
+        Known(
+            name=r["name"],
+            repos=tuple(x.lower() for x in r["repos"]),
+            url=r["url"],
+            pin=r["pin"],
+            kind=r["as"],
+            build=dict(r.get("build") or {}),
+            pypi=r.get("pypi"),
+            why=r["why"],
+        )
+        for r in rows
+    )
+
+
+def _git(args: list[str], cwd: Path | None = None) -> str | None:
+    git = proc.which("git", install_hint="apt-get install git")
+    res = proc.run([git, *args], cwd=cwd, env={"GIT_TERMINAL_PROMPT": "0"})
+    return res.stdout.strip() if res.ok else None
+
+
+def pin_at_date(url: str, date: str, pin: str, mirrors: Mirrors) -> tuple[str, str] | None:
+    """(commit, 'tag v0.6 (2021-10-25)' or 'main on DATE') current at `date`, or None when no mirror answers."""
+    with tempfile.TemporaryDirectory(prefix="legacyrun-dep-") as tmp:
+        repo = Path(tmp) / "repo.git"
+        for cand in mirrors.rewrite(url):
+            extra = ["--filter=blob:none"] if cand.startswith(("http://", "https://")) else []
+            if _git(["clone", "--bare", "--quiet", *extra, cand, str(repo)]) is not None:
+                break
+        else:
+            return None
+        if pin == "tag":
+            refs = (
+                _git(
+                    [
+                        "for-each-ref",
+                        "--sort=-creatordate",
+                        "--format=%(refname:short) %(creatordate:short)",
+                        "refs/tags",
+                    ],
+                    cwd=repo,
+                )
+                or ""
+            )
+            for line in refs.splitlines():
+                tag, _, when = line.partition(" ")
+                if _TAG_RE.match(tag) and when <= date:
+                    sha = _git(["rev-parse", f"{tag}^{{commit}}"], cwd=repo)
+                    if sha:
+                        return sha, f"release {tag} ({when}), the newest out on {date}"
+        sha = _git(["rev-list", "-1", f"--before={date}T23:59:59", "HEAD"], cwd=repo)
+        if sha:
+            return sha, f"the default branch on {date}"
+    return None
+
+
+def find_dependencies(
+    root: Path, docs: list[Path], own_url: str, date: str | None, mirrors: Mirrors | None = None
+) -> DepsResult:
+    """Known dependencies the docs clone or pip-install from git, each pinned at `date` where a mirror answers."""
+    mirrors = mirrors if mirrors is not None else Mirrors.from_environment()
+    own = _URL_RE.search(own_url)
+    own_key = f"{own.group(1)}/{own.group(2)}".lower() if own else ""
+    by_repo = {repo: k for k in known_table() for repo in k.repos}
+    res = DepsResult()
+    seen: set[str] = set()
+    for path in docs:
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        for no, line in enumerate(lines, 1):
+            if not re.search(r"\bgit\s+clone\b|\bpip\d?\s+install\b[^\n]*git\+", line):
+                continue
+            for m in _URL_RE.finditer(line):
+                key = f"{m.group(1)}/{m.group(2)}".lower()
+                where = f"{path.relative_to(root).as_posix()}:{no}"
+                if key == own_key or key.split("/")[1] == own_key.split("/")[-1] or key in seen:
+                    continue
+                seen.add(key)
+                known = by_repo.get(key)
+                if known is None:
+                    res.unknown.append((key, where))
+                    continue
+                dep = Dependency(known, where)
+                if known.kind != "note":
+                    if date is None:
+                        dep.todo = f"{where}: {known.name} is cloned here; no commit date to pin it at"
+                    else:
+                        got = pin_at_date(known.url, date, known.pin, mirrors)
+                        if got is None:
+                            dep.todo = (
+                                f"{where}: {known.name} ({known.url}) could not be read through any mirror; "
+                                "add it as a source at the commit current on " + date
+                            )
+                        else:
+                            dep.commit, dep.ref = got
+                res.deps.append(dep)
+    return res
+
+
+__all__ = ["Dependency", "DepsResult", "Known", "find_dependencies", "known_table", "pin_at_date"]
