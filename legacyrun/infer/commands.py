@@ -136,13 +136,23 @@ def _command_lines(text: str) -> list[tuple[int, str]]:
     return out
 
 
-def _clean_argv(tokens: list[str]) -> list[str]:
-    """Drop placeholder values (and the option naming them) and trailing comments."""
+def _clean_argv(tokens: list[str], root: Path | None = None) -> list[str]:
+    """Drop placeholder values (and the option naming them) and trailing comments; a placeholder path whose file
+    name is a file of the repository (`/path/to/cfg_kitti_fm.py`) becomes that file; an output directory becomes
+    one in the workspace."""
     out: list[str] = []
     for tok in tokens:
         if tok.startswith("#"):
             break
+        tok = tok.strip("'\"")
         if _PLACEHOLDER_RE.search(tok):
+            real = _repo_file(root, Path(tok).name) if root is not None and "." in Path(tok).name else None
+            if real is not None:
+                out.append(real)
+                continue
+            if out and re.search(r"(work_?dir|output|out_dir|save|log)", out[-1], re.I) and out[-1].startswith("-"):
+                out.append("{workspace}/work_dirs")
+                continue
             if out and (out[-1].startswith("-") or re.fullmatch(r"[A-Z][A-Z0-9_.]+", out[-1])):
                 out.pop()
             continue
@@ -150,7 +160,14 @@ def _clean_argv(tokens: list[str]) -> list[str]:
     return out
 
 
-def _parse_command(line: str) -> tuple[list[str], int | None, str | None] | None:
+def _repo_file(root: Path | None, name: str) -> str | None:
+    if root is None:
+        return None
+    hits = sorted(p.relative_to(root).as_posix() for p in root.rglob(name) if ".git" not in p.parts)
+    return hits[0] if hits else None
+
+
+def _parse_command(line: str, root: Path | None = None) -> tuple[list[str], int | None, str | None] | None:
     """(argv, nproc_per_node or --num-gpus value, which launcher) of a train/test command line, else None."""
     try:
         tokens = shlex.split(line, comments=False, posix=True)
@@ -164,7 +181,7 @@ def _parse_command(line: str) -> tuple[list[str], int | None, str | None] | None
         return (tokens[:2], None, None) if re.search(r"(train|test|eval)", tokens[1]) else None
     else:
         return None
-    tokens = _clean_argv(tokens)
+    tokens = _clean_argv(tokens, root)
     launcher: str | None = None
     gpus: int | None = None
     if tokens[1:3] == ["-m", "torch.distributed.launch"] or tokens[1:3] == ["-m", "torch.distributed.run"]:
@@ -212,7 +229,7 @@ def find_tasks(root: Path, docs: list[Path], files: list[Path]) -> CommandsResul
     for path in docs:
         rel = path.relative_to(root).as_posix()
         for no, line in _command_lines(_read(path)):
-            parsed = _parse_command(line)
+            parsed = _parse_command(line, root)
             if parsed is None:
                 continue
             argv, gpus, launcher = parsed
@@ -225,11 +242,7 @@ def find_tasks(root: Path, docs: list[Path], files: list[Path]) -> CommandsResul
             if gpus is not None and launcher is not None:
                 gpu_refs.append((gpus, launcher, f"{rel}:{no}"))
             kind = "eval" if "--eval-only" in argv else ("test" if re.search(r"(test|eval)", Path(script).name) else "train")
-            name = kind
-            n = 2
-            while any(t.name == name for t in res.tasks):
-                name = f"{kind}{n}"
-                n += 1
+            name = kind  # several of a kind: the scaffold names them by their config file
             res.tasks.append(TaskFound(name, argv, f"{rel}:{no}", distributed=launcher is not None))
     # Scripts nobody's docs run: the conventional entry points, without arguments.
     for kind, cands in (

@@ -145,7 +145,8 @@ def find_dependencies(
                     res.unknown.append((key, where))
                     continue
                 dep = Dependency(known, where)
-                if known.kind != "note":
+                # a PyPI package (pycocotools for cocoapi) needs no commit: pip resolves it like the others
+                if known.kind == "source" or (known.kind == "pip" and not known.pypi):
                     if date is None:
                         dep.todo = f"{where}: {known.name} is cloned here; no commit date to pin it at"
                     else:

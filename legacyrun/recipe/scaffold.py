@@ -255,8 +255,31 @@ def _readme(facts: _Facts, root: Path) -> None:
             for key, pattern in _README_PATTERNS.items():
                 m = pattern.search(text)
                 if m:
-                    facts.pin(key, m.group(1), f"{cand.name}: {m.group(0).strip()!r}")
+                    value = m.group(1)
+                    if key == "gcc" and re.search(r">=|≥", m.group(0)):
+                        # "GCC >= 4.9" is a floor, not the compiler they used
+                        full = re.search(r"\d+(?:\.\d+)*", m.group(0)[m.group(0).lower().index("gcc") :])
+                        value = ">=" + (full.group(0) if full else value)
+                    facts.pin(key, value, f"{cand.name}: {m.group(0).strip()!r}")
             return
+
+
+def _doc_pip(facts: _Facts, root: Path, docs: list[Path]) -> None:
+    """`pip install a b c` lines in the docs (not -r files, local paths, git URLs or torch) are requirements."""
+    for path in docs:
+        for no, line in enumerate(_read(path).splitlines(), 1):
+            m = re.search(r"\bpip\d?\s+install\s+(.*)$", line)
+            if not m or re.search(r"\s-[re]\s|git\+|://|\.whl|\s\.$", " " + m.group(1) + " "):
+                continue
+            where = f"{path.relative_to(root).as_posix()}:{no}"
+            for tok in m.group(1).split():
+                tok = tok.strip("`'\"")
+                if tok.startswith("-") or tok in ("&&", ";", "|", "\\") or "/" in tok or tok == ".":
+                    if tok in ("&&", ";", "|"):
+                        break
+                    continue
+                if re.match(r"^[A-Za-z0-9][A-Za-z0-9_.\-\[\]]*(?:[<>=!~]=?[\w.*,<>=!]+)?$", tok):
+                    _add_requirement(facts, tok, where)
 
 
 def _slug(text: str) -> str:
@@ -481,18 +504,14 @@ def _tasks(
         tasks["train"] = {"source": source, "argv": ["bash", script], "distributed": True}
         notes.append(f"task train runs {script} (a launch script)")
     for t in inf.commands.tasks:
-        name = t.name if t.name not in tasks else None
-        if name is None:
+        name = t.name
+        if name in tasks:
             stem = _config_stem(t.argv)
-            name = stem if stem and stem not in tasks else None
-        base = re.sub(r"\d+$", "", t.name)
+            name = stem if stem and stem not in tasks else name
         n = 2
-        while name is None or name in tasks:
-            name = f"{base}{n}"
+        while name in tasks:
+            name = f"{t.name}{n}"
             n += 1
-        stem = _config_stem(t.argv)
-        if name != t.name and stem and stem not in tasks and re.fullmatch(r"(train|test|eval)\d+", name):
-            name = stem
         task: dict[str, Any] = {"source": source, "argv": t.argv}
         if t.distributed:
             task["distributed"] = True
@@ -617,6 +636,7 @@ def scaffold_recipe(
         _launchers(facts, root, files)
         _readme(facts, root)
         docs = doc_files(root, files)
+        _doc_pip(facts, root, docs)
         top_docs = [d for d in docs if d.parent == root]
         inf = _Inferred(
             pins=infer_pins(root, files, date),
