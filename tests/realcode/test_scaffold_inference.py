@@ -1,0 +1,111 @@
+"""`recipe new --from-repo` on the real repositories (../shared/upstream bundles through a mirror): the inferred
+faithful pins equal the curated recipes' exactly, dependent repositories are pinned at the project's commit date,
+native build steps and tasks are found, and the field-by-field accuracy (bench/scaffold_accuracy.py) holds.
+Inference only: nothing is built, so this takes seconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support.scaffold_projects import PROJECTS, curated, curated_pins
+from support.upstream import make_mirror, mirror_rule
+
+from legacyrun.fetch.mirrors import Mirrors
+from legacyrun.infer.accuracy import compare, score
+from legacyrun.recipe.loader import parse_text
+from legacyrun.recipe.models import Recipe
+from legacyrun.recipe.scaffold import ScaffoldResult, scaffold_recipe
+
+
+@pytest.fixture(scope="module")
+def scaffolds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[ScaffoldResult, Recipe]]:
+    mirror = make_mirror(tmp_path_factory.mktemp("scaffold-mirror"))
+    mirrors = Mirrors.from_sources([mirror_rule(mirror)])
+    out = {}
+    for name, url in PROJECTS.items():
+        res = scaffold_recipe(name, url, mirrors=mirrors)
+        out[name] = (res, parse_text(res.text, name))
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(PROJECTS))
+def test_faithful_pins_match_the_curated_recipe(scaffolds, name: str) -> None:
+    res, recipe = scaffolds[name]
+    faithful = recipe.env.profiles["faithful"]
+    got = {k: str(getattr(faithful, k)) for k in ("python", "torch", "torchvision", "cuda")}
+    want = curated_pins(name)
+    assert {k: got[k] for k in ("python", "torch", "cuda")} == {k: want[k] for k in ("python", "torch", "cuda")}
+    assert got["torchvision"] == want["torchvision"]
+    # each pin carries its evidence on its line: FILE:LINE and the kind of statement
+    for key in ("python", "torch", "cuda"):
+        line = next(ln for ln in res.text.splitlines() if ln.startswith(f"      {key}: "))
+        assert "  # " in line and ":" in line.split("  # ", 1)[1], line
+
+
+def test_evidence_names_the_install_command(scaffolds) -> None:
+    text = scaffolds["mask2former"][0].text
+    assert "      torch: 1.9.0  # INSTALL.md:32 (install command)" in text
+    assert "      python: '3.8'  # INSTALL.md:30 (install command)" in text
+    mts = scaffolds["masktextspotter"][0].text
+    assert "torch: 1.2.0  # README.md:22 (recommended)" in mts
+    assert "the code needs torch >= 1.2 (maskrcnn_benchmark/" in mts  # the catalog's torch.bool floor
+    fd = scaffolds["featdepth"][0].text
+    assert "torch: 1.1.0  # requirements.txt:10 (named in the docs)" in fd
+    assert "python: '3.7'  # README.md:38 (install command)" in fd
+
+
+def test_detectron2_is_a_source_at_the_release_current_then(scaffolds) -> None:
+    _, recipe = scaffolds["mask2former"]
+    d2 = next(s for s in recipe.sources if s.name == "detectron2")
+    want = next(s for s in curated("mask2former").sources if s.name == "detectron2")  # type: ignore[union-attr]
+    assert d2.commit == want.commit == "d1e04565d3bec8719335b88be9e9b961bf3ec464"
+    assert d2.note is not None and "v0.6" in d2.note and "INSTALL.md:36" in d2.note
+    steps = recipe.env.profiles["faithful"].build
+    assert [s.source for s in steps] == ["detectron2", "mask2former"]
+    op = steps[1]
+    assert op.cwd == "mask2former/modeling/pixel_decoder/ops"
+    assert op.argv == ["python", "setup.py", "build", "install"]  # what make.sh runs, not `sh make.sh`
+    assert op.cuda is True and op.cpu == "skip" and op.env == {}  # FORCE_CUDA comes from the plan
+
+
+def test_dependencies_that_are_notes_or_pypi(scaffolds) -> None:
+    res, recipe = scaffolds["masktextspotter"]
+    assert [s.name for s in recipe.sources] == ["masktextspotter"]
+    assert "pycocotools" in recipe.env.profiles["faithful"].pip  # cocoapi's PythonAPI, from PyPI
+    assert any(n.startswith("apex (README.md:59) left out") for n in res.notes)
+    m2f = scaffolds["mask2former"][0]
+    assert any(n.startswith("panopticapi (INSTALL.md:39) left out") for n in m2f.notes)
+
+
+def test_tasks_and_launchers(scaffolds) -> None:
+    _, m2f = scaffolds["mask2former"]
+    assert m2f.tasks["train"].argv[:4] == [
+        "python", "train_net.py", "--config-file", "configs/coco/panoptic-segmentation/maskformer2_R50_bs16_50ep.yaml"
+    ]  # fmt: skip
+    assert "--eval-only" in m2f.tasks["eval"].argv
+    assert m2f.adapt is not None and m2f.adapt.reference_gpus == 8
+    assert [(k.key, k.rule, k.reference) for k in m2f.adapt.keys][0] == ("--num-gpus", "gpus", 8)
+    _, mts = scaffolds["masktextspotter"]
+    assert mts.tasks["train"].argv == ["bash", "train.sh"]
+    assert mts.tasks["finetune"].argv[3] == "--nproc_per_node={gpus}"
+    _, fd = scaffolds["featdepth"]
+    assert fd.tasks["train"].argv[-4:] == ["--config", "config/cfg_kitti_fm.py", "--work_dir", "{workspace}/work_dirs"]
+    assert fd.adapt is not None and fd.adapt.reference_gpus == 1
+    assert ("--local_rank", "launcher") in {(k.key, k.rule) for k in fd.adapt.keys}
+
+
+def test_accuracy_table(scaffolds) -> None:
+    """Field by field against the curated recipes; the floor only rises (bench/scaffold_accuracy.py prints it)."""
+    for name in PROJECTS:
+        cur = curated(name)
+        if cur is None:
+            continue
+        rows = compare(scaffolds[name][1], cur)
+        assert all(r.ok for r in rows if r.area in ("pins", "sources", "build")), [r for r in rows if not r.ok]
+        assert score(rows) >= 0.65, (name, score(rows))
+
+
+def test_bundle_without_head_is_read_from_its_only_branch(scaffolds) -> None:
+    # the FeatDepth bundle's HEAD names no branch; the scaffold takes its one branch
+    assert scaffolds["featdepth"][0].commit == "f55c1015572f19e4cae2cf02129cf45cd10538c1"
