@@ -99,7 +99,7 @@ def test_recipe_new_from_repo(legacy_repo, tmp_path: Path) -> None:
     assert r.adapt is not None
     assert r.adapt.reference_gpus == 8
     assert r.adapt.keys[0].files == ["scripts/dist_train.sh"]
-    assert r.tasks["train"].argv == ["sh", "scripts/dist_train.sh"]
+    assert r.tasks["train"].argv == ["bash", "scripts/dist_train.sh"]
     assert r.tasks["test"].argv == ["python", "tools/test.py"]
     assert r.title == "DetNet: a 2019 detector"
 
