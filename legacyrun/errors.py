@@ -122,6 +122,26 @@ class ToolMissingError(LegacyrunError):
     title = "missing tool"
 
 
+class TodosRemain(LegacyrunError):
+    """`up URL` scaffolded a recipe and stopped: what is left are decisions a person must make, one FILE:LINE each.
+
+    (12 was already ToolMissingError's when this error came, so it has the next free code.)
+    """
+
+    exit_code = 13
+    title = "decisions left"
+
+    def __init__(self, message: str, items: list[str], *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.items = items
+
+    def lines(self) -> list[str]:
+        out = [self.message, *(f"  {item}" for item in self.items)]
+        if self.hint:
+            out.append(f"hint: {self.hint}")
+        return out
+
+
 class Interrupted(LegacyrunError):
     """The user pressed Ctrl-C; whatever was in progress was left before or after a step."""
 
@@ -143,6 +163,7 @@ ALL_ERRORS: tuple[type[LegacyrunError], ...] = (
     TrustError,
     ManualStepRequired,
     ToolMissingError,
+    TodosRemain,
     Interrupted,
 )
 
@@ -158,6 +179,7 @@ __all__ = [
     "RecipeError",
     "ResolveError",
     "RunError",
+    "TodosRemain",
     "ToolMissingError",
     "TrustError",
     "UsageError",

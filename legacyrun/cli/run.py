@@ -11,6 +11,7 @@ from legacyrun.cli import render
 from legacyrun.cli.context import JsonOpt, RecipeArg, WorkspaceOpt, options
 from legacyrun.cli.resolve import CpuOpt, DriverOpt, GpuOpt, PinOpt, ProfileOpt, host_for, pins_for
 from legacyrun.cli.share import TrustOpt
+from legacyrun.errors import Interrupted, LegacyrunError, RunError
 from legacyrun.invocation import command
 
 GpusOpt = Annotated[
@@ -124,7 +125,8 @@ def up_cmd(
     from legacyrun.run.up import UpRequest, up
 
     opts = options(ctx, json=json, workspace=workspace)
-    loaded = load(recipe)
+    scaffolded = _scaffold_for_up(recipe, opts, list(mirror or []))
+    loaded = load(str(scaffolded[0]) if scaffolded else recipe)
     _require_trust(loaded, trust)
     ws = opts.workspace_for(loaded.recipe.name)
     _seed_bundle_lock(recipe, ws)
@@ -146,21 +148,35 @@ def up_cmd(
         wait=wait,
     )
     started = time.monotonic()
-    if opts.json:
-        result = up(req)
-    else:
-        from legacyrun.cli.fetch import RichProgress
+    try:
+        if opts.json:
+            result = up(req)
+        else:
+            from legacyrun.cli.fetch import RichProgress
 
-        with RichProgress() as bars:
-            result = up(
-                req,
-                on_start=lambda name: render.note(f"{name} ..."),
-                on_step=lambda o: render.err().print(
-                    f"[bold]{o.name:<11}[/bold] {o.status:<8} {o.seconds:6.2f}s  {o.detail}", highlight=False
-                ),
-                on_line=_print_line,
-                progress=bars,
-            )
+            with RichProgress() as bars:
+                result = up(
+                    req,
+                    on_start=lambda name: render.note(f"{name} ..."),
+                    on_step=lambda o: render.err().print(
+                        f"[bold]{o.name:<11}[/bold] {o.status:<8} {o.seconds:6.2f}s  {o.detail}", highlight=False
+                    ),
+                    on_line=_print_line,
+                    progress=bars,
+                )
+    except LegacyrunError as exc:
+        if scaffolded is None or isinstance(exc, Interrupted):
+            raise
+        from legacyrun.infer.up import stop_with_todos
+
+        raise stop_with_todos(scaffolded[0], scaffolded[1], loaded.recipe.sources[0].name, exc) from exc
+    if scaffolded is not None and result.exit_code != 0:
+        from legacyrun.infer.up import stop_with_todos
+
+        cause = RunError(f"the task exited with {result.exit_code}")
+        if result.run is not None:
+            cause = RunError(f"the task exited with {result.run.exit_code}; log {result.run.log_path}")
+        raise stop_with_todos(scaffolded[0], scaffolded[1], loaded.recipe.sources[0].name, cause)
     if opts.json:
         render.emit_json(
             {
@@ -185,6 +201,21 @@ def up_cmd(
         render.note(f"run {result.run.run_id}: exit {result.run.exit_code}; log {result.run.log_path}")
         _explanations(result.run.explanations, result.run.log_path)
     raise typer.Exit(result.exit_code)
+
+
+def _scaffold_for_up(ref: str, opts: Any, mirror_values: list[str]) -> tuple[Any, Any] | None:
+    """`up URL` (a git URL or a local repository): the recipe scaffolded into the workspace, or None for a recipe."""
+    from legacyrun.infer.up import is_repository_ref, recipe_name, repository_url, scaffold_into
+
+    if not is_repository_ref(ref):
+        return None
+    from legacyrun.fetch.mirrors import Mirrors
+
+    ws = opts.workspace_for(recipe_name(repository_url(ref)))
+    path, result = scaffold_into(ref, ws.root, Mirrors.from_environment(mirror_values))
+    if not opts.json:
+        render.note(f"scaffolded {path} from {result.url} at {result.commit[:12]} ({len(result.todos)} TODO items)")
+    return path, result
 
 
 def _seed_bundle_lock(recipe: str, ws: Any) -> None:

@@ -1,0 +1,86 @@
+"""`legacyrun up URL`: a repository without a recipe is scaffolded into the workspace, then the usual chain runs.
+
+The scaffolded recipe is written to `<workspace>/recipe.yaml` (the header says what was inferred from where); when
+the chain cannot finish, what is left is a list of decisions, each located: the line of recipe.yaml that records
+it and, where the scaffold read it from the repository, `src/<source>/FILE:LINE`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from legacyrun.errors import LegacyrunError, TodosRemain
+
+_URL_RE = re.compile(r"^(?:https?|git|ssh|file)://|^[\w.-]+@[\w.-]+:")
+RECIPE_FILE = "recipe.yaml"
+
+
+def is_repository_ref(ref: str) -> bool:
+    """A git URL, or a local directory that is a git work tree or bare repository (not a recipe file or name)."""
+    if _URL_RE.match(ref):
+        return not ref.endswith((".yaml", ".yml", ".tar.gz"))
+    path = Path(ref)
+    return path.is_dir() and ((path / ".git").exists() or (path / "HEAD").is_file() and (path / "objects").is_dir())
+
+
+def repository_url(ref: str) -> str:
+    """A local path as a file:// URL (what a recipe's source accepts); URLs unchanged."""
+    return ref if _URL_RE.match(ref) else Path(ref).resolve().as_uri()
+
+
+def recipe_name(url: str) -> str:
+    from legacyrun.recipe.sources import default_name
+
+    slug = re.sub(r"[^a-z0-9_.-]+", "-", default_name(url).lower()).strip("-._")
+    return slug or "project"
+
+
+def scaffold_into(ref: str, workspace_root: Path, mirrors: Any) -> tuple[Path, Any]:
+    """Scaffold `ref` and write the recipe into `workspace_root`; (recipe path, ScaffoldResult)."""
+    from legacyrun.fsutil import atomic_write_text
+    from legacyrun.recipe.scaffold import scaffold_recipe
+
+    url = repository_url(ref)
+    result = scaffold_recipe(recipe_name(url), url, mirrors=mirrors)
+    workspace_root.mkdir(parents=True, exist_ok=True)
+    path = workspace_root / RECIPE_FILE
+    atomic_write_text(path, result.text)
+    return path, result
+
+
+def todo_items(recipe_path: Path, result: Any, source: str) -> list[str]:
+    """One `FILE:LINE: decision` per TODO of the scaffold, located in recipe.yaml and in the source tree."""
+    lines = recipe_path.read_text(encoding="utf-8").splitlines()
+    items = []
+    for todo in result.todos:
+        at = next((i for i, ln in enumerate(lines, 1) if ln.startswith("# TODO: ") and todo in ln), 1)
+        m = re.match(r"^([\w./-]+):(\d+): (.*)$", todo)
+        if m:
+            items.append(f"{recipe_path}:{at}: src/{source}/{m.group(1)}:{m.group(2)}: {m.group(3)}")
+        else:
+            items.append(f"{recipe_path}:{at}: {todo}")
+    return items
+
+
+def stop_with_todos(recipe_path: Path, result: Any, source: str, cause: LegacyrunError | None) -> TodosRemain:
+    """The error `up URL` ends with: the scaffold's decisions, and the failure that stopped the chain, if any."""
+    items = todo_items(recipe_path, result, source)
+    if cause is not None:
+        first = cause.message.splitlines()[0] if cause.message else cause.title
+        # a failure that names a task is located at that task's entry in recipe.yaml
+        task = re.search(r"\btask (\S+)", first)
+        lines = recipe_path.read_text(encoding="utf-8").splitlines()
+        at = next((i for i, ln in enumerate(lines, 1) if task and ln == f"  {task.group(1)}:"), 1)
+        items.append(f"{recipe_path}:{at}: the chain stopped ({cause.title}, exit {cause.exit_code}): {first}")
+    n = len(items)
+    return TodosRemain(
+        f"{recipe_path}: scaffolded from {result.url}; {n} decision{'s' if n != 1 else ''} left",
+        items,
+        hint=f"edit {recipe_path} and run `legacyrun up {recipe_path}`",
+    )
+
+
+__all__ = ["RECIPE_FILE", "is_repository_ref", "recipe_name", "repository_url", "scaffold_into", "stop_with_todos",
+           "todo_items"]
