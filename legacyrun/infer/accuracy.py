@@ -58,11 +58,11 @@ def compare(inferred: Recipe, curated: Recipe) -> list[Row]:
     inames = {s.name: s.url.rstrip("/").removesuffix(".git").lower() for s in inferred.sources}
     isteps = {(inames.get(b.source, b.source), b.cwd, b.cpu) for b in fi.build}
     for b in fc.build:
-        key = (names.get(b.source, b.source), b.cwd, b.cpu)
-        rows.append(Row("build", b.name, f"{b.cwd} cpu={b.cpu}", f"{b.cwd} cpu={b.cpu}" if key in isteps else "-"))
+        step = (names.get(b.source, b.source), b.cwd, b.cpu)
+        rows.append(Row("build", b.name, f"{b.cwd} cpu={b.cpu}", f"{b.cwd} cpu={b.cpu}" if step in isteps else "-"))
     for name, task in curated.tasks.items():
-        got = inferred.tasks.get(name)
-        rows.append(Row("tasks", name, _script(task.argv), _script(got.argv) if got else "-"))
+        itask = inferred.tasks.get(name)
+        rows.append(Row("tasks", name, _script(task.argv), _script(itask.argv) if itask else "-"))
     ikeys = {(k.key, k.rule) for k in inferred.adapt.keys} if inferred.adapt else set()
     if curated.adapt:
         want_ref = curated.adapt.reference_gpus

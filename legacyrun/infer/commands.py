@@ -199,7 +199,7 @@ def _parse_command(line: str, root: Path | None = None) -> tuple[list[str], int 
                     value = args[j]
                 gpus = int(value) if value and value.isdigit() else None
                 rest.append("--nproc_per_node={gpus}")
-            elif tok.startswith("--master_port") or tok.startswith("--master-port"):
+            elif tok.startswith(("--master_port", "--master-port")):
                 if "=" not in tok:
                     j += 1
             else:
@@ -241,7 +241,11 @@ def find_tasks(root: Path, docs: list[Path], files: list[Path]) -> CommandsResul
             seen.add(tuple(argv))
             if gpus is not None and launcher is not None:
                 gpu_refs.append((gpus, launcher, f"{rel}:{no}"))
-            kind = "eval" if "--eval-only" in argv else ("test" if re.search(r"(test|eval)", Path(script).name) else "train")
+            kind = (
+                "eval"
+                if "--eval-only" in argv
+                else ("test" if re.search(r"(test|eval)", Path(script).name) else "train")
+            )
             name = kind  # several of a kind: the scaffold names them by their config file
             res.tasks.append(TaskFound(name, argv, f"{rel}:{no}", distributed=launcher is not None))
     # Scripts nobody's docs run: the conventional entry points, without arguments.

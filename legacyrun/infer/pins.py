@@ -292,49 +292,10 @@ def code_floor(root: Path) -> tuple[str, str] | None:
     return best
 
 
-def infer_pins(root: Path, files: list[Path], date: str | None) -> PinInference:
-    """Choose each key from its best-ranked evidence; fill the rest from the commit date; apply the code's floor."""
+def _torchvision_and_checks(res: PinInference) -> None:
+    """torchvision from the install command or the torch release; a CUDA/Python with no build of it is a TODO."""
     from legacyrun.knowledge import kb
 
-    res = PinInference()
-    res.all_evidence = collect_evidence(root, files)
-    for key in KEYS:
-        cands = [e for e in res.all_evidence if e.key == key]
-        if cands:
-            best = min(cands, key=lambda e: e.rank)  # stable: the first of the best rank
-            res.evidence[key] = best
-    if "torch" in res.evidence:
-        rel = _torch_release(res.evidence["torch"].value)
-        if rel is None:
-            res.todos.append(
-                f"{res.evidence['torch'].where}: torch {res.evidence['torch'].value} is not a release "
-                "the knowledge base knows; set faithful.torch"
-            )
-        else:
-            res.pins["torch"] = rel
-    dated = _date_pins(date) if date else {}
-    for key in ("torch", "cuda", "python"):
-        if key not in res.pins and key not in res.evidence and key in dated:
-            value, why = dated[key]
-            res.evidence[key] = Evidence(key, value, f"commit date {date}", why, RANK_DATE)
-    if "torch" not in res.pins and "torch" in res.evidence and res.evidence["torch"].rank == RANK_DATE:
-        res.pins["torch"] = res.evidence["torch"].value
-    floor = code_floor(root)
-    if floor and "torch" in res.pins and Version(res.pins["torch"]) < Version(floor[0]):
-        raised = _torch_release(floor[0])
-        if raised:
-            res.notes.append(
-                f"torch raised from {res.pins['torch']} to {raised}: the code needs torch >= {floor[0]} at {floor[1]}"
-            )
-            res.pins["torch"] = raised
-            res.evidence["torch"] = Evidence("torch", raised, floor[1].split(" ")[0], floor[1], RANK_NAMED)
-    elif floor:
-        res.notes.append(f"the code needs torch >= {floor[0]} ({floor[1]})")
-    for key in ("cuda", "python"):
-        if key in res.evidence:
-            m = re.match(r"\d+\.\d+", res.evidence[key].value)
-            if m:
-                res.pins[key] = m.group(0)
     rel_obj = kb().torch_release(res.pins["torch"]) if "torch" in res.pins else None
     tv = res.evidence.get("torchvision")
     if tv is not None and tv.rank == RANK_COMMAND:
@@ -361,6 +322,56 @@ def infer_pins(root: Path, files: list[Path], date: str | None) -> PinInference:
                 f"{res.evidence['python'].where}: torch {rel_obj.torch} had no Python {py} build "
                 f"(it had {', '.join(rel_obj.python)}); decide faithful.python"
             )
+
+
+def _apply_code_floor(res: PinInference, root: Path) -> None:
+    """Raise a torch pin below the newest API the code uses (catalog reverse rules) to that release."""
+    floor = code_floor(root)
+    if floor and "torch" in res.pins and Version(res.pins["torch"]) < Version(floor[0]):
+        raised = _torch_release(floor[0])
+        if raised:
+            res.notes.append(
+                f"torch raised from {res.pins['torch']} to {raised}: the code needs torch >= {floor[0]} at {floor[1]}"
+            )
+            res.pins["torch"] = raised
+            res.evidence["torch"] = Evidence("torch", raised, floor[1].split(" ")[0], floor[1], RANK_NAMED)
+    elif floor:
+        res.notes.append(f"the code needs torch >= {floor[0]} ({floor[1]})")
+
+
+def infer_pins(root: Path, files: list[Path], date: str | None) -> PinInference:
+    """Choose each key from its best-ranked evidence; fill the rest from the commit date; apply the code's floor."""
+
+    res = PinInference()
+    res.all_evidence = collect_evidence(root, files)
+    for key in KEYS:
+        cands = [e for e in res.all_evidence if e.key == key]
+        if cands:
+            best = min(cands, key=lambda e: e.rank)  # stable: the first of the best rank
+            res.evidence[key] = best
+    if "torch" in res.evidence:
+        rel = _torch_release(res.evidence["torch"].value)
+        if rel is None:
+            res.todos.append(
+                f"{res.evidence['torch'].where}: torch {res.evidence['torch'].value} is not a release "
+                "the knowledge base knows; set faithful.torch"
+            )
+        else:
+            res.pins["torch"] = rel
+    dated = _date_pins(date) if date else {}
+    for key in ("torch", "cuda", "python"):
+        if key not in res.pins and key not in res.evidence and key in dated:
+            value, why = dated[key]
+            res.evidence[key] = Evidence(key, value, f"commit date {date}", why, RANK_DATE)
+    if "torch" not in res.pins and "torch" in res.evidence and res.evidence["torch"].rank == RANK_DATE:
+        res.pins["torch"] = res.evidence["torch"].value
+    _apply_code_floor(res, root)
+    for key in ("cuda", "python"):
+        if key in res.evidence:
+            m = re.match(r"\d+\.\d+", res.evidence[key].value)
+            if m:
+                res.pins[key] = m.group(0)
+    _torchvision_and_checks(res)
     for key in ("torch", "python"):
         if key not in res.pins:
             res.todos.append(f"README: no {key} version found and no commit date; set faithful.{key}")

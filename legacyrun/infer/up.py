@@ -22,7 +22,7 @@ def is_repository_ref(ref: str) -> bool:
     if _URL_RE.match(ref):
         return not ref.endswith((".yaml", ".yml", ".tar.gz"))
     path = Path(ref)
-    return path.is_dir() and ((path / ".git").exists() or (path / "HEAD").is_file() and (path / "objects").is_dir())
+    return path.is_dir() and ((path / ".git").exists() or ((path / "HEAD").is_file() and (path / "objects").is_dir()))
 
 
 def repository_url(ref: str) -> str:
@@ -82,5 +82,12 @@ def stop_with_todos(recipe_path: Path, result: Any, source: str, cause: Legacyru
     )
 
 
-__all__ = ["RECIPE_FILE", "is_repository_ref", "recipe_name", "repository_url", "scaffold_into", "stop_with_todos",
-           "todo_items"]
+__all__ = [
+    "RECIPE_FILE",
+    "is_repository_ref",
+    "recipe_name",
+    "repository_url",
+    "scaffold_into",
+    "stop_with_todos",
+    "todo_items",
+]

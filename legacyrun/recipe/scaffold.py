@@ -386,20 +386,8 @@ def _catalog_patches(
 # --- assembling the recipe ------------------------------------------------------------------------------------
 
 
-def _profiles(facts: _Facts, inf: _Inferred, source: str, notes: list[str], todos: list[str]) -> dict[str, Any]:
-    pins = dict(inf.pins.pins)
-    for key in ("torch", "torchvision", "cuda", "python"):
-        ev = inf.pins.evidence.get(key)
-        if key in pins and ev is not None:
-            notes.append(f"faithful.{key} {pins[key]}: {ev.describe()}")
-    notes.extend(inf.pins.notes)
-    todos.extend(inf.pins.todos)
-    torch = pins.get("torch", "<2")
-    python = pins.get("python", "3.8")
-    readme = {k: v for k, (v, _) in facts.pins.items() if k in ("cudnn", "gcc")}
-    for key, (value, where) in sorted(facts.pins.items()):
-        if key in ("cudnn", "gcc"):
-            notes.append(f"faithful.{key} {value} (from {where})")
+def _build_steps(inf: _Inferred, source: str, notes: list[str], todos: list[str]) -> list[dict[str, Any]]:
+    """Dependencies' build steps (from the table) first, then the project's own native extensions."""
     builds: list[dict[str, Any]] = []
     for dep in inf.deps.deps:
         if dep.known.kind == "source" and dep.commit and dep.known.build:
@@ -432,6 +420,24 @@ def _profiles(facts: _Facts, inf: _Inferred, source: str, notes: list[str], todo
             todos.append(
                 f"{bd.where}:1: make.sh runs no `python setup.py`; check that `sh make.sh` builds the extension"
             )
+    return builds
+
+
+def _profiles(facts: _Facts, inf: _Inferred, source: str, notes: list[str], todos: list[str]) -> dict[str, Any]:
+    pins = dict(inf.pins.pins)
+    for key in ("torch", "torchvision", "cuda", "python"):
+        ev = inf.pins.evidence.get(key)
+        if key in pins and ev is not None:
+            notes.append(f"faithful.{key} {pins[key]}: {ev.describe()}")
+    notes.extend(inf.pins.notes)
+    todos.extend(inf.pins.todos)
+    torch = pins.get("torch", "<2")
+    python = pins.get("python", "3.8")
+    readme = {k: v for k, (v, _) in facts.pins.items() if k in ("cudnn", "gcc")}
+    for key, (value, where) in sorted(facts.pins.items()):
+        if key in ("cudnn", "gcc"):
+            notes.append(f"faithful.{key} {value} (from {where})")
+    builds = _build_steps(inf, source, notes, todos)
     if "cuda" not in pins and inf.builds:
         where = inf.builds[0].where
         todos.append(f"{where}:1: the project builds CUDA code but names no CUDA version; set faithful.cuda")
@@ -601,7 +607,10 @@ def _annotate(text: str, inf: _Inferred) -> str:
         if ev is None or key not in inf.pins.pins:
             continue
         pat = re.compile(rf"^(      {key}: .*)$", re.M)
-        text = pat.sub(lambda m, ev=ev: f"{m.group(1)}  # {ev.where} ({ev.kind})", text, count=1)
+        comment = f"  # {ev.where} ({ev.kind})"
+        m = pat.search(text)
+        if m:
+            text = text[: m.end(1)] + comment + text[m.end(1) :]
     return text
 
 

@@ -5,8 +5,6 @@ Inference only: nothing is built, so this takes seconds."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from support.scaffold_projects import PROJECTS, curated, curated_pins
 from support.upstream import make_mirror, mirror_rule
@@ -85,7 +83,8 @@ def test_tasks_and_launchers(scaffolds) -> None:
     ]  # fmt: skip
     assert "--eval-only" in m2f.tasks["eval"].argv
     assert m2f.adapt is not None and m2f.adapt.reference_gpus == 8
-    assert [(k.key, k.rule, k.reference) for k in m2f.adapt.keys][0] == ("--num-gpus", "gpus", 8)
+    first = m2f.adapt.keys[0]
+    assert (first.key, first.rule, first.reference) == ("--num-gpus", "gpus", 8)
     _, mts = scaffolds["masktextspotter"]
     assert mts.tasks["train"].argv == ["bash", "train.sh"]
     assert mts.tasks["finetune"].argv[3] == "--nproc_per_node={gpus}"

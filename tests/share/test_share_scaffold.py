@@ -199,8 +199,10 @@ def test_bare_repo_still_validates(make_git_repo: Callable) -> None:
     load_ok = yaml.safe_load(result.text)
     # nothing in the tree names a version: the torch release current at the commit's date, and why
     torch = load_ok["env"]["profiles"]["faithful"]["torch"]
-    assert any(n.startswith(f"faithful.torch {torch}: commit date {result.date} (commit date): torch {torch}")
-               for n in result.notes)
+    assert any(
+        n.startswith(f"faithful.torch {torch}: commit date {result.date} (commit date): torch {torch}")
+        for n in result.notes
+    )
     assert any("no train/test entry point" in n for n in result.todos)
 
 
