@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from realcode.test_seed_recipes import PINS, Seed, _check_first_up, _check_provenance, _log, _ok
@@ -81,3 +82,29 @@ class TestFeatDepth:
         status = _ok(featdepth_up.cli("status", featdepth_up.recipe, "--json"))
         assert status["environment"]["backend"] == "venv"
         assert status["lock_current"] is True
+
+
+def test_faithful_two_gpu_plan_gets_the_ddp_fixes_and_no_port(tmp_path: Path) -> None:
+    # No build: lock a faithful plan for 2 V100s, fetch the bundle and patch. Every regex still finds its count
+    # in the real tree, SyncBN joins the DDP fixes with 2 GPUs, and neither the torch 2.x/mmcv 1.x ports nor the
+    # CPU patch apply.
+    mirror = make_mirror(tmp_path / "mirror")
+    recipe = str(recipe_at_remade_commit(tmp_path / "copy"))
+    env = {"LEGACYRUN_CACHE_DIR": str(tmp_path / "cache"), "LEGACYRUN_CONFIG_DIR": str(tmp_path / "config")}
+    ws = ["-w", str(tmp_path / "ws")]
+
+    def cli(*args: str) -> Any:
+        return _ok(run_console_script(*args, *ws, "--json", env=env, timeout=600))
+
+    locked = cli("lock", recipe, "--gpu", "V100", "--driver", "418")["resolution"]
+    assert locked["profile"] == "faithful"
+    cli("fetch", recipe, "--code", "--mirror", mirror_rule(mirror))
+    out = cli("patch", recipe, "--gpus", "2")
+    (source,) = out["sources"]
+    applied = set(source["applied"])
+    assert {"color-jitter-paren", "ddp-local-rank-device", "ddp-device-ids", "ddp-global-loss-log",
+            "ddp-global-loss-log-use", "ddp-syncbn", "config-data-path", "config-weight-paths"} <= applied  # fmt: skip
+    assert not applied & {"mmcv1-runner-logger", "python-forward", "grid-sample-align-corners", "cpu-device"}
+    trainer = (tmp_path / "ws" / "src" / "featdepth" / "mono" / "apis" / "trainer.py").read_text(encoding="utf-8")
+    compile(trainer, "trainer.py", "exec")
+    assert "convert_sync_batchnorm(model)\n    model = MMDistributedDataParallel(model.cuda(), device_ids=" in trainer
