@@ -154,5 +154,6 @@ def test_an_accumulate_key_names_an_earlier_batch_key(project: Callable[..., Pro
 
     p = project()
     bad = ACCUMULATE.replace("batch: SOLVER.IMS_PER_BATCH", "batch: SOLVER.BATCH")
-    with pytest.raises(RecipeError, match=r"legacy\.yaml:19:\d+: adapt\.keys\[2\]\.batch: 'SOLVER\.BATCH' is not the key of an earlier"):
+    located = r"legacy\.yaml:19:\d+: adapt\.keys\[2\]\.batch: 'SOLVER\.BATCH' is not the key of an earlier"
+    with pytest.raises(RecipeError, match=located):
         p.write_recipe(adapt=bad)
