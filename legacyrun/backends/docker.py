@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from legacyrun.backends import toolkit
 from legacyrun.backends.base import (
     Backend,
     BuildPlan,
@@ -69,7 +70,7 @@ def _run(lines: list[str]) -> str:
 
 
 def _apt_block(plan: BuildPlan) -> str:
-    pkgs = list(plan.profile_spec.apt)
+    pkgs = list(plan.profile_spec.apt) + list(toolkit.apt_packages(plan))
     names = gcc_names(plan.resolution.gcc)
     if names:
         pkgs += list(names)
@@ -207,6 +208,7 @@ def render_dockerfile(plan: BuildPlan) -> str:
         "base_image": base,
         "apt_block": _apt_block(plan),
         "python_block": _python_block(plan),
+        "toolkit_block": toolkit.toolkit_block(plan),
         "pip_block": _pip_block(plan),
         "cuda_env": _cuda_env(plan),
         "workspace": plan.workspace.root.as_posix(),
@@ -322,6 +324,13 @@ class DockerBackend(Backend):
             f"{len(pip_lines(plan))} pip requirement(s), {len(plan.profile_spec.apt)} apt package(s), "
             f"{len(plan.profile_spec.build)} native build step(s)",
         ]
+        runfile = toolkit.runfile_for(plan)
+        if runfile is not None:
+            urls = toolkit.candidate_urls(runfile, plan.mirrors)
+            summary.append(
+                f"CUDA {runfile.cuda} toolkit from NVIDIA's archived runfile {runfile.filename}"
+                + (f" (through the mirror {urls[0]})" if len(urls) > 1 else "")
+            )
         steps = steps_summary(plan)
         if steps:
             summary.append(steps)
@@ -359,7 +368,9 @@ class DockerBackend(Backend):
         with tempfile.TemporaryFile() as ctx:
             write_context(plan, rendered, ctx)
             ctx.seek(0)
-            image_id = self._stream_build(client, ctx, tag, log_path, progress, on_failure, self.no_cache)
+            image_id = self._stream_build(
+                client, ctx, tag, log_path, progress, on_failure, self.no_cache, toolkit.build_args(plan)
+            )
         progress(f"built {tag} ({image_id[:19]})")
         return EnvRef(self.name, rendered.env_id, tag, built=True, sources_in_env=native)
 
@@ -372,6 +383,7 @@ class DockerBackend(Backend):
         progress: Progress,
         on_failure: OnFailure | None,
         no_cache: bool = False,
+        buildargs: Mapping[str, str] | None = None,
     ) -> str:
         import docker.errors
 
@@ -388,6 +400,7 @@ class DockerBackend(Backend):
                     pull=False,
                     network_mode="host",
                     nocache=no_cache,
+                    buildargs=dict(buildargs or {}),
                     decode=True,
                 )
                 for chunk in chunks:

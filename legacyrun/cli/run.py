@@ -187,6 +187,7 @@ def up_cmd(
                     {"step": s.name, "status": s.status, "seconds": round(s.seconds, 3), "detail": s.detail}
                     for s in result.steps
                 ],
+                "adaptation": result.adaptation,
                 "run": None
                 if result.run is None
                 else {
@@ -197,10 +198,20 @@ def up_cmd(
                 "seconds": round(time.monotonic() - started, 3),
             }
         )
-    elif result.run is not None:
+        raise typer.Exit(result.exit_code)
+    _show_adaptation(result.adaptation)
+    if result.run is not None:
         render.note(f"run {result.run.run_id}: exit {result.run.exit_code}; log {result.run.log_path}")
         _explanations(result.run.explanations, result.run.log_path)
     raise typer.Exit(result.exit_code)
+
+
+def _show_adaptation(rows: list[dict[str, str]]) -> None:
+    """The values `up` changed for the selected GPUs, each with its reason (as provenance records them)."""
+    changed = [r for r in rows if r["old"] != r["new"]]
+    if changed:
+        cells = [[r["key"], r["where"], r["old"], r["new"], r.get("why") or r["rule"]] for r in changed]
+        render.err().print(render.table("adapted for the selected GPUs", ["key", "where", "old", "new", "why"], cells))
 
 
 def _scaffold_for_up(ref: str, opts: Any, mirror_values: list[str]) -> tuple[Any, Any] | None:

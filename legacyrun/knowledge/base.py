@@ -249,20 +249,53 @@ class PipRule:
     source: str
 
 
-def _load(name: str) -> Any:
-    with (DATA / name).open("rb") as fh:
+OVERLAY_ENV = "LEGACYRUN_KB_OVERLAY"
+
+
+def _load(name: str, overlay: Path | None = None) -> Any:
+    path = overlay / name if overlay is not None and (overlay / name).is_file() else DATA / name
+    with path.open("rb") as fh:
         return json.load(fh)
+
+
+@dataclass(frozen=True)
+class CudaRunfile:
+    """NVIDIA's archived runfile of one CUDA release (runfiles.json): where it is, its checksum, how to install it.
+
+    A row without sha256 or md5 is unverified: the docker build refuses it (docs/gpus.md)."""
+
+    cuda: str  # full version, e.g. '10.0.130'
+    url: str
+    sha256: str | None
+    md5: str | None
+    path_option: str  # '--toolkitpath' (<= 10.0) or '--installpath' (>= 10.1)
+    apt: tuple[str, ...]
+    ubuntu: str
+    source: str
+    note: str | None = None
+
+    @property
+    def filename(self) -> str:
+        return self.url.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.sha256 or self.md5)
 
 
 @dataclass
 class KnowledgeBase:
-    """Lazily parsed tables; use `kb()` for the shared instance."""
+    """Lazily parsed tables; use `kb()` for the shared instance.
+
+    `overlay`: a folder whose JSON files replace the shipped ones of the same name (LEGACYRUN_KB_OVERLAY), for a
+    lab's own facts, e.g. the checksum of a runfile the shipped table lacks."""
 
     _cache: dict[str, Any] = field(default_factory=dict)
+    overlay: Path | None = None
 
     def _data(self, name: str) -> Any:
         if name not in self._cache:
-            self._cache[name] = _load(name)
+            self._cache[name] = _load(name, self.overlay)
         return self._cache[name]
 
     # -- sources ------------------------------------------------------------------------------------------------
@@ -579,22 +612,56 @@ class KnowledgeBase:
                 return row
         return None
 
+    # -- archived CUDA runfiles ------------------------------------------------------------------------------------
+    @cached_property
+    def runfiles(self) -> tuple[CudaRunfile, ...]:
+        return tuple(
+            CudaRunfile(
+                cuda=str(r["cuda"]),
+                url=str(r["url"]),
+                sha256=r.get("sha256"),
+                md5=r.get("md5"),
+                path_option=str(r["path_option"]),
+                apt=tuple(r.get("apt", ())),
+                ubuntu=str(r["ubuntu"]),
+                source=str(r["source"]),
+                note=r.get("note"),
+            )
+            for r in self._data("runfiles.json")["runfiles"]
+        )
+
+    def runfile(self, cuda: str) -> CudaRunfile | None:
+        """The archived runfile for a CUDA minor ('10.0') or release ('10.0.130'); the newest patch of the minor."""
+        want = version_key(cuda)
+        hits = [r for r in self.runfiles if version_key(r.cuda)[: len(want)] == want]
+        return max(hits, key=lambda r: version_key(r.cuda)) if hits else None
+
 
 _KB: KnowledgeBase | None = None
 
 
 def kb() -> KnowledgeBase:
-    """The process-wide knowledge base (parsed on first use, then cached)."""
+    """The process-wide knowledge base (parsed on first use, then cached; LEGACYRUN_KB_OVERLAY read then)."""
     global _KB
     if _KB is None:
-        _KB = KnowledgeBase()
+        import os
+
+        overlay = os.environ.get(OVERLAY_ENV)
+        _KB = KnowledgeBase(overlay=Path(overlay) if overlay else None)
     return _KB
+
+
+def reset_kb() -> None:
+    """Forget the parsed tables (after LEGACYRUN_KB_OVERLAY changed; tests)."""
+    global _KB
+    _KB = None
 
 
 __all__ = [
     "ArchList",
     "ArchRow",
     "CondaRule",
+    "CudaRunfile",
     "DroppedArchs",
     "GpuMatch",
     "GpuModel",
@@ -611,5 +678,6 @@ __all__ = [
     "gpu_tokens",
     "kb",
     "minor",
+    "reset_kb",
     "version_key",
 ]

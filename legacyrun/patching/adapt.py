@@ -6,6 +6,10 @@ Rules (AdaptKey.rule):
   then `min` applies. The reference is `reference` from the recipe, else the value found in the file.
 - set: the recipe's `value`.
 - syncbn: with N == 1, SyncBN -> BN (and nn.SyncBatchNorm -> nn.BatchNorm2d); unchanged for N > 1.
+- accumulate: the code's gradient-accumulation option (a recipe declares which key that is, where the code has
+  one) becomes round(B_count / B_applied), at least 1: B_count is the batch key (`batch`) under the count rules,
+  B_applied the batch that applies (a memory rule's smaller value), so batch x steps stays the authors' effective
+  batch for that GPU count. The row's `why` says so; provenance records it with the other deviations.
 - launcher: on torch >= 1.10, `python -m torch.distributed.launch` becomes `torchrun` (shell files) and an
   argparse `--local_rank` default becomes `int(os.environ.get("LOCAL_RANK", <default>))` (python files),
   because torchrun passes the rank in the LOCAL_RANK environment variable instead of `--local_rank` (and
@@ -65,6 +69,7 @@ class AdaptPlan:
     edits: dict[str, tuple[str, str]] = field(default_factory=dict)
     overrides: dict[str, list[str]] = field(default_factory=dict)
     rows: list[AdaptRow] = field(default_factory=list)
+    factors: dict[str, float] = field(default_factory=dict)  # accumulate keys: B_count / B_applied
 
     @property
     def keys(self) -> list[AdaptKey]:
@@ -135,7 +140,11 @@ def adapt_hash(adapt: Adapt, target: Target) -> str:
     """Content hash of the adapt patch: the block, the GPU count, the torch version (launcher rule) and which
     keys hold (memory rules)."""
     keys = [i for i, k in enumerate(adapt.keys) if k in applicable_keys(adapt, target)]
-    payload: dict[str, object] = {"adapt": adapt.model_dump(mode="json"), "gpus": target.gpus, "torch": target.torch}
+    block = adapt.model_dump(mode="json")
+    for row in block["keys"]:
+        if row.get("batch") is None:
+            row.pop("batch", None)  # a field added later: hashes of blocks without it stay as they were
+    payload: dict[str, object] = {"adapt": block, "gpus": target.gpus, "torch": target.torch}
     if any(k.when is not None for k in adapt.keys):
         payload["keys"] = keys  # only then: hashes of recipes without memory rules stay as they were
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
@@ -177,8 +186,17 @@ def _linear(reference: int | float, key: AdaptKey, gpus: int, reference_gpus: in
     return format_float(scaled)
 
 
-def new_value(key: AdaptKey, old: str | None, gpus: int, reference_gpus: int, where: str) -> str | None:
-    """The new value for a key, or None to leave it as it is."""
+def new_value(
+    key: AdaptKey, old: str | None, gpus: int, reference_gpus: int, where: str, factor: float | None = None
+) -> str | None:
+    """The new value for a key, or None to leave it as it is (`factor`: the batch ratio of an accumulate key)."""
+    if key.rule == "accumulate":
+        # The authors' own accumulation (or 1) times the ratio; a ratio of 1 leaves their value alone.
+        if factor is None or factor == 1:
+            return None
+        base = _number(old) if old is not None else None
+        start = key.reference if isinstance(key.reference, int | float) else base
+        return str(max(1, round((start or 1) * factor)))
     if key.rule == "gpus":
         return str(gpus)
     if key.rule == "set":
@@ -352,7 +370,7 @@ def _file_key(
         rows: list[AdaptRow] = []
         for start, end, line, raw, value in sorted(spans, reverse=True):  # from the end: offsets stay valid
             found = True
-            new = new_value(key, value, plan.gpus, plan.reference_gpus, f"{rel}:{line}")
+            new = new_value(key, value, plan.gpus, plan.reference_gpus, f"{rel}:{line}", plan.factors.get(key.key))
             rows.append(AdaptRow(key.key, f"{rel}:{line}", value, new if new is not None else value, key.rule))
             if new is not None and new != value:
                 text = text[:start] + _requote(raw, new) + text[end:]
@@ -378,7 +396,7 @@ def _cli_key(key: AdaptKey, files: list[str], read: Reader, plan: AdaptPlan, tas
                 if key.key in argv[:-1]:
                     old = argv[argv.index(key.key) + 1]
                     break
-    new = new_value(key, old, plan.gpus, plan.reference_gpus, "cli")
+    new = new_value(key, old, plan.gpus, plan.reference_gpus, "cli", plan.factors.get(key.key))
     if new is None or key.rule == "launcher":
         plan.rows.append(AdaptRow(key.key, "tasks " + ",".join(key.tasks), old or "-", old or "-", key.rule))
         return
@@ -387,21 +405,59 @@ def _cli_key(key: AdaptKey, files: list[str], read: Reader, plan: AdaptPlan, tas
     plan.rows.append(AdaptRow(key.key, "tasks " + ",".join(key.tasks), old or "-", new, key.rule))
 
 
+def _count_rule(adapt: Adapt, applied: AdaptKey) -> AdaptKey | None:
+    """The count rule (no `when`) of the same key and format that a memory rule replaced, if any."""
+    found = None
+    for key in adapt.keys:
+        if key is applied:
+            break
+        if key.when is None and (key.key, key.format) == (applied.key, applied.format):
+            found = key
+    return found
+
+
+def _accumulation(key: AdaptKey, plan: AdaptPlan, batches: dict[str, tuple[AdaptKey, str, str]]) -> tuple[float, str]:
+    """The batch ratio B_count / B_applied for an `accumulate` key and the sentence that explains it."""
+    if key.batch is None or key.batch not in batches:
+        raise PatchError(f"adapt key {key.key}: its batch key {key.batch!r} was not adapted before it")
+    applied, old, new = batches[key.batch]
+    if applied.when is None:
+        return 1.0, ""  # no memory rule replaced the batch: nothing to compensate
+    authors = None if old in ("-", "(not found)") else old
+    count = _count_rule(plan.adapt, applied)
+    full = authors if count is None else new_value(count, authors, plan.gpus, plan.reference_gpus, key.batch)
+    b_full, b_now = _number(full or ""), _number(new)
+    if b_full is None or b_now is None or b_now <= 0:
+        raise PatchError(f"adapt key {key.key}: batch {key.batch} is not a positive number ({full!r} -> {new!r})")
+    ratio = b_full / b_now
+    return ratio, (
+        f"keeps the effective batch {format(b_full, 'g')}: {key.batch} {format(b_now, 'g')}, "
+        f"gradients accumulated over {format(ratio, 'g')}x the steps"
+    )
+
+
 def compute(
     plan: AdaptPlan, files: list[str], read: Reader, task_argv: dict[str, list[str]] | None = None
 ) -> AdaptPlan:
     """Fill `plan` (edits, overrides, rows) from the files of the main source."""
     texts: dict[str, str] = {}
     originals: dict[str, str] = {}
-    plan.edits, plan.overrides, plan.rows = {}, {}, []
+    plan.edits, plan.overrides, plan.rows, plan.factors = {}, {}, [], {}
+    batches: dict[str, tuple[AdaptKey, str, str]] = {}  # key -> (the applied key, authors' value, new value)
     for key in plan.keys:
         first = len(plan.rows)
+        why = _why(key, plan.target)
+        if key.rule == "accumulate":
+            plan.factors[key.key], because = _accumulation(key, plan, batches)
+            why = "; ".join(p for p in (why, because) if p)
         if key.format == "cli":
             _cli_key(key, files, read, plan, task_argv or {})
         else:
             _file_key(key, files, read, plan, texts, originals)
-        why = _why(key, plan.target)
         plan.rows[first:] = [replace(r, why=why) for r in plan.rows[first:]]
+        found = [r for r in plan.rows[first:] if r.new != "-"]
+        if found:
+            batches[key.key] = (key, found[0].old, found[0].new)
     plan.edits = {rel: (originals[rel], texts[rel]) for rel in sorted(texts) if texts[rel] != originals[rel]}
     return plan
 

@@ -429,9 +429,16 @@ class AdaptKey(StrictModel):
     )
     files: list[str] = Field(default_factory=list, description="Globs of files holding the key (yaml/shell/python).")
     tasks: list[Name] = Field(default_factory=list, description="cli: tasks whose argv get the override.")
-    rule: Literal["gpus", "linear", "set", "syncbn", "launcher"] = Field(
+    rule: Literal["gpus", "linear", "set", "syncbn", "launcher", "accumulate"] = Field(
         description="gpus: the GPU count; linear: reference value x gpus / reference_gpus; set: `value`; "
-        "syncbn: SyncBN becomes BN on one GPU; launcher: torch.distributed.launch vs torchrun/LOCAL_RANK."
+        "syncbn: SyncBN becomes BN on one GPU; launcher: torch.distributed.launch vs torchrun/LOCAL_RANK; "
+        "accumulate: the code's gradient-accumulation option, set to the batch the count rules give divided by the "
+        "batch that applies (a memory rule's smaller one), so the effective batch stays (needs `batch`)."
+    )
+    batch: str | None = Field(
+        default=None,
+        description="rule accumulate: the `key` of an earlier adapt key holding the batch size it compensates, "
+        "e.g. SOLVER.IMS_PER_BATCH.",
     )
     reference: float | int | str | None = Field(
         default=None, description="Value at the reference GPU count (default: read from the file)."
@@ -577,6 +584,10 @@ def _adapt_refs(recipe: Recipe) -> list[tuple[Location, str]]:
             out.append((("adapt", "keys", i, "tasks"), "a cli key needs the tasks it applies to"))
         if key.format in ("yaml", "shell", "python") and not key.files:
             out.append((("adapt", "keys", i, "files"), f"a {key.format} key needs the files holding it"))
+        earlier = {k.key for k in recipe.adapt.keys[:i]} if recipe.adapt else set()
+        if key.rule == "accumulate" and key.batch not in earlier:
+            what = f"{key.batch!r} is not the key of an earlier adapt key" if key.batch else "rule accumulate needs it"
+            out.append((("adapt", "keys", i, "batch"), what))
     return out
 
 

@@ -59,9 +59,16 @@ def choose_image(cuda: str, cudnn: str | None, gcc_pin: str | None) -> ImageChoi
             continue
         flavour = f"cudnn{cudnn.split('.')[0]}-devel" if cudnn else "devel"
         gone = f"nvidia/cuda:{minor(cuda)}-{flavour}-ubuntu{ubuntu}"
+        runfile = knowledge.runfile(cuda)
+        toolkit = (
+            f"the CUDA {runfile.cuda} toolkit installed in the image from NVIDIA's archived runfile "
+            f"{runfile.filename} ({'checksum' if runfile.verified else 'NO checksum'} in the knowledge base)"
+            if runfile
+            else f"no archived CUDA {minor(cuda)} runfile known: pass --base-image with the toolkit"
+        )
         note = (
             f"{gone} was deleted from Docker Hub (NVIDIA's 2023 deletion of CUDA {minor(cuda)} tags); "
-            f"using ubuntu:{ubuntu} with the CUDA {minor(cuda)} toolkit installed in the image "
+            f"using ubuntu:{ubuntu} with {toolkit} "
             "(or rebuild the tag from gitlab.com/nvidia/container-images/cuda)"
         )
         reason = (

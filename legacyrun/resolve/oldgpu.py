@@ -6,8 +6,8 @@ profile admits one; (2) how to build torch from source for that arch in docker, 
 
 The source build uses the newest toolkit that can still compile the arch (CUDA 10.2 for sm_30, 11.8 for sm_35/37)
 within what the profile allows. When NVIDIA's image for that toolkit was deleted from Docker Hub, the Dockerfile
-installs the toolkit from NVIDIA's archived runfile and checks the sha256 the user passes (never an unchecked
-download).
+installs the toolkit from NVIDIA's archived runfile with the URL and checksum of the knowledge base
+(runfiles.json), as the docker backend does (backends/toolkit.py).
 """
 
 from __future__ import annotations
@@ -15,26 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from legacyrun.knowledge import kb
-from legacyrun.knowledge.base import cc_key, cc_text, minor, version_key
+from legacyrun.knowledge.base import cc_key, cc_text, version_key
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.resolve.match import matches
 from legacyrun.resolve.model import GpuInfo, HostInfo
 
-# Archived CUDA runfiles (developer.download.nvidia.com, cuda-toolkit-archive); no sha256 is recorded, so the
-# build takes it from the user (CUDA_RUNFILE_SHA256) and refuses without it.
-RUNFILES = {
-    "8.0": "https://developer.nvidia.com/compute/cuda/8.0/Prod2/local_installers/cuda_8.0.61_375.26_linux-run",
-    "9.0": "https://developer.nvidia.com/compute/cuda/9.0/Prod/local_installers/cuda_9.0.176_384.81_linux-run",
-    "9.2": "https://developer.nvidia.com/compute/cuda/9.2/Prod2/local_installers/cuda_9.2.148_396.37_linux",
-    "10.0": "https://developer.nvidia.com/compute/cuda/10.0/Prod/local_installers/cuda_10.0.130_410.48_linux",
-    "10.1": "https://developer.download.nvidia.com/compute/cuda/10.1/Prod/local_installers/"
-    "cuda_10.1.243_418.87.00_linux.run",
-    "10.2": "https://developer.download.nvidia.com/compute/cuda/10.2/Prod/local_installers/"
-    "cuda_10.2.89_440.33.01_linux.run",
-}
-RUNFILE_SOURCE = "https://developer.nvidia.com/cuda-toolkit-archive"
-# Ubuntu releases NVIDIA built each old toolkit for (its gcc must be accepted by that nvcc).
-RUNFILE_UBUNTU = {"8.0": "16.04", "9.0": "16.04", "9.2": "18.04", "10.0": "18.04", "10.1": "18.04", "10.2": "18.04"}
 KEPLER_MAJOR = 3
 MICROMAMBA_URL = "https://micro.mamba.pm/api/micromamba/linux-64/latest"
 
@@ -96,8 +81,8 @@ class OldGpuPlan:
             out.append(f"1. binaries with {sm}: none; no official torch build ever carried it")
         for i, sb in enumerate(self.source_builds[:1]):
             toolkit = (
-                f"CUDA {sb.cuda} from NVIDIA's archived runfile (its nvidia/cuda image was deleted; pass "
-                "CUDA_RUNFILE_SHA256)"
+                f"CUDA {sb.cuda} from NVIDIA's archived runfile (its nvidia/cuda image was deleted; checksum from "
+                "the knowledge base)"
                 if sb.runfile_url
                 else f"{sb.base_image}"
             )
@@ -171,10 +156,11 @@ def _source_builds(loaded: LoadedRecipe, cc: tuple[int, int]) -> list[SourceBuil
                 flavour = f"-{tag.cudnn}" if tag.cudnn else ""
                 base = f"nvidia/cuda:{tag.cuda}{flavour}-devel-ubuntu{tag.ubuntu}"
             else:
-                runfile = RUNFILES.get(minor(cuda))
-                if runfile is None:
+                row = knowledge.runfile(cuda)
+                if row is None:
                     continue
-                base = f"ubuntu:{RUNFILE_UBUNTU[minor(cuda)]}"
+                runfile = row.url
+                base = f"ubuntu:{row.ubuntu}"
             python = max(pythons, key=version_key)
             out.append(
                 SourceBuild(name, release.torch, python, cuda, cc_text(cc), base, runfile, knowledge.gcc_max(cuda))
@@ -208,39 +194,33 @@ def source_build_dockerfile(loaded: LoadedRecipe, host: HostInfo) -> str:
 
 def render_source_build(sb: SourceBuild) -> str:
     """Dockerfile text: toolkit (image or archived runfile), Python, torch's source at v<torch>, one arch's wheel."""
+    from legacyrun.backends.toolkit import runfile_dockerfile_lines
+
     lines = [
         f"# legacyrun: torch {sb.torch} built from source for sm_{sb.arch.replace('.', '')} "
         f"(profile {sb.profile}); no official binary carries this arch.",
         f"FROM {sb.base_image}",
         "ENV DEBIAN_FRONTEND=noninteractive",
     ]
+    row = kb().runfile(sb.cuda) if sb.runfile_url else None
     gcc = f"gcc-{sb.gcc} g++-{sb.gcc}" if sb.gcc else "gcc g++"
+    extra = "".join(f" {p}" for p in row.apt if p != "ca-certificates") if row else ""
     lines.append(
         "RUN apt-get update && apt-get install -y --no-install-recommends "
-        f"ca-certificates curl git cmake make {gcc} libopenblas-dev && rm -rf /var/lib/apt/lists/*"
+        f"ca-certificates curl git cmake make {gcc} libopenblas-dev{extra} && rm -rf /var/lib/apt/lists/*"
     )
-    if sb.runfile_url:
-        lines += [
-            f"# CUDA {sb.cuda}: NVIDIA deleted the nvidia/cuda images; the toolkit comes from the archived runfile",
-            f"# ({RUNFILE_SOURCE}). Its sha256 is not in legacyrun's knowledge base: pass the one you verified.",
-            f"ARG CUDA_RUNFILE_URL={sb.runfile_url}",
-            "ARG CUDA_RUNFILE_SHA256",
-            'RUN test -n "$CUDA_RUNFILE_SHA256" || { echo "pass --build-arg CUDA_RUNFILE_SHA256=<sha256 of the '
-            'runfile>" >&2; exit 1; } \\',
-            '    && curl -fsSL -o /tmp/cuda.run "$CUDA_RUNFILE_URL" \\',
-            '    && echo "$CUDA_RUNFILE_SHA256  /tmp/cuda.run" | sha256sum -c - \\',
-            "    && sh /tmp/cuda.run --silent --toolkit --override --toolkitpath=/usr/local/cuda \\",
-            "    && rm /tmp/cuda.run",
-            "ENV PATH=/usr/local/cuda/bin:$PATH LD_LIBRARY_PATH=/usr/local/cuda/lib64",
-        ]
-    if sb.gcc:
-        lines.append(f"ENV CC=gcc-{sb.gcc} CXX=g++-{sb.gcc}")
     lines += [
         "# Python from micromamba: the distribution's Python of that era is too old for the build's tooling.",
         f"RUN curl -fsSL {MICROMAMBA_URL} | tar -xj -C /usr/local bin/micromamba \\",
         f"    && micromamba create -y -p /opt/py -c conda-forge python={sb.python} numpy pyyaml typing_extensions "
         "setuptools cffi ninja",
         "ENV PATH=/opt/py/bin:$PATH",
+    ]
+    if row is not None:
+        lines += runfile_dockerfile_lines(row)
+    if sb.gcc:
+        lines.append(f"ENV CC=gcc-{sb.gcc} CXX=g++-{sb.gcc}")
+    lines += [
         f'ENV TORCH_CUDA_ARCH_LIST="{sb.arch}" USE_CUDA=1 USE_CUDNN=0 USE_NCCL=0 BUILD_TEST=0 MAX_JOBS=4',
         f"RUN git clone --depth 1 --branch v{sb.torch} --recursive https://github.com/pytorch/pytorch /opt/pytorch",
         "WORKDIR /opt/pytorch",
@@ -251,7 +231,6 @@ def render_source_build(sb: SourceBuild) -> str:
 
 
 __all__ = [
-    "RUNFILES",
     "Binary",
     "OldGpuPlan",
     "SourceBuild",

@@ -54,6 +54,8 @@ class UpResult:
     gpus: GpuSelection | None = None
     run: RunOutcome | None = None
     notes: list[str] = field(default_factory=list)
+    # The adapted values when the patch step ran (key, where, old, new, rule, why), as provenance records them.
+    adaptation: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -253,7 +255,8 @@ class _Chain:
         record_result(self.req.ws, self.req.loaded, result)
         if result.adapt is not None:
             self.adapt_rows = [
-                {"key": r.key, "where": r.where, "old": r.old, "new": r.new, "rule": r.rule} for r in result.adapt.rows
+                {"key": r.key, "where": r.where, "old": r.old, "new": r.new, "rule": r.rule, "why": r.why}
+                for r in result.adapt.rows
             ]
         return {"summary": result.summary(), "heads": {s.source: s.head for s in result.sources}}
 
@@ -355,7 +358,9 @@ def up(
         outcomes = run_steps(
             req.ws, steps, record_prefix="up.", dry_run=req.dry_run, on_step=on_step, on_start=on_start
         )
-        result = UpResult(outcomes, task, resolution=chain.resolution, gpus=chain.gpus, notes=chain.notes)
+        result = UpResult(
+            outcomes, task, resolution=chain.resolution, gpus=chain.gpus, notes=chain.notes, adaptation=chain.adapt_rows
+        )
         result.backend, result.backend_why = chain.backend_name, chain.backend_why
         if req.dry_run:
             planned = StepOutcome("run", "planned", 0.0, f"task {task} on {chain.gpus.describe()}")

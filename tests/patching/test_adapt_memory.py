@@ -97,3 +97,63 @@ def test_masktextspotter_rules_for_seed_004() -> None:
     # the CPU path and large cards: exactly the rules without a condition, as before
     for memory in (None, 24.0):
         assert applicable_keys(adapt, _target(memory)) == [k for k in adapt.keys if k.when is None]
+
+
+ACCUMULATE = """\
+adapt:
+  reference_gpus: 8
+  keys:
+    - {key: SOLVER.IMS_PER_BATCH, format: yaml, files: ["configs/*.yaml"], rule: linear}
+    - {key: SOLVER.IMS_PER_BATCH, format: yaml, files: ["configs/*.yaml"], rule: set, value: 1,
+       when: {gpu_memory_gb: {max: 6}}, why: one image per GPU fits in 4 GB}
+    - {key: SOLVER.ACCUMULATE_STEPS, format: cli, tasks: [train], rule: accumulate, batch: SOLVER.IMS_PER_BATCH,
+       why: the trainer's gradient accumulation option}
+"""
+
+
+def test_accumulation_keeps_the_effective_batch_on_a_small_card(project: Callable[..., Project]) -> None:
+    p = project()
+    loaded = p.write_recipe(adapt=ACCUMULATE)
+    # One 4 GB card: the count rule gives IMS_PER_BATCH 2 (16 x 1/8), memory forces 1, so 2 steps keep it.
+    plan = plan_adaptation(loaded, _target(4.0), p.ws)
+    assert plan.overrides == {"train": ["SOLVER.ACCUMULATE_STEPS", "2"]}
+    row = next(r for r in plan.rows if r.key == "SOLVER.ACCUMULATE_STEPS")
+    assert (row.old, row.new, row.rule) == ("-", "2", "accumulate")
+    assert "keeps the effective batch 2: SOLVER.IMS_PER_BATCH 1" in row.why
+    assert row.why.startswith("the trainer's gradient accumulation option")
+    # Eight 4 GB cards: the rule sets the whole batch (detectron's IMS_PER_BATCH) to 1; the authors had 16.
+    eight = plan_adaptation(loaded, Target(profile="modern", torch="2.1", gpus=8, gpu_memory_gb=4.0), p.ws)
+    assert eight.overrides["train"] == ["SOLVER.ACCUMULATE_STEPS", "16"]
+    # A big card: no memory rule, nothing to compensate, the option is left as the authors set it.
+    big = plan_adaptation(loaded, _target(24.0), p.ws)
+    assert big.overrides == {}
+    assert next(r for r in big.rows if r.key == "SOLVER.ACCUMULATE_STEPS").why == (
+        "the trainer's gradient accumulation option"
+    )
+
+
+def test_accumulation_is_a_provenance_row_with_its_reason(project: Callable[..., Project]) -> None:
+    p = project()
+    loaded = p.write_recipe(adapt=ACCUMULATE)
+    res = Resolution(
+        recipe="legacy", recipe_hash=loaded.hash, profile="modern", python="3.11", torch="2.1", host=HostInfo()
+    )
+    small = select_gpus("1", [GpuInfo(name="GTX 760", index="0", memory_mib=4096)])
+    overrides, rows = adaptation_overrides(loaded, p.ws, res, small)
+    assert overrides == {"train": ["SOLVER.ACCUMULATE_STEPS", "2"]}
+    acc = next(r for r in rows if r["key"] == "SOLVER.ACCUMULATE_STEPS")
+    assert acc["rule"] == "accumulate" and "gradients accumulated over 2x the steps" in acc["why"]
+    batch = next(r for r in rows if r["key"] == "SOLVER.IMS_PER_BATCH")
+    assert (batch["old"], batch["new"]) == ("16", "1") and "GPU memory 4 GB is at most 6 GB" in batch["why"]
+
+
+def test_an_accumulate_key_names_an_earlier_batch_key(project: Callable[..., Project]) -> None:
+    import pytest
+
+    from legacyrun.errors import RecipeError
+
+    p = project()
+    bad = ACCUMULATE.replace("batch: SOLVER.IMS_PER_BATCH", "batch: SOLVER.BATCH")
+    located = r"legacy\.yaml:19:\d+: adapt\.keys\[2\]\.batch: 'SOLVER\.BATCH' is not the key of an earlier"
+    with pytest.raises(RecipeError, match=located):
+        p.write_recipe(adapt=bad)

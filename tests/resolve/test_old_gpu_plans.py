@@ -9,9 +9,10 @@ import pytest
 from support.cli import run_inproc
 
 from legacyrun.host import assumed_host
+from legacyrun.knowledge import kb
 from legacyrun.recipe.loader import load_path
 from legacyrun.resolve.model import GpuInfo
-from legacyrun.resolve.oldgpu import RUNFILES, old_gpu_plan
+from legacyrun.resolve.oldgpu import old_gpu_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,9 +35,15 @@ def test_gtx_760_masktextspotter_builds_torch_1_2_for_sm_30_from_the_cuda_10_run
     assert lines[3].startswith("3. the CPU: --cpu")
     text = plan.source_builds[0].dockerfile()
     assert text.splitlines()[1] == "FROM ubuntu:18.04"
-    assert f"ARG CUDA_RUNFILE_URL={RUNFILES['10.0']}" in text
-    assert "sha256sum -c -" in text and 'test -n "$CUDA_RUNFILE_SHA256"' in text
-    assert "--silent --toolkit" in text
+    row = kb().runfile("10.0")
+    assert row is not None and row.sha256
+    assert f"ARG CUDA_RUNFILE_URLS={row.url}" in text
+    # The checksum is the knowledge base's: no build argument to pass, nothing unchecked.
+    assert f'echo "{row.sha256}  /tmp/cuda.run" | sha256sum -c -' in text and "CUDA_RUNFILE_SHA256" not in text
+    assert "--silent --override --toolkit --toolkitpath=/usr/local/cuda-10.0" in text
+    # The runfile is fetched with the Python installed before it, and its perl installer is in the apt line.
+    assert text.index("ENV PATH=/opt/py/bin:$PATH") < text.index("ARG CUDA_RUNFILE_URLS")
+    assert "libopenblas-dev perl &&" in text
     assert "gcc-7 g++-7" in text and "ENV CC=gcc-7 CXX=g++-7" in text
     assert "python=3.7" in text
     assert 'ENV TORCH_CUDA_ARCH_LIST="3.0"' in text
@@ -62,7 +69,9 @@ def test_pix2pix_sm_30_uses_cuda_8() -> None:
     assert plan is not None
     sb = plan.source_builds[0]
     assert (sb.torch, sb.cuda, sb.base_image) == ("0.2.0", "8.0", "ubuntu:16.04")
-    assert f"ARG CUDA_RUNFILE_URL={RUNFILES['8.0']}" in sb.dockerfile()
+    row = kb().runfile("8.0")
+    assert row is not None and row.ubuntu == "16.04"
+    assert f"ARG CUDA_RUNFILE_URLS={row.url}" in sb.dockerfile() and row.sha256 in sb.dockerfile()
 
 
 def test_k80_binaries_are_admitted() -> None:

@@ -42,6 +42,8 @@ def test_up_venv_end_to_end(
     assert code == 0, out[-3000:] + err[-3000:]
     assert "TRAINED 32 rows" in out
     assert "iter 1 loss" in out
+    # up shows what it adapted for the selected GPUs, each value with its reason (as provenance has it).
+    assert "adapted for the selected GPUs" in err and "one process per GPU" in err, err[-3000:]
 
     # Patches are commits on legacyrun/patched: forward ports and the 1-GPU launch.
     src = ws / "src" / "toy"
@@ -83,6 +85,7 @@ def test_up_venv_end_to_end(
         "build": "skipped",
         "run": "done",
     }, statuses
+    assert report["adaptation"] == []  # the patch step was skipped: nothing adapted this time
     assert len(git_http.requests) == git_before  # type: ignore[attr-defined]
     assert len(http_server.requests) == http_before  # type: ignore[attr-defined]
 

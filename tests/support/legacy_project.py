@@ -71,7 +71,7 @@ patches:
 adapt:
   reference_gpus: 8
   keys:
-    - {{key: --nproc_per_node, format: shell, files: [train.sh], rule: launcher}}
+    - {{key: --nproc_per_node, format: shell, files: [train.sh], rule: launcher, why: one process per GPU}}
 tasks:
   train: {{source: toy, argv: [bash, train.sh, "{{data_root}}/toy"], datasets: [toy]}}
 default_task: train
