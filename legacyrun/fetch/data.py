@@ -327,6 +327,27 @@ def _needs_code_first(loaded: LoadedRecipe, ds: Dataset, ws: Workspace, dest: Pa
             )
 
 
+# The workspace's own files and folders: an archive unpacked over them could rewrite the lock, the step records
+# or the built environment.
+_RESERVED = ("legacyrun.lock", ".legacyrun", "conda-lock.yml", "requirements.lock.txt", "env", "runs")
+
+
+def dataset_dest(ws: Workspace, ds: Dataset) -> Path:
+    """The dataset's folder, refused (exit 4) when it is the workspace itself or reaches its own files."""
+    try:
+        dest = ws.resolve_inside(ds.dest)
+    except ValueError:
+        raise FetchError(f"dataset {ds.name}: dest {ds.dest!r} leaves the workspace") from None
+    root = ws.root.resolve()
+    reserved = [root / name for name in _RESERVED]
+    if dest == root or any(dest == r or r in dest.parents for r in reserved):
+        raise FetchError(
+            f"dataset {ds.name}: dest {ds.dest!r} would write over the workspace's own files; "
+            "use a folder such as data/<name>"
+        )
+    return dest
+
+
 def _fetch_one(
     loaded: LoadedRecipe,
     ds: Dataset,
@@ -338,7 +359,7 @@ def _fetch_one(
     options: HttpOptions,
 ) -> DataResult:
     started = time.monotonic()
-    dest = ws.resolve_inside(ds.dest)
+    dest = dataset_dest(ws, ds)
     _needs_code_first(loaded, ds, ws, dest)
     locked = locked_files(ws, ds.name)
     if from_path is None:

@@ -100,35 +100,26 @@ def _safe_name(name: str, display: str) -> str:
 
 
 def safe_extract_tar(archive: Path, dest: Path, *, display: str | None = None) -> list[str]:
-    """Extract regular files and folders only (no links, devices, absolute or climbing names) into `dest`.
+    """Extract regular files and folders only (no links, devices, absolute or climbing names) into `dest`, through
+    the one extractor (legacyrun/fetch/archive.py) with its limits; its refusals become BundleError (exit 2).
 
     Returns the file names extracted. `dest` should be a fresh temp folder; the caller renames it into place.
     """
+    from legacyrun.errors import FetchError
+    from legacyrun.fetch.archive import Limits, extract
+
     shown = display or str(archive)
-    names: list[str] = []
+    limits = Limits(max_bytes=_MAX_MEMBER_BYTES, max_members=100_000, files_only=True)
     try:
-        with tarfile.open(archive, "r:*") as tar:
-            for member in tar:
-                name = _safe_name(member.name, shown)
-                if member.isdir():
-                    (dest / name).mkdir(parents=True, exist_ok=True)
-                    continue
-                if not member.isfile():
-                    raise BundleError(f"{shown}: member {name!r} is a link or special file; refusing to extract it")
-                if member.size > _MAX_MEMBER_BYTES:
-                    raise BundleError(f"{shown}: member {name!r} is {member.size} bytes; too large for a recipe bundle")
-                src = tar.extractfile(member)
-                assert src is not None
-                target = dest / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with src, open(target, "xb") as out:
-                    shutil.copyfileobj(src, out)
-                os.chmod(target, _FILE_MODE)
-                names.append(name)
-    except FileExistsError as exc:
-        raise BundleError(f"{shown}: member {exc.filename} appears twice") from None
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise BundleError(f"{shown}: not a readable .tar.gz: {exc}") from None
+        extract(archive, dest, fmt="tar", label=shown, limits=limits)
+    except FetchError as exc:
+        message = exc.message.replace("climbs out of the destination", "would be written outside the extraction folder")
+        raise BundleError(message.replace("not a valid tar archive", "not a readable .tar.gz")) from None
+    names = []
+    for path in sorted(dest.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            os.chmod(path, _FILE_MODE)
+            names.append(path.relative_to(dest).as_posix())
     return names
 
 
