@@ -65,16 +65,24 @@ class _Member:
     size: int = 0
 
 
+_LIMIT_HINT = "if the archive is genuine, raise the dataset's unpack_limits (max_bytes, max_members, max_ratio)"
+
+
 def _check_limits(members: list[_Member], packed: int, limits: Limits, where: str) -> None:
     total = sum(m.size for m in members)
     if len(members) > limits.max_members:
-        raise FetchError(f"{where}: {len(members)} members, more than the limit of {limits.max_members}; refusing")
+        raise FetchError(
+            f"{where}: {len(members)} members, more than the limit of {limits.max_members}; refusing", hint=_LIMIT_HINT
+        )
     if total > limits.max_bytes:
-        raise FetchError(f"{where}: unpacks to {total} bytes, more than the limit of {limits.max_bytes}; refusing")
+        raise FetchError(
+            f"{where}: unpacks to {total} bytes, more than the limit of {limits.max_bytes}; refusing", hint=_LIMIT_HINT
+        )
     if total > 1 << 20 and total > limits.max_ratio * max(packed, 1):
         raise FetchError(
             f"{where}: unpacks to {total} bytes from {packed} ({total // max(packed, 1)}x), more than the "
-            f"ratio limit of {limits.max_ratio:g}x (an archive bomb?); refusing"
+            f"ratio limit of {limits.max_ratio:g}x (an archive bomb?); refusing",
+            hint=_LIMIT_HINT,
         )
 
 
@@ -230,7 +238,9 @@ def _extract_zip(archive: Path, tmp: Path, strip: int, where: str, limits: Limit
                     while chunk := src.read(1 << 20):
                         written += len(chunk)
                         if written > limits.max_bytes:
-                            raise FetchError(f"{where}: unpacks to more than {limits.max_bytes} bytes; refusing")
+                            raise FetchError(
+                                f"{where}: unpacks to more than {limits.max_bytes} bytes; refusing", hint=_LIMIT_HINT
+                            )
                         dst.write(chunk)
                 mode = (info.external_attr >> 16) & 0o777
                 # No setuid/setgid/sticky bits, no group/other write: as tarfile's data filter.

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from legacyrun.errors import FetchError, ManualStepRequired, UsageError
 from legacyrun.fetch import aria2, cache
-from legacyrun.fetch.archive import detect_format, extract
+from legacyrun.fetch.archive import DEFAULT_LIMITS, Limits, detect_format, extract
 from legacyrun.fetch.http import HttpOptions, download
 from legacyrun.fetch.mirrors import Mirrors
 from legacyrun.fetch.post import run_post_steps
@@ -273,7 +273,12 @@ def _place(ds: Dataset, got: _Got, dest: Path) -> list[str]:
     if fmt is not None:
         name, digest, _ = got.files[0]
         return extract(
-            cache.cached_path(digest), dest, fmt=fmt, strip_components=ds.strip_components, label=f"{ds.name}: {name}"
+            cache.cached_path(digest),
+            dest,
+            fmt=fmt,
+            strip_components=ds.strip_components,
+            label=f"{ds.name}: {name}",
+            limits=unpack_limits(ds),
         )
     placed = []
     for name, digest, _ in got.files:
@@ -282,6 +287,18 @@ def _place(ds: Dataset, got: _Got, dest: Path) -> list[str]:
         if top not in placed:
             placed.append(top)
     return placed
+
+
+def unpack_limits(ds: Dataset) -> Limits:
+    """The archive limits for a dataset: the defaults, raised where the recipe's `unpack_limits` says."""
+    given = ds.unpack_limits
+    if given is None:
+        return DEFAULT_LIMITS
+    return Limits(
+        max_bytes=given.max_bytes or DEFAULT_LIMITS.max_bytes,
+        max_members=given.max_members or DEFAULT_LIMITS.max_members,
+        max_ratio=given.max_ratio or DEFAULT_LIMITS.max_ratio,
+    )
 
 
 def _outputs(ds: Dataset, placed: list[str], dest: Path) -> list[str]:

@@ -174,3 +174,19 @@ def test_dataset_dest_cannot_reach_the_workspace_files(tmp_path: Path, dest: str
     assert info.value.exit_code == 4
     ok = Dataset.model_validate({"name": "d", "kind": "http", "urls": ["http://127.0.0.1/x.zip"], "dest": "data/d"})
     assert dataset_dest(Workspace(tmp_path), ok) == (tmp_path / "data" / "d").resolve()
+
+
+def test_recipe_unpack_limits_raise_the_defaults(tmp_path: Path) -> None:
+    from legacyrun.fetch.archive import DEFAULT_LIMITS
+    from legacyrun.fetch.data import unpack_limits
+    from legacyrun.recipe.models import Dataset
+
+    base = {"name": "d", "kind": "http", "urls": ["http://127.0.0.1/x.zip"], "dest": "data/d"}
+    assert unpack_limits(Dataset.model_validate(base)) == DEFAULT_LIMITS
+    raised = unpack_limits(Dataset.model_validate({**base, "unpack_limits": {"max_ratio": 5000.0}}))
+    assert raised.max_ratio == 5000.0 and raised.max_bytes == DEFAULT_LIMITS.max_bytes
+    bomb = _zip(tmp_path / "b.zip", ZIP_REFUSED["zip-bomb-ratio"])
+    with pytest.raises(FetchError) as info:
+        extract(bomb, tmp_path / "o1", fmt="zip")
+    assert info.value.hint and "unpack_limits" in info.value.hint
+    assert extract(bomb, tmp_path / "o2", fmt="zip", limits=raised) == ["zeros.bin"]
