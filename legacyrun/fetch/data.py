@@ -174,6 +174,12 @@ def _download_http(
                 options=options,
             )
             digest, size, url, resumed = done.sha256, done.bytes, done.url, done.resumed_from
+        if expected is None:
+            # Trust on first use: say so, so that nobody takes the recorded sha256 for a published one.
+            progress.note(
+                f"dataset {ds.name}: {name} is UNVERIFIED: no sha256 in the recipe or the lock; recorded sha256 "
+                f"{digest} ({size} bytes) from {url}, enforced from now on"
+            )
         cache.adopt(part, digest, move=True)
         cache.remember_url(list(ds.urls), name, digest)
         _cleanup_partial(part.parent)

@@ -59,3 +59,18 @@ def test_no_validator_and_no_checksum_restarts_from_zero(tmp_path: Path, http_se
     download([url], part, options=ONCE)
     assert part.read_bytes() == NEW
     assert http_server.range_starts("v/nov.bin")[-1] is None
+
+
+def test_first_download_without_checksum_says_unverified(tmp_path: Path, http_server: FileServer) -> None:
+    from fetch.fetch_helpers import recipe
+
+    from legacyrun.fetch import fetch_data
+    from legacyrun.fetch.progress import RecordingProgress
+    from legacyrun.workspace import Workspace
+
+    url = http_server.put("u/blob.bin", OLD)
+    ds = {"name": "blob", "kind": "http", "urls": [url], "dest": "data/blob", "filename": "blob.bin"}
+    progress = RecordingProgress()
+    fetch_data(recipe(tmp_path, datasets=[ds]), Workspace.at(tmp_path / "ws"), http=ONCE, progress=progress)
+    sha = hashlib.sha256(OLD).hexdigest()
+    assert any("UNVERIFIED" in n and sha in n for n in progress.notes), progress.notes
