@@ -43,6 +43,7 @@ BUNDLE_VERSION = 1
 MANIFEST = "manifest.json"
 LOCK_MEMBER = "legacyrun.lock"
 CONDA_LOCK_MEMBER = "conda-lock.yml"
+VENV_LOCK_MEMBER = "requirements.lock.txt"  # the venv backend's hash-pinned closure (backends/venv.py LOCK_NAME)
 _FILE_MODE = 0o644
 _MAX_MEMBER_BYTES = 256 << 20  # a bundle holds text; anything huge is a mistake or an attack
 
@@ -168,7 +169,13 @@ def export_bundle(loaded: LoadedRecipe, output: Path, *, workspace: Path | None 
         from legacyrun.workspace import Workspace
 
         ws = Workspace.at(workspace)
-        for member, path in ((LOCK_MEMBER, ws.lockfile), (CONDA_LOCK_MEMBER, ws.conda_lockfile)):
+        # Every lock a backend wrote travels: the bundle reproduces the environment, not only the pins.
+        locks = (
+            (LOCK_MEMBER, ws.lockfile),
+            (CONDA_LOCK_MEMBER, ws.conda_lockfile),
+            (VENV_LOCK_MEMBER, ws.root / VENV_LOCK_MEMBER),
+        )
+        for member, path in locks:
             if path.is_file():
                 members[member] = path.read_bytes()
         if LOCK_MEMBER in members:
@@ -250,7 +257,9 @@ def _verify(root: Path, files: list[str], display: str) -> dict[str, object]:
         extra = sorted(present - set(listed)) + sorted(set(listed) - present)
         raise BundleError(f"{display}: members do not match the manifest: {', '.join(extra)}")
     for member in sorted(present):
-        allowed = member in (LOCK_MEMBER, CONDA_LOCK_MEMBER) or member.startswith(("recipes/", "patches/"))
+        allowed = member in (LOCK_MEMBER, CONDA_LOCK_MEMBER, VENV_LOCK_MEMBER) or member.startswith(
+            ("recipes/", "patches/")
+        )
         if not allowed:
             raise BundleError(f"{display}: unexpected member {member!r}")
         entry = listed[member]
@@ -380,6 +389,7 @@ def seed_workspace_lock(
 
 __all__ = [
     "BUNDLE_VERSION",
+    "VENV_LOCK_MEMBER",
     "BundleError",
     "ExportResult",
     "OpenedBundle",
