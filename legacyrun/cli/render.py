@@ -19,8 +19,11 @@ def out() -> Console:
     if _out is None:
         from rich.console import Console
 
-        _out = Console(highlight=False, soft_wrap=True)
+        _out = Console(highlight=False, emoji=False, soft_wrap=True)
     return _out
+
+
+# emoji=False: rich turns `:1234:` into an emoji even with markup off, and `FILE:1234:5:` lines hold such codes.
 
 
 def err() -> Console:
@@ -28,7 +31,7 @@ def err() -> Console:
     if _err is None:
         from rich.console import Console
 
-        _err = Console(stderr=True, highlight=False, soft_wrap=True)
+        _err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
     return _err
 
 

@@ -176,6 +176,10 @@ def trust_cmd(
             render.line(f"  {line}")
         for line in status.code:
             render.line(f"  {line}")
+        if status.files:
+            render.line("with these files (sha256, path), covered by the trust:")
+            for line in status.files:
+                render.line(f"  {line}")
     if not show_only and not status.trusted:
         if not yes:
             if not sys.stdin.isatty():

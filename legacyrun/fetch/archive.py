@@ -4,7 +4,13 @@ directory, then rename the top-level entries into place.
 Refused (the whole archive, before anything is written): absolute paths and drive letters, `..` that climbs out,
 members reached through a symlink of the same archive, symlinks and hard links whose target is absolute or outside
 the destination, device nodes and FIFOs. Tar extraction additionally runs tarfile's `data` filter, so even a case
-this scan missed fails inside the temp directory, which is then removed.
+this scan missed fails inside the temp directory, which is then removed. Zip members are checked on disk as
+tarfile's data filter does: each symlink's resolved target and each file's resolved parent must lie inside the
+destination (a chain of relative links that is harmless as text can still climb out), a file is never written
+through an existing link, and a clash (a file where a directory is, a second member over a link) is refused.
+
+Archive bombs are refused against `Limits` (total unpacked size, member count, unpacked/packed ratio) from the
+members' headers before anything is written, and again while zip data is copied.
 """
 
 from __future__ import annotations
@@ -20,6 +26,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from legacyrun.errors import FetchError
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one archive may unpack to; the defaults fit the largest real dataset archives (COCO's 19 GB zip)."""
+
+    max_bytes: int = 64 << 30
+    max_members: int = 2_000_000
+    max_ratio: float = 200.0  # unpacked bytes per packed byte; text compresses ~10x, a bomb ~1000x
+    files_only: bool = False  # recipe bundles and sources hold text: no links at all
+
+
+DEFAULT_LIMITS = Limits()
 
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz", ".txz")
 
@@ -43,6 +62,28 @@ class _Member:
     name: str
     kind: str  # file, dir, symlink, hardlink, special
     link: str = ""
+    size: int = 0
+
+
+_LIMIT_HINT = "if the archive is genuine, raise the dataset's unpack_limits (max_bytes, max_members, max_ratio)"
+
+
+def _check_limits(members: list[_Member], packed: int, limits: Limits, where: str) -> None:
+    total = sum(m.size for m in members)
+    if len(members) > limits.max_members:
+        raise FetchError(
+            f"{where}: {len(members)} members, more than the limit of {limits.max_members}; refusing", hint=_LIMIT_HINT
+        )
+    if total > limits.max_bytes:
+        raise FetchError(
+            f"{where}: unpacks to {total} bytes, more than the limit of {limits.max_bytes}; refusing", hint=_LIMIT_HINT
+        )
+    if total > 1 << 20 and total > limits.max_ratio * max(packed, 1):
+        raise FetchError(
+            f"{where}: unpacks to {total} bytes from {packed} ({total // max(packed, 1)}x), more than the "
+            f"ratio limit of {limits.max_ratio:g}x (an archive bomb?); refusing",
+            hint=_LIMIT_HINT,
+        )
 
 
 def _strip(name: str, strip: int) -> str | None:
@@ -64,11 +105,13 @@ def _inside(path: str) -> bool:
     return norm != ".." and not norm.startswith("../") and not norm.startswith("/")
 
 
-def _check(members: list[_Member], where: str) -> None:
+def _check(members: list[_Member], where: str, files_only: bool = False) -> None:
     """Refuse the archive at the first dangerous member."""
     symlinks: set[str] = set()
     for m in members:
         name = m.name
+        if "\x00" in name:
+            raise FetchError(f"{where}: member {name!r} has a NUL in its name; refusing to extract")
         if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
             raise FetchError(f"{where}: member {name!r} has an absolute path; refusing to extract")
         if ".." in name.split("/") and not _inside(name):
@@ -82,6 +125,8 @@ def _check(members: list[_Member], where: str) -> None:
                 raise FetchError(f"{where}: member {name!r} goes through a symlink of the archive; refusing to extract")
         if m.kind == "special":
             raise FetchError(f"{where}: member {name!r} is a device node or FIFO; refusing to extract")
+        if files_only and m.kind not in ("file", "dir"):
+            raise FetchError(f"{where}: member {name!r} is a link or special file; refusing to extract it")
         if m.kind == "symlink":
             if m.link.startswith("/") or not _inside(posixpath.join(posixpath.dirname(norm), m.link)):
                 raise FetchError(f"{where}: symlink {name!r} -> {m.link!r} points outside the destination")
@@ -103,7 +148,7 @@ def _tar_members(tf: tarfile.TarFile, strip: int) -> list[_Member]:
         elif ti.isdir():
             out.append(_Member(name, "dir"))
         elif ti.isfile():
-            out.append(_Member(name, "file"))
+            out.append(_Member(name, "file", size=ti.size))
         else:
             out.append(_Member(name, "special"))
     return out
@@ -120,9 +165,11 @@ def _zip_kind(info: zipfile.ZipInfo) -> str:
     return "file"
 
 
-def _extract_tar(archive: Path, tmp: Path, strip: int, where: str) -> None:
+def _extract_tar(archive: Path, tmp: Path, strip: int, where: str, limits: Limits) -> None:
     with tarfile.open(archive, "r:*") as tf:
-        _check(_tar_members(tf, strip), where)
+        members = _tar_members(tf, strip)
+        _check(members, where, limits.files_only)
+        _check_limits(members, archive.stat().st_size, limits, where)
 
         def _filter(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
             name = _strip(member.name, strip)
@@ -137,9 +184,16 @@ def _extract_tar(archive: Path, tmp: Path, strip: int, where: str) -> None:
             tf.extractall(tmp, filter=_filter)
         except tarfile.FilterError as exc:
             raise FetchError(f"{where}: {exc}; refusing to extract") from None
+        except OSError as exc:  # a member clashing with another (a file where a directory is)
+            raise FetchError(f"{where}: members clash: {exc.strerror}: {exc.filename!r}; refusing to extract") from None
 
 
-def _extract_zip(archive: Path, tmp: Path, strip: int, where: str) -> None:
+def _inside_on_disk(path: Path, root: Path) -> bool:
+    resolved = Path(os.path.realpath(path))
+    return resolved == root or root in resolved.parents
+
+
+def _extract_zip(archive: Path, tmp: Path, strip: int, where: str, limits: Limits) -> None:
     with zipfile.ZipFile(archive) as zf:
         infos = []
         members = []
@@ -149,27 +203,50 @@ def _extract_zip(archive: Path, tmp: Path, strip: int, where: str) -> None:
                 continue
             kind = _zip_kind(info)
             link = zf.read(info).decode("utf-8", "replace") if kind == "symlink" else ""
-            members.append(_Member(name, kind, link))
+            members.append(_Member(name, kind, link, info.file_size if kind == "file" else 0))
             infos.append((info, name, kind, link))
-        _check(members, where)
+        _check(members, where, limits.files_only)
+        _check_limits(members, archive.stat().st_size, limits, where)
         root = tmp.resolve()
+        written = 0
         for info, name, kind, link in infos:
             target = tmp / name
-            parent = target.parent.resolve()
-            if parent != root and root not in parent.parents:
-                raise FetchError(f"{where}: member {info.filename!r} resolves outside the destination")
-            if kind == "dir":
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if kind == "symlink":
-                os.symlink(link, target)
-                continue
-            with zf.open(info) as src, open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-            mode = (info.external_attr >> 16) & 0o777
-            if mode:
-                os.chmod(target, mode & 0o755 | 0o600)
+            try:
+                if not _inside_on_disk(target.parent, root):
+                    raise FetchError(f"{where}: member {info.filename!r} resolves outside the destination")
+                if kind == "dir":
+                    if target.is_symlink():
+                        raise FetchError(f"{where}: directory {info.filename!r} clashes with a symlink; refusing")
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if not _inside_on_disk(target.parent, root):
+                    raise FetchError(f"{where}: member {info.filename!r} resolves outside the destination")
+                if target.is_symlink() or target.exists():
+                    raise FetchError(f"{where}: member {info.filename!r} clashes with an earlier member; refusing")
+                if kind == "symlink":
+                    os.symlink(link, target)
+                    # As tarfile's data filter: the link's target, resolved on disk through earlier links, must
+                    # stay inside (its text alone can look harmless in a chain).
+                    if not _inside_on_disk(target, root):
+                        raise FetchError(
+                            f"{where}: symlink {info.filename!r} -> {link!r} resolves outside the destination"
+                        )
+                    continue
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                with zf.open(info) as src, os.fdopen(os.open(target, flags, 0o600), "wb") as dst:
+                    while chunk := src.read(1 << 20):
+                        written += len(chunk)
+                        if written > limits.max_bytes:
+                            raise FetchError(
+                                f"{where}: unpacks to more than {limits.max_bytes} bytes; refusing", hint=_LIMIT_HINT
+                            )
+                        dst.write(chunk)
+                mode = (info.external_attr >> 16) & 0o777
+                # No setuid/setgid/sticky bits, no group/other write: as tarfile's data filter.
+                os.chmod(target, (mode & 0o755 | 0o600) if mode else 0o644)
+            except OSError as exc:
+                raise FetchError(f"{where}: member {info.filename!r}: {exc.strerror}; refusing to extract") from None
 
 
 def _place(tmp: Path, dest: Path) -> list[str]:
@@ -191,7 +268,15 @@ def _place(tmp: Path, dest: Path) -> list[str]:
     return placed
 
 
-def extract(archive: Path, dest: Path, *, fmt: str, strip_components: int = 0, label: str | None = None) -> list[str]:
+def extract(
+    archive: Path,
+    dest: Path,
+    *,
+    fmt: str,
+    strip_components: int = 0,
+    label: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> list[str]:
     """Unpack `archive` ('tar' or 'zip') into `dest`; returns the top-level names placed there.
 
     Everything is unpacked into a temp directory inside `dest` first; on any error that directory is removed and
@@ -205,16 +290,18 @@ def extract(archive: Path, dest: Path, *, fmt: str, strip_components: int = 0, l
         unpack.mkdir()
         try:
             if fmt == "tar":
-                _extract_tar(archive, unpack, strip_components, where)
+                _extract_tar(archive, unpack, strip_components, where, limits)
             elif fmt == "zip":
-                _extract_zip(archive, unpack, strip_components, where)
+                _extract_zip(archive, unpack, strip_components, where, limits)
             else:
                 raise FetchError(f"{where}: unknown archive format {fmt!r}")
         except (tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
-            raise FetchError(f"{where}: not a valid {fmt} archive: {exc}") from None
+            # tarfile's message lists each compression it tried, one per line: the error stays one line.
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise FetchError(f"{where}: not a valid {fmt} archive: {first}") from None
         return _place(unpack, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-__all__ = ["detect_format", "extract"]
+__all__ = ["DEFAULT_LIMITS", "Limits", "detect_format", "extract"]

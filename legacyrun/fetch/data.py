@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from legacyrun.errors import FetchError, ManualStepRequired, UsageError
 from legacyrun.fetch import aria2, cache
-from legacyrun.fetch.archive import detect_format, extract
+from legacyrun.fetch.archive import DEFAULT_LIMITS, Limits, detect_format, extract
 from legacyrun.fetch.http import HttpOptions, download
 from legacyrun.fetch.mirrors import Mirrors
 from legacyrun.fetch.post import run_post_steps
@@ -174,6 +174,12 @@ def _download_http(
                 options=options,
             )
             digest, size, url, resumed = done.sha256, done.bytes, done.url, done.resumed_from
+        if expected is None:
+            # Trust on first use: say so, so that nobody takes the recorded sha256 for a published one.
+            progress.note(
+                f"dataset {ds.name}: {name} is UNVERIFIED: no sha256 in the recipe or the lock; recorded sha256 "
+                f"{digest} ({size} bytes) from {url}, enforced from now on"
+            )
         cache.adopt(part, digest, move=True)
         cache.remember_url(list(ds.urls), name, digest)
         _cleanup_partial(part.parent)
@@ -273,7 +279,12 @@ def _place(ds: Dataset, got: _Got, dest: Path) -> list[str]:
     if fmt is not None:
         name, digest, _ = got.files[0]
         return extract(
-            cache.cached_path(digest), dest, fmt=fmt, strip_components=ds.strip_components, label=f"{ds.name}: {name}"
+            cache.cached_path(digest),
+            dest,
+            fmt=fmt,
+            strip_components=ds.strip_components,
+            label=f"{ds.name}: {name}",
+            limits=unpack_limits(ds),
         )
     placed = []
     for name, digest, _ in got.files:
@@ -282,6 +293,18 @@ def _place(ds: Dataset, got: _Got, dest: Path) -> list[str]:
         if top not in placed:
             placed.append(top)
     return placed
+
+
+def unpack_limits(ds: Dataset) -> Limits:
+    """The archive limits for a dataset: the defaults, raised where the recipe's `unpack_limits` says."""
+    given = ds.unpack_limits
+    if given is None:
+        return DEFAULT_LIMITS
+    return Limits(
+        max_bytes=given.max_bytes or DEFAULT_LIMITS.max_bytes,
+        max_members=given.max_members or DEFAULT_LIMITS.max_members,
+        max_ratio=given.max_ratio or DEFAULT_LIMITS.max_ratio,
+    )
 
 
 def _outputs(ds: Dataset, placed: list[str], dest: Path) -> list[str]:
@@ -327,6 +350,27 @@ def _needs_code_first(loaded: LoadedRecipe, ds: Dataset, ws: Workspace, dest: Pa
             )
 
 
+# The workspace's own files and folders: an archive unpacked over them could rewrite the lock, the step records
+# or the built environment.
+_RESERVED = ("legacyrun.lock", ".legacyrun", "conda-lock.yml", "requirements.lock.txt", "env", "runs")
+
+
+def dataset_dest(ws: Workspace, ds: Dataset) -> Path:
+    """The dataset's folder, refused (exit 4) when it is the workspace itself or reaches its own files."""
+    try:
+        dest = ws.resolve_inside(ds.dest)
+    except ValueError:
+        raise FetchError(f"dataset {ds.name}: dest {ds.dest!r} leaves the workspace") from None
+    root = ws.root.resolve()
+    reserved = [root / name for name in _RESERVED]
+    if dest == root or any(dest == r or r in dest.parents for r in reserved):
+        raise FetchError(
+            f"dataset {ds.name}: dest {ds.dest!r} would write over the workspace's own files; "
+            "use a folder such as data/<name>"
+        )
+    return dest
+
+
 def _fetch_one(
     loaded: LoadedRecipe,
     ds: Dataset,
@@ -338,7 +382,7 @@ def _fetch_one(
     options: HttpOptions,
 ) -> DataResult:
     started = time.monotonic()
-    dest = ws.resolve_inside(ds.dest)
+    dest = dataset_dest(ws, ds)
     _needs_code_first(loaded, ds, ws, dest)
     locked = locked_files(ws, ds.name)
     if from_path is None:

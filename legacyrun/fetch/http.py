@@ -125,6 +125,28 @@ def _content_range(value: str | None) -> tuple[int, int | None] | None:
     return int(m.group(1)), None if m.group(3) == "*" else int(m.group(3))
 
 
+def _validator_path(part: Path) -> Path:
+    return part.with_name(part.name + ".validator")
+
+
+def _read_validator(part: Path) -> str | None:
+    """The ETag or Last-Modified of the response whose bytes the part file holds (None: unknown)."""
+    try:
+        text = _validator_path(part).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text or None
+
+
+def _response_validator(resp: requests.Response) -> str | None:
+    """A validator fit for If-Range: a strong ETag, else Last-Modified (RFC 9110 13.1.5; weak tags do not count)."""
+    etag = resp.headers.get("ETag", "").strip()
+    if etag and not etag.startswith("W/"):
+        return etag
+    modified = resp.headers.get("Last-Modified", "").strip()
+    return modified or None
+
+
 def _part_size(part: Path) -> int:
     try:
         return part.stat().st_size
@@ -146,6 +168,7 @@ class _Attempt:
         progress: Progress,
         key: str,
         options: HttpOptions,
+        resume_unvalidated: bool = True,
     ) -> None:
         self.session = session
         self.url = url
@@ -155,6 +178,8 @@ class _Attempt:
         self.progress = progress
         self.key = key
         self.options = options
+        # With a sha256 to check at the end, a spliced file is caught and downloaded again from zero.
+        self.resume_unvalidated = resume_unvalidated
 
     def run(self) -> None:
         import requests
@@ -163,9 +188,19 @@ class _Attempt:
         if self.expected_size is not None and offset > self.expected_size:
             self.part.unlink()
             offset = 0
+        validator = _read_validator(self.part) if offset else None
+        if offset and validator is None and not self.resume_unvalidated:
+            # Bytes of unknown origin and no checksum to catch a splice: the file may have changed on the server
+            # since, so only a download from zero is sure to be one file.
+            self.part.unlink(missing_ok=True)
+            offset = 0
         if self.expected_size is not None and offset == self.expected_size and offset > 0:
             return  # a previous run got every byte and died before verifying
         headers = {"Range": f"bytes={offset}-"} if offset else {}
+        if offset and validator is not None:
+            # If-Range: the server sends the rest only if the file is still the one the part file started from,
+            # otherwise the whole new file (200), and we start over.
+            headers["If-Range"] = validator
         try:
             resp = self.session.get(
                 self.url, headers=headers, stream=True, timeout=self.options.timeout, allow_redirects=True
@@ -208,6 +243,11 @@ class _Attempt:
             self.hashing.sync(offset)
         else:
             self.hashing.reset()
+            _validator_path(self.part).unlink(missing_ok=True)
+            validator = _response_validator(resp)
+            if validator is not None:
+                self.part.parent.mkdir(parents=True, exist_ok=True)
+                _validator_path(self.part).write_text(validator + "\n", encoding="utf-8")
         self._stream(resp, mode, offset, total)
 
     def _stream(self, resp: requests.Response, mode: str, offset: int, total: int | None) -> None:
@@ -330,6 +370,7 @@ def _one_url(
                     progress=progress,
                     key=key,
                     options=options,
+                    resume_unvalidated=expected_sha256 is not None,
                 ).run()
             else:
                 raise _UrlFailed("unsupported URL scheme (http, https and file are)")
@@ -350,8 +391,10 @@ def _one_url(
         elif expected_sha256 is not None and digest != expected_sha256:
             bad = f"sha256 mismatch: expected {expected_sha256}, got {digest}"
         if bad is None:
+            _validator_path(part).unlink(missing_ok=True)
             return digest, size
         part.unlink(missing_ok=True)
+        _validator_path(part).unlink(missing_ok=True)
         hashing.reset()
         if resumed and not restarted:
             # The kept bytes may come from another server or an older file: one clean try from zero.

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -259,10 +261,76 @@ def _open(path: Path, name: str, pinned: str) -> GitRepo:
     return repo
 
 
-def _recover(repo: GitRepo, notes: list[str]) -> None:
+STALE_LOCK_SECONDS = 600  # without /proc, an index.lock this old is taken as left by a killed process
+
+
+def _git_processes_in(path: Path, locks: list[Path]) -> list[int]:
+    """Pids of live processes that hold one of `locks` open or are git running in the work tree (Linux /proc)."""
+    found: list[int] = []
+    root = path.resolve()
+    wanted = {str(lock) for lock in locks}
+    for entry in Path("/proc").iterdir() if Path("/proc/self").exists() else []:
+        if not entry.name.isdigit():
+            continue
+        try:
+            comm = (entry / "comm").read_text(encoding="utf-8").strip()
+            if comm.startswith("git"):
+                cwd = Path(os.readlink(entry / "cwd"))
+                if cwd == root or root in cwd.parents:
+                    found.append(int(entry.name))
+                    continue
+            for fd in (entry / "fd").iterdir():
+                if os.readlink(fd) in wanted:
+                    found.append(int(entry.name))
+                    break
+        except OSError:
+            continue  # gone, or not ours to look at
+    return found
+
+
+def _clear_stale_lock(repo: GitRepo, pinned: str, notes: list[str]) -> None:
+    """Lock files (`.git/index.lock`, `HEAD.lock`, a ref's `.lock`) left by a killed legacyrun (git died with it)
+    block every later git command. They are removed only when no process holds them or runs git in the tree, and
+    HEAD is a state the engine knows (the pin, or one of its patch commits, the journal marking one in progress):
+    otherwise they belong to someone else's git, and are left."""
+    git_dir = repo.path / ".git"
+    if not git_dir.is_dir():
+        return
+    locks = sorted([*git_dir.glob("*.lock"), *(git_dir / "refs").rglob("*.lock")])
+    if not locks:
+        return
+    shown = ", ".join(lock.relative_to(repo.path).as_posix() for lock in locks)
+    holders = [pid for pid in _git_processes_in(repo.path, locks) if pid != os.getpid()]
+    if holders:
+        raise PatchError(
+            f"{repo.path}: git is running there (pid {', '.join(map(str, holders))}) and holds {shown}",
+            hint="wait for it to finish, then run the command again",
+        )
+    if not Path("/proc/self").exists():
+        try:
+            age = time.time() - max(lock.stat().st_mtime for lock in locks)
+        except OSError:
+            return
+        if age < STALE_LOCK_SECONDS:
+            raise PatchError(f"{repo.path}: {shown} is {age:.0f}s old; another git may be running")
+    head = repo.rev("HEAD")
+    message = repo.out("log", "-1", "--format=%B", "HEAD") if head else ""
+    if head != repo.rev(pinned) and not _TRAILER_RE.search(message):
+        raise PatchError(
+            f"{repo.path}: {shown} is left over, but HEAD {head} is not a state legacyrun made; not touching it",
+            hint="if no git is running there, remove the lock files yourself",
+        )
+    for lock in locks:
+        lock.unlink(missing_ok=True)
+    notes.append(f"removed stale {shown} in {repo.path} (left by a killed run; no git process holds it)")
+
+
+def _recover(repo: GitRepo, notes: list[str], pinned: str | None = None) -> None:
     """A journal left by a killed run: put its half-written patch aside (back to the last commit).
 
     It is stashed rather than reset away: should the user have edited files since, nothing of theirs is lost."""
+    if pinned is not None:
+        _clear_stale_lock(repo, pinned, notes)
     journal = repo.git_dir() / JOURNAL
     if journal.exists():
         try:
@@ -436,7 +504,7 @@ def _apply_source(sp: SourcePlan, plan: PatchPlan, *, dry_run: bool, force: bool
     res = SourceResult(sp.name, sp.path, sp.pinned, skipped=list(sp.skipped))
     repo = _open(sp.path, sp.name, sp.pinned)
     if not dry_run:
-        _recover(repo, res.notes)
+        _recover(repo, res.notes, sp.pinned)
     st = _state(repo, sp.pinned)
     res.dirty = st.dirty
     wanted = [(p.id, p.hash) for p in sp.patches]
@@ -543,7 +611,7 @@ def revert(loaded: LoadedRecipe, ws: Workspace, *, dry_run: bool = False, force:
         res = SourceResult(src.name, path, src.commit, head=src.commit)
         repo = _open(path, src.name, src.commit)
         if not dry_run:
-            _recover(repo, res.notes)
+            _recover(repo, res.notes, src.commit)
         st = _state(repo, src.commit)
         res.dirty = st.dirty
         res.series_hash = _series_hash(src.commit, [])

@@ -43,6 +43,7 @@ BUNDLE_VERSION = 1
 MANIFEST = "manifest.json"
 LOCK_MEMBER = "legacyrun.lock"
 CONDA_LOCK_MEMBER = "conda-lock.yml"
+VENV_LOCK_MEMBER = "requirements.lock.txt"  # the venv backend's hash-pinned closure (backends/venv.py LOCK_NAME)
 _FILE_MODE = 0o644
 _MAX_MEMBER_BYTES = 256 << 20  # a bundle holds text; anything huge is a mistake or an attack
 
@@ -100,35 +101,26 @@ def _safe_name(name: str, display: str) -> str:
 
 
 def safe_extract_tar(archive: Path, dest: Path, *, display: str | None = None) -> list[str]:
-    """Extract regular files and folders only (no links, devices, absolute or climbing names) into `dest`.
+    """Extract regular files and folders only (no links, devices, absolute or climbing names) into `dest`, through
+    the one extractor (legacyrun/fetch/archive.py) with its limits; its refusals become BundleError (exit 2).
 
     Returns the file names extracted. `dest` should be a fresh temp folder; the caller renames it into place.
     """
+    from legacyrun.errors import FetchError
+    from legacyrun.fetch.archive import Limits, extract
+
     shown = display or str(archive)
-    names: list[str] = []
+    limits = Limits(max_bytes=_MAX_MEMBER_BYTES, max_members=100_000, files_only=True)
     try:
-        with tarfile.open(archive, "r:*") as tar:
-            for member in tar:
-                name = _safe_name(member.name, shown)
-                if member.isdir():
-                    (dest / name).mkdir(parents=True, exist_ok=True)
-                    continue
-                if not member.isfile():
-                    raise BundleError(f"{shown}: member {name!r} is a link or special file; refusing to extract it")
-                if member.size > _MAX_MEMBER_BYTES:
-                    raise BundleError(f"{shown}: member {name!r} is {member.size} bytes; too large for a recipe bundle")
-                src = tar.extractfile(member)
-                assert src is not None
-                target = dest / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with src, open(target, "xb") as out:
-                    shutil.copyfileobj(src, out)
-                os.chmod(target, _FILE_MODE)
-                names.append(name)
-    except FileExistsError as exc:
-        raise BundleError(f"{shown}: member {exc.filename} appears twice") from None
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise BundleError(f"{shown}: not a readable .tar.gz: {exc}") from None
+        extract(archive, dest, fmt="tar", label=shown, limits=limits)
+    except FetchError as exc:
+        message = exc.message.replace("climbs out of the destination", "would be written outside the extraction folder")
+        raise BundleError(message.replace("not a valid tar archive", "not a readable .tar.gz")) from None
+    names = []
+    for path in sorted(dest.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            os.chmod(path, _FILE_MODE)
+            names.append(path.relative_to(dest).as_posix())
     return names
 
 
@@ -177,7 +169,13 @@ def export_bundle(loaded: LoadedRecipe, output: Path, *, workspace: Path | None 
         from legacyrun.workspace import Workspace
 
         ws = Workspace.at(workspace)
-        for member, path in ((LOCK_MEMBER, ws.lockfile), (CONDA_LOCK_MEMBER, ws.conda_lockfile)):
+        # Every lock a backend wrote travels: the bundle reproduces the environment, not only the pins.
+        locks = (
+            (LOCK_MEMBER, ws.lockfile),
+            (CONDA_LOCK_MEMBER, ws.conda_lockfile),
+            (VENV_LOCK_MEMBER, ws.root / VENV_LOCK_MEMBER),
+        )
+        for member, path in locks:
             if path.is_file():
                 members[member] = path.read_bytes()
         if LOCK_MEMBER in members:
@@ -259,7 +257,9 @@ def _verify(root: Path, files: list[str], display: str) -> dict[str, object]:
         extra = sorted(present - set(listed)) + sorted(set(listed) - present)
         raise BundleError(f"{display}: members do not match the manifest: {', '.join(extra)}")
     for member in sorted(present):
-        allowed = member in (LOCK_MEMBER, CONDA_LOCK_MEMBER) or member.startswith(("recipes/", "patches/"))
+        allowed = member in (LOCK_MEMBER, CONDA_LOCK_MEMBER, VENV_LOCK_MEMBER) or member.startswith(
+            ("recipes/", "patches/")
+        )
         if not allowed:
             raise BundleError(f"{display}: unexpected member {member!r}")
         entry = listed[member]
@@ -389,6 +389,7 @@ def seed_workspace_lock(
 
 __all__ = [
     "BUNDLE_VERSION",
+    "VENV_LOCK_MEMBER",
     "BundleError",
     "ExportResult",
     "OpenedBundle",

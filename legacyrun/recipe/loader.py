@@ -3,6 +3,11 @@
 PyYAML's composer gives nodes with positions; we keep a map from field path to (line, col) while constructing
 plain Python data, so that a pydantic error location can be pointed at the line that caused it. Duplicate keys,
 which YAML silently merges, are errors here: in a shared recipe they are always a mistake.
+
+A recipe may come from anyone, so the loader is bounded: the text's size, the nesting depth and the number of
+nodes after alias expansion (an alias bomb is a few lines that expand to billions of nodes) are limited before or
+while building, a recursive alias is refused, and a scalar that its tag's constructor rejects (`2020-13-45`,
+`!!timestamp foo`, a 100,000-digit integer) is a located problem like any other, never a traceback.
 """
 
 from __future__ import annotations
@@ -27,6 +32,12 @@ from legacyrun.recipe.models import (
 )
 
 Positions = dict[Location, tuple[int, int]]
+
+# Real recipes are a few KiB, nest under 10 levels and hold a few hundred nodes; these leave ample room and keep
+# the worst input well under a second and a few MiB.
+MAX_TEXT_CHARS = 1_000_000
+MAX_DEPTH = 64
+MAX_NODES = 100_000
 
 
 @dataclass(frozen=True)
@@ -72,21 +83,53 @@ class _Construct:
         self.raw: dict[Location, str] = {}
         self.problems: list[str] = []
         self._scalar = yaml.SafeLoader("")
+        self._nodes = 0
+        self._open: set[int] = set()  # collections being built: meeting one again is a recursive alias
 
     def build(self, node: yaml.Node, path: Location) -> Any:
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            # Counted after alias expansion: each use of an alias costs its whole subtree.
+            line, col = _mark(node)
+            raise RecipeError(
+                [f"{self.display}:{line}:{col}: {dotted(path)}: more than {MAX_NODES} values (after expanding aliases)"]
+            )
+        if len(path) > MAX_DEPTH:
+            line, col = _mark(node)
+            raise RecipeError([f"{self.display}:{line}:{col}: {dotted(path)}: nested deeper than {MAX_DEPTH} levels"])
+        if id(node) in self._open:
+            self._problem(node, path, "recursive alias (a value that contains itself)")
+            return None
         self.positions[path] = _mark(node)
         if node.tag not in _PLAIN_TAGS:
             # Python object tags and the like: a shared recipe must be plain data (and never run code).
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             self._problem(node, path, f"YAML tag {tag} is not allowed in a recipe (plain data only)")
             return None
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            self._open.add(id(node))
+            try:
+                if isinstance(node, yaml.MappingNode):
+                    return self._mapping(node, path)
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            finally:
+                self._open.discard(id(node))
         assert isinstance(node, yaml.ScalarNode)
         self.raw[path] = node.value
-        return self._scalar.construct_object(node, deep=True)
+        if "\x00" in node.value:
+            self._problem(node, path, "NUL character is not allowed in a recipe")
+            return None
+        try:
+            value = self._scalar.construct_object(node, deep=True)
+            if isinstance(value, str):
+                value.encode("utf-8")  # a lone surrogate from a "\ud800" escape is not text
+        except UnicodeEncodeError:
+            self._problem(node, path, "invalid unicode escape (a lone surrogate) in a string")
+            return None
+        except Exception as exc:  # PyYAML's constructors raise ValueError, KeyError, AttributeError...
+            self._problem(node, path, _constructor_message(node, exc))
+            return None
+        return value
 
     def _mapping(self, node: yaml.MappingNode, path: Location) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
@@ -109,6 +152,16 @@ class _Construct:
     def _problem(self, node: yaml.Node, path: Location, message: str) -> None:
         line, col = _mark(node)
         self.problems.append(f"{self.display}:{line}:{col}: {dotted(path)}: {message}")
+
+
+def _constructor_message(node: yaml.ScalarNode, exc: Exception) -> str:
+    """Why a scalar's tag could not make a value of it, in words (PyYAML's own exception text can be empty)."""
+    tag = node.tag.replace("tag:yaml.org,2002:", "")
+    kind = {"timestamp": "date", "int": "integer", "float": "number", "bool": "boolean", "null": "null"}.get(tag, tag)
+    text = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+    detail = str(exc).split("\n")[0][:120] if str(exc) and not isinstance(exc, KeyError | AttributeError) else ""
+    why = f": {detail}" if detail else ""
+    return f"{text!r} is not a valid {kind}{why} (quote it if it is meant as text)"
 
 
 def _mark(node: yaml.Node) -> tuple[int, int]:
@@ -244,13 +297,96 @@ def _validation_lines(exc: ValidationError, data: Any, builder: _Construct, disp
     return sorted(set(lines), key=_line_key)
 
 
+def _check_events(text: str, display: str, loader: type[Any]) -> None:
+    """Depth and size limits before composing: the parsers are iterative, the composers recursive (1,000 nested
+    brackets are a RecursionError in PyYAML's), so the event stream is where depth can be refused safely. The
+    size counted is after alias expansion (each alias costs its anchor's whole subtree), so an alias bomb is
+    refused here, before anything is built."""
+    sizes: dict[str, int] = {}  # anchor -> its subtree's expanded size
+    frames: list[list[Any]] = [[None, 0]]  # open collections: [anchor, expanded size so far]
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            if len(frames) > MAX_DEPTH:
+                line, col = _event_mark(event)
+                raise RecipeError([f"{display}:{line}:{col}: (yaml): nested deeper than {MAX_DEPTH} levels"])
+            frames.append([event.anchor, 1])
+            continue
+        if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            anchor, size = frames.pop()
+            if anchor is not None:
+                sizes[anchor] = size
+        elif isinstance(event, yaml.ScalarEvent):
+            size = 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            size = sizes.get(event.anchor or "", 1)  # an anchor still open is a recursive alias: the builder says so
+        else:
+            continue
+        frames[-1][1] += size
+        if sum(frame[1] for frame in frames) > MAX_NODES:
+            line, col = _event_mark(event)
+            raise RecipeError(
+                [f"{display}:{line}:{col}: (yaml): more than {MAX_NODES} values (after expanding aliases)"]
+            )
+
+
+def _flow_depth(text: str) -> int:
+    """The deepest run of unclosed brackets, quotes and comments ignored: a cheap upper bound of flow nesting."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}" and depth:
+            depth -= 1
+    return deepest
+
+
+def _event_mark(event: yaml.Event) -> tuple[int, int]:
+    mark = event.start_mark
+    return (mark.line + 1, mark.column + 1) if mark else (1, 1)
+
+
 def _compose(text: str, display: str) -> yaml.Node | None:
+    if len(text) > MAX_TEXT_CHARS:
+        raise RecipeError([f"{display}:1:1: (file): larger than {MAX_TEXT_CHARS} characters; not a recipe"])
     try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # text decoded with surrogateescape, or built in memory
+        line, col = _offset_position(text, exc.start)
+        raise RecipeError([f"{display}:{line}:{col}: (file): not valid unicode text (a lone surrogate)"]) from None
+    if yaml.__with_libyaml__:
+        # libyaml is ten times faster; its messages are terser, so a document it rejects is read again below
+        # by PyYAML's parser, whose messages (and their positions) are the ones users see.
+        try:
+            _check_events(text, display, yaml.CSafeLoader)
+            return yaml.compose(text, Loader=yaml.CSafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            # PyYAML's scanner is quadratic in flow nesting (1,000 brackets take seconds): deep text keeps
+            # libyaml's message.
+            if _flow_depth(text) > 2 * MAX_DEPTH:
+                raise RecipeError([_yaml_line(exc, display)]) from None
+        except yaml.YAMLError:
+            pass
+    try:
+        _check_events(text, display, yaml.SafeLoader)
         return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         raise RecipeError([_yaml_line(exc, display)]) from None
+    except yaml.reader.ReaderError as exc:
+        line, col = _offset_position(text, exc.position)
+        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else f"byte {exc.character!r}"
+        raise RecipeError([f"{display}:{line}:{col}: (yaml): {exc.reason} ({char})"]) from None
     except yaml.YAMLError as exc:
-        raise RecipeError([f"{display}:1:1: (yaml): {exc}"]) from None
+        raise RecipeError([f"{display}:1:1: (yaml): {' '.join(str(exc).split())}"]) from None
+    except RecursionError:  # a limit above should have refused first; never a traceback
+        raise RecipeError([f"{display}:1:1: (yaml): nested too deeply"]) from None
+
+
+def _offset_position(text: str, offset: int) -> tuple[int, int]:
+    before = text[: max(0, offset)]
+    return (before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1)
 
 
 def _yaml_line(exc: yaml.MarkedYAMLError, display: str) -> str:
@@ -280,7 +416,9 @@ def parse_text(text: str, display: str) -> Recipe:
     except yaml.MarkedYAMLError as exc:
         raise RecipeError([_yaml_line(exc, display)]) from None
     except yaml.YAMLError as exc:
-        raise RecipeError([f"{display}:1:1: (yaml): {exc}"]) from None
+        raise RecipeError([f"{display}:1:1: (yaml): {' '.join(str(exc).split())}"]) from None
+    except RecursionError:
+        raise RecipeError([f"{display}:1:1: (yaml): nested too deeply"]) from None
     if builder.problems:
         raise RecipeError(builder.problems)
     if not isinstance(data, dict):

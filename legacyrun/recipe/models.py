@@ -274,6 +274,17 @@ class PostStep(StrictModel):
         return self
 
 
+class UnpackLimits(StrictModel):
+    """Raises the extraction limits for one dataset whose real archive exceeds the defaults (an archive bomb is
+    refused under them: see legacyrun/fetch/archive.py)."""
+
+    max_bytes: int | None = Field(default=None, ge=1, description="Total unpacked bytes (default 64 GiB).")
+    max_members: int | None = Field(default=None, ge=1, description="Number of members (default 2,000,000).")
+    max_ratio: float | None = Field(
+        default=None, gt=0, description="Unpacked bytes per archive byte (default 200); text compresses about 10x."
+    )
+
+
 class Dataset(StrictModel):
     """A download a run needs: a dataset, pretrained weights or a checkpoint."""
 
@@ -303,6 +314,9 @@ class Dataset(StrictModel):
         default="auto", description="Unpack the download: auto by file name, or forced, or none (keep the file)."
     )
     strip_components: int = Field(default=0, ge=0, description="Leading path components dropped when unpacking.")
+    unpack_limits: UnpackLimits | None = Field(
+        default=None, description="Raise the archive limits (size, members, ratio) for this dataset's archive."
+    )
     files: list[str] = Field(default_factory=list, description="Torrent only: which files of the torrent to fetch.")
     post: list[PostStep] = Field(default_factory=list, description="Steps after download and extraction.")
     instructions: str | None = Field(default=None, description="Manual only: what a person must do.")

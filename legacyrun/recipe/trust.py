@@ -6,6 +6,10 @@ content hash (recipe_hash: formatting and comments do not matter, any content ch
 source commit, since that changes the code the same command runs). A recipe whose hash differs from the recorded
 one is untrusted again, and the commands are shown again.
 
+The record also holds a hash over every file the recipe brings beside its YAML (the diffs and any other file
+under patches/<name>/, which a bundle carries too): a diff changes the code the trusted commands run, so an edited
+or added diff asks for trust again. `recipe trust --show` lists those files with their sha256.
+
 Callers (fetch, build, run, up) call ensure_trusted() before the first command of a recipe runs.
 """
 
@@ -70,6 +74,33 @@ def code_of(loaded: LoadedRecipe) -> list[str]:
     return [f"source {s.name}: {s.url} @ {s.commit}" for s in loaded.recipe.sources]
 
 
+def files_of(loaded: LoadedRecipe) -> list[str]:
+    """`sha256  patches/<name>/<file>` for every file the recipe brings (links and odd files are listed too, by
+    their target text, so that nothing under the folder escapes the hash)."""
+    import os
+
+    from legacyrun.fsutil import sha256_file
+
+    root = loaded.patches_dir
+    if not root.is_dir():
+        return []
+    out: list[str] = []
+    for path in sorted(root.rglob("*")):
+        rel = f"patches/{loaded.recipe.name}/{path.relative_to(root).as_posix()}"
+        if path.is_symlink():
+            out.append(f"{sha256_text('symlink:' + os.readlink(path))}  {rel}")
+        elif path.is_file():
+            out.append(f"{sha256_file(path)}  {rel}")
+    return out
+
+
+def files_hash(loaded: LoadedRecipe) -> str:
+    return sha256_text("\n".join(files_of(loaded)))
+
+
+_NO_FILES_HASH = sha256_text("")  # what records made before files were hashed stand for
+
+
 def commands_hash(loaded: LoadedRecipe) -> str:
     return sha256_text("\n".join(commands_of(loaded)))
 
@@ -109,7 +140,11 @@ def is_trusted(loaded: LoadedRecipe) -> bool:
     if is_builtin(loaded) or not commands_of(loaded):
         return True
     rec = trust_record(loaded.recipe.name)
-    return rec is not None and rec.get("recipe_hash") == loaded.hash
+    return rec is not None and rec.get("recipe_hash") == loaded.hash and _files_match(rec, loaded)
+
+
+def _files_match(rec: dict[str, Any], loaded: LoadedRecipe) -> bool:
+    return bool(rec.get("files_hash", _NO_FILES_HASH) == files_hash(loaded))
 
 
 def record_trust(loaded: LoadedRecipe) -> None:
@@ -122,6 +157,7 @@ def record_trust(loaded: LoadedRecipe) -> None:
         data["recipes"][loaded.recipe.name] = {
             "recipe_hash": loaded.hash,
             "commands_hash": commands_hash(loaded),
+            "files_hash": files_hash(loaded),
             "origin": loaded.origin,
             "path": str(loaded.path),
             "trusted_at": int(time.time()),
@@ -154,6 +190,7 @@ class TrustStatus:
     changed_since_trust: bool
     commands: list[str]
     code: list[str]
+    files: list[str]
 
     def to_json(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -167,9 +204,11 @@ def trust_status(loaded: LoadedRecipe) -> TrustStatus:
         recipe_hash=loaded.hash,
         builtin=is_builtin(loaded),
         trusted=is_trusted(loaded),
-        changed_since_trust=rec is not None and rec.get("recipe_hash") != loaded.hash,
+        changed_since_trust=rec is not None
+        and (rec.get("recipe_hash") != loaded.hash or not _files_match(rec, loaded)),
         commands=commands_of(loaded),
         code=code_of(loaded),
+        files=files_of(loaded),
     )
 
 
@@ -182,6 +221,7 @@ def _untrusted_error(loaded: LoadedRecipe, commands: list[str], *, declined: boo
         f"{'declined' if declined else 'not seen'} ({why}):"
     )
     body = [f"  {c}" for c in commands] + [f"  {c}" for c in code_of(loaded)]
+    body += [f"  file {f}" for f in files_of(loaded)]
     return TrustError(
         "\n".join([head, *body]),
         hint=f"read them, then re-run with --trust (or `{command('recipe trust', name)}`)",
@@ -220,6 +260,8 @@ __all__ = [
     "commands_hash",
     "commands_of",
     "ensure_trusted",
+    "files_hash",
+    "files_of",
     "is_builtin",
     "is_trusted",
     "record_trust",

@@ -15,7 +15,7 @@ from support.cli import run_inproc
 
 from legacyrun import lock as lockmod
 from legacyrun.errors import LockError, UsageError
-from legacyrun.recipe.bundle import open_bundle, seed_workspace_lock
+from legacyrun.recipe.bundle import open_bundle, open_bundle_full, seed_workspace_lock
 from legacyrun.recipe.loader import load_path
 from legacyrun.recipe.registry import load
 from legacyrun.resolve.model import GpuInfo, HostInfo, Resolution
@@ -194,3 +194,16 @@ def test_damaged_and_unsafe_bundles_are_refused(project: tuple[Path, Path], tmp_
     res = run_inproc("show", str(junk))
     assert res.exit_code == 2
     assert "not a readable .tar.gz" in res.stderr
+
+
+def test_export_carries_the_venv_lock(project: tuple[Path, Path], tmp_path: Path) -> None:
+    """Every lock a backend wrote travels in the bundle: the venv's hash-pinned requirements.lock.txt too."""
+    recipe, ws_root = project
+    venv_lock = ws_root / "requirements.lock.txt"
+    venv_lock.write_text("six==1.16.0 --hash=sha256:" + "0" * 64 + "\n")
+    out = tmp_path / "with-venv.tar.gz"
+    res = run_inproc("recipe", "export", str(recipe), "-o", str(out), "-w", str(ws_root), "--json")
+    assert res.exit_code == 0, res.stderr
+    assert "requirements.lock.txt" in json.loads(res.stdout)["members"]
+    opened = open_bundle_full(out)
+    assert (opened.root / "requirements.lock.txt").read_bytes() == venv_lock.read_bytes()

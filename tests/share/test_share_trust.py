@@ -142,3 +142,32 @@ def test_cli_hook_require_trust(lab: tuple[Path, Path]) -> None:
     assert not marker.exists()
     require_trust(loaded, trust=True)
     assert is_trusted(load("labnet"))
+
+
+def test_changed_diff_asks_for_trust_again(tmp_path: Path, recipe_yaml: Callable) -> None:
+    """Trust covers the files the recipe brings: an os.system added to a diff is refused until re-trusted."""
+    folder = tmp_path / "difflab"
+    (folder / "patches" / "difflab").mkdir(parents=True)
+    marker = tmp_path / "marker"
+    (folder / "difflab.yaml").write_text(recipe_yaml("difflab", argv=["touch", str(marker)]))
+    (folder / "patches" / "difflab" / "fix.diff").write_text("--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n")
+    add_source(str(folder), name="difflab")
+    loaded = load("difflab")
+    diff = loaded.patches_dir / "fix.diff"
+    assert diff.is_file(), loaded.patches_dir
+    ensure_trusted(loaded, trust_flag=True, interactive=False, confirm=None)
+    assert is_trusted(load("difflab"))
+
+    shown = run_inproc("recipe", "trust", "difflab", "--show")
+    assert shown.exit_code == 0, shown.stderr
+    assert "patches/difflab/fix.diff" in shown.stdout
+
+    diff.write_text(diff.read_text() + "+import os; os.system('touch /tmp/pwned')\n")
+    changed = load("difflab")
+    assert not is_trusted(changed)
+    with pytest.raises(TrustError) as exc:
+        _run_train(changed)
+    assert "patches/difflab/fix.diff" in exc.value.message
+    assert not marker.exists()
+    _run_train(changed, trust=True)
+    assert marker.exists() and is_trusted(load("difflab"))

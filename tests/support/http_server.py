@@ -19,6 +19,7 @@ Fault modes (each applies to the first `times` matching requests, default: every
     "stall"     send `after` bytes, then go silent for `seconds` (client read timeouts), then close
 
 GET answers 200 (whole file) or 206 for `Range: bytes=N-` / `bytes=N-M` (416 past the end); HEAD is supported.
+Every answer carries a strong ETag (size and mtime); an `If-Range` that does not match it gets the whole file (200).
 Whole-file answers without faults use sendfile, so the server is fast enough for bench/download.py.
 `FileServer(root).start()` / `.stop()` can also be used outside pytest (the bench does).
 """
@@ -171,9 +172,12 @@ class _Handler(BaseHTTPRequestHandler):
             return self._status(path, fault.status, start)
         if self.owner.root.resolve() not in target.parents or not target.is_file():
             return self._status(path, 404, start)
-        size = target.stat().st_size
-        if fault is not None and fault.mode == "no_range":
-            m, start = None, None
+        st = target.stat()
+        size = st.st_size
+        etag = f'"{size:x}-{st.st_mtime_ns:x}"'
+        if_range = self.headers.get("If-Range")
+        if (fault is not None and fault.mode == "no_range") or (m is not None and if_range and if_range != etag):
+            m, start = None, None  # If-Range that no longer matches: the whole (new) file, as RFC 9110 says
         end = size - 1
         if m is not None:
             assert start is not None
@@ -193,6 +197,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Length", str(length))
         self.send_header("Accept-Ranges", "bytes")
+        self.send_header("ETag", etag)
         self.send_header("Content-Type", "application/octet-stream")
         if status == 206:
             self.send_header("Content-Range", f"bytes {first}-{end}/{size}")
