@@ -210,7 +210,7 @@ class MmcvSeries:
 
     def has_wheel(self, torch: str, cuda: str | None) -> bool:
         """Whether (torch, CUDA or None for CPU) is in the published matrix."""
-        row = self.wheels.get(".".join(torch.split("+")[0].split(".")[:2]), ())
+        row = self.wheels.get(".".join(torch.split("+", maxsplit=1)[0].split(".")[:2]), ())
         return (minor(cuda) if cuda else "cpu") in row
 
     def torch_span(self) -> str:
@@ -563,14 +563,14 @@ def kb() -> KnowledgeBase:
 
 __all__ = [
     "ArchList",
-    "MmcvRequirement",
-    "MmcvSeries",
     "ArchRow",
     "CondaRule",
     "DroppedArchs",
     "GpuRow",
     "ImageTag",
     "KnowledgeBase",
+    "MmcvRequirement",
+    "MmcvSeries",
     "PipRule",
     "TorchRelease",
     "UbuntuGcc",
