@@ -244,6 +244,18 @@ class BuildStep(StrictModel):
         description="On a CPU plan: 'build' runs the step without CUDA (CPU ops only); 'skip' leaves out a CUDA-only "
         "op (the recipe then carries a patch that falls back to a CPU path, `when: {device: cpu}`).",
     )
+    wheel_cache: bool = Field(
+        default=False,
+        description="argv builds a wheel into {wheel_dir} (`pip wheel ... -w {wheel_dir} .`); legacyrun installs it "
+        "and keeps it in the user cache under its build key (source tree, step, Python, torch, CUDA, arch list, "
+        "GCC), so another workspace with the same key installs it without compiling (local backends).",
+    )
+
+    @model_validator(mode="after")
+    def _wheel_dir(self) -> BuildStep:
+        if self.wheel_cache and not any("{wheel_dir}" in a for a in self.argv):
+            raise LocatedValueError("wheel_cache needs an argv that writes the wheel into {wheel_dir}", ("argv",))
+        return self
 
 
 class Profile(StrictModel):
