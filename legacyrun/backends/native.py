@@ -628,7 +628,7 @@ def run_local_steps(
                 hint=f"run `{command('fetch', plan.recipe.recipe.name)}` first",
             )
         env, notes = local_step_env(plan, step, prefix, setup)
-        argv, wheel = _wheel_argv(plan, step, cwd, progress)
+        argv, wheel, key = _wheel_argv(plan, step, progress)
         if wheel is None:
             clean_paths(cwd, step.clean)
         if argv[0] in ("python", "python3"):
@@ -650,8 +650,8 @@ def run_local_steps(
         logs.append(log_path)
         if stream.returncode != 0:
             fail_with_log(f"build step {step.name} failed (exit {stream.returncode})", log_path, on_failure)
-        if step.wheel_cache and wheel is None:
-            _install_built_wheel(plan, step, cwd, bin_dir / "python", env, log_path, on_failure, progress)
+        if key is not None and wheel is None:
+            _install_built_wheel(key, step, cwd, bin_dir / "python", env, log_path, on_failure, progress)
         if done is not None:
             done(step.name)
     return logs
@@ -663,23 +663,25 @@ def _wheel_build_dir(step: BuildStep) -> Path:
     return wheels_dir() / f".build-{step.name}-{os.getpid()}"
 
 
-def _wheel_argv(plan: BuildPlan, step: BuildStep, cwd: Path, progress: Progress) -> tuple[list[str], Path | None]:
-    """The argv to run and, for a `wheel_cache` step whose wheel is cached, that wheel (the argv then installs it)."""
+def _wheel_argv(plan: BuildPlan, step: BuildStep, progress: Progress) -> tuple[list[str], Path | None, str | None]:
+    """The argv to run, the cached wheel it installs (None: it builds one) and the wheel's key (None: no cache).
+
+    The key is taken before the step runs: a build may rewrite tracked files of its tree (generated metadata)."""
     if not step.wheel_cache:
-        return list(step.argv), None
+        return list(step.argv), None, None
     key = wheel_key(plan, step, source_identity(plan.workspace.source_dir(step.source)))
     wheel = cached_wheel(key)
     if wheel is not None:
         progress(f"build step {step.name}: cached wheel {wheel.name} (key {key[:12]})")
-        return ["python", "-m", "pip", "install", "--no-deps", "--force-reinstall", str(wheel)], wheel
+        return ["python", "-m", "pip", "install", "--no-deps", "--force-reinstall", str(wheel)], wheel, key
     build = _wheel_build_dir(step)
     shutil.rmtree(build, ignore_errors=True)
     build.mkdir(parents=True)
-    return [a.replace("{wheel_dir}", str(build)) for a in step.argv], None
+    return [a.replace("{wheel_dir}", str(build)) for a in step.argv], None, key
 
 
 def _install_built_wheel(
-    plan: BuildPlan,
+    key: str,
     step: BuildStep,
     cwd: Path,
     python: Path,
@@ -691,7 +693,6 @@ def _install_built_wheel(
     """Cache the wheel the step just built and install it into the env (the log gets pip's output too)."""
     from legacyrun import proc
 
-    key = wheel_key(plan, step, source_identity(plan.workspace.source_dir(step.source)))
     wheel = keep_wheel(key, _wheel_build_dir(step))
     progress(f"build step {step.name}: cached {wheel.name} (key {key[:12]})")
     done = proc.run(

@@ -239,6 +239,15 @@ def _import(archive: Path, filename: str, release: PypiRelease, tmp: Path) -> st
     repo.run("config", SHA_KEY, release.sha256)
     # -f: an sdist's own .gitignore (build/, *.egg-info) must not drop files of the release.
     repo.run("add", "-A", "-f", ".")
+    # Except setuptools' own output: every build rewrites an sdist's *.egg-info, which would make the tree look
+    # edited (and its native build step's key change) after each build. It stays on disk, untracked and ignored.
+    generated = sorted(p.name for p in tmp.glob("*.egg-info") if p.is_dir())
+    if generated:
+        repo.run("rm", "-r", "-q", "--cached", *generated)
+        exclude = tmp / ".git" / "info" / "exclude"
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        with exclude.open("a", encoding="utf-8") as fh:
+            fh.write("".join(f"/{name}/\n" for name in generated))
     # The message names the content (not the file name, which a cache hit only guesses): same file, same commit.
     message = f"{release.name} {release.version} {release.kind} sha256:{release.sha256} (pristine)"
     repo.run("commit", "-q", "--allow-empty", "-m", message)

@@ -27,9 +27,12 @@ STEP = {
 def _tree(root: Path) -> Path:
     repo = root / "upstream"
     repo.mkdir(parents=True)
+    # Like an sdist's egg-info, the build rewrites a tracked file: the wheel's key is taken before it runs.
     (repo / "setup.py").write_text(
-        "from setuptools import setup\nsetup(name='tinypkg', version='1.0', py_modules=['tinypkg'])\n"
+        "from setuptools import setup\nopen('stamp.txt', 'a').write('built\\n')\n"
+        "setup(name='tinypkg', version='1.0', py_modules=['tinypkg'])\n"
     )
+    (repo / "stamp.txt").write_text("")
     (repo / "tinypkg.py").write_text("VALUE = 42\n")
     git("init", "-q", cwd=repo)
     git("add", "-A", cwd=repo)

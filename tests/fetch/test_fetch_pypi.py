@@ -35,6 +35,7 @@ def _sdist() -> bytes:
             **FILES,
             "setup.py": "from setuptools import setup\nsetup()\n",
             ".gitignore": "*.py\n",
+            "demo_pkg.egg-info/PKG-INFO": "Name: demo-pkg\n",
         }.items():
             data = text.encode()
             info = tarfile.TarInfo(f"demo-pkg-1.2.0/{name}")
@@ -118,6 +119,12 @@ def test_release_becomes_a_patchable_work_tree(
     assert (tree / "setup.py").exists() == (kind == "sdist")  # the sdist's top folder is stripped
     assert git("rev-parse", "HEAD", cwd=tree) == git("rev-parse", PRISTINE_REF, cwd=tree) == res.commit
     assert git("status", "--porcelain", cwd=tree) == ""  # nothing of the release left untracked
+    if kind == "sdist":
+        # setuptools' output stays on disk but untracked: a build that rewrites it leaves the tree unedited
+        assert (tree / "demo_pkg.egg-info" / "PKG-INFO").exists()
+        assert "egg-info" not in git("ls-files", cwd=tree)
+        (tree / "demo_pkg.egg-info" / "PKG-INFO").write_text("rewritten by a build\n")
+        assert git("status", "--porcelain", cwd=tree) == ""
     lock = lockmod.read(ws.lockfile)
     assert lock.sources == {"demo": res.commit}
     entry = lock.packages["demo"]
