@@ -1,6 +1,7 @@
 """legacyrun.lock: the resolved pins plus content ids, so a lab mate reproduces exactly the same run.
 
-Sections are owned by the steps that fill them: `resolution` (resolve), `sources` (fetch code: commit per source),
+Sections are owned by the steps that fill them: `resolution` (resolve), `sources` (fetch code: commit per source;
+`packages`: URL and sha256 of a package-index source),
 `datasets` (fetch data: sha256 per file), `patches` (patch: id -> content hash), `environment` (build: image digest
 or conda lock hash). Written deterministically (sorted keys) with a generated header.
 """
@@ -31,6 +32,19 @@ class DatasetLock(BaseModel):
     bytes: int | None = Field(default=None, description="Total size.")
 
 
+class PackageLock(BaseModel):
+    """The release file a package-index source was made from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Project name on the index.")
+    version: str = Field(description="Release.")
+    kind: str = Field(description="sdist or wheel.")
+    sha256: str = Field(description="sha256 of the file.")
+    filename: str | None = Field(default=None, description="File name on the index.")
+    url: str | None = Field(default=None, description="Where the file was downloaded from.")
+
+
 class EnvironmentLock(BaseModel):
     """What the build step produced."""
 
@@ -51,6 +65,9 @@ class Lockfile(BaseModel):
     recipe_hash: str = Field(description="Hash of the recipe content the lock was made from.")
     resolution: Resolution = Field(description="Resolved pins and the host they are for.")
     sources: dict[str, str] = Field(default_factory=dict, description="Source name -> checked-out commit.")
+    packages: dict[str, PackageLock] = Field(
+        default_factory=dict, description="Source name -> the package-index file it was made from (pypi sources)."
+    )
     datasets: dict[str, DatasetLock] = Field(default_factory=dict, description="Dataset name -> content ids.")
     patches: dict[str, str] = Field(default_factory=dict, description="Patch id -> content hash.")
     environment: EnvironmentLock | None = Field(default=None, description="Built environment id.")
@@ -97,6 +114,7 @@ __all__ = [
     "DatasetLock",
     "EnvironmentLock",
     "Lockfile",
+    "PackageLock",
     "dump",
     "read",
     "read_optional",

@@ -40,6 +40,11 @@ def git_mirrors_dir() -> Path:
     return cache_dir() / "git"
 
 
+def wheels_dir() -> Path:
+    """Wheels that build steps made (`wheel_cache: true`), one folder per build key."""
+    return cache_dir() / "wheels"
+
+
 def config_file() -> Path:
     return config_dir() / "config.yaml"
 

@@ -162,9 +162,13 @@ def _build_block(plan: BuildPlan) -> str:
         # exec form with `env` so the step's argv is never reparsed by a shell; the image sets no CUDA-only
         # variable on a CPU plan, so an unset (None) entry needs no `env -u`.
         pairs = [f"{k}={v}" for k, v in sorted(env.items()) if v is not None]
-        argv = ["env", *pairs, *step.argv]
+        wheels = f"/tmp/legacyrun-wheels/{step.name}"
+        argv = ["env", *pairs, *(x.replace("{wheel_dir}", wheels) for x in step.argv)]
         out.append(f"# build step {step.name}")
         out.append("RUN " + json.dumps(argv))
+        if step.wheel_cache:
+            # The image is the cache here (its layers); the wheel the step wrote is installed and removed.
+            out.append(_run([f"python -m pip install --no-deps {wheels}/*.whl && rm -rf {wheels}"]))
     # Runs use the caller's uid: it must be able to write checkpoints inside the built source trees.
     out.append(_run([f"chmod -R a+rwX {shlex.quote(ws)}/src"]))
     return "\n".join(out)

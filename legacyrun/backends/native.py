@@ -461,6 +461,53 @@ def step_keys(plan: BuildPlan, env_id: str) -> dict[str, str]:
     return keys
 
 
+def wheel_key(plan: BuildPlan, step: BuildStep, tree: str) -> str:
+    """The build key of a `wheel_cache` step's wheel: what the compiled code depends on, not the whole env.
+
+    The source tree (a patched package tree has the same commits everywhere: the patch engine commits with a
+    fixed identity), the step, Python and the exact torch build (its index: +cpu and +cuXY differ in ABI), CUDA,
+    the arch list and GCC. Two recipes that build the same mmcv-full against the same torch share the wheel."""
+    res = plan.resolution
+    cuda = compiles_cuda(plan, step)
+    data = {
+        "step": step.model_dump(mode="json", exclude={"name"}),
+        "tree": tree,
+        "python": res.python,
+        "torch": [res.torch, res.pip_index_url, res.pip_find_links, res.installer],
+        "cuda": res.cuda if cuda else None,
+        "arch": res.torch_cuda_arch_list if cuda else None,
+        "gcc": [res.gcc, plan.profile_spec.gcc],
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def cached_wheel(key: str) -> Path | None:
+    """The wheel a `wheel_cache` step built earlier under this key, or None."""
+    from legacyrun.userdirs import wheels_dir
+
+    found = sorted((wheels_dir() / key).glob("*.whl"))
+    return found[0] if len(found) == 1 else None
+
+
+def keep_wheel(key: str, built: Path) -> Path:
+    """Move the one wheel a step wrote into `built` to the cache under `key` (atomic: a folder rename)."""
+    from legacyrun.userdirs import wheels_dir
+
+    wheels = sorted(built.glob("*.whl"))
+    if len(wheels) != 1:
+        raise BuildError(f"{built}: expected one wheel from the build step, found {len(wheels)}")
+    dest = wheels_dir() / key
+    if not dest.exists():
+        try:
+            os.replace(built, dest)
+        except OSError:
+            if not dest.exists():  # another process won the race: its wheel is the same build
+                raise
+    found = cached_wheel(key)
+    assert found is not None
+    return found
+
+
 def read_step_record(path: Path) -> dict[str, str]:
     """The keys of the steps that completed (an unreadable record counts as none)."""
     try:
@@ -580,9 +627,10 @@ def run_local_steps(
                 f"build step {step.name}: {cwd} does not exist",
                 hint=f"run `{command('fetch', plan.recipe.recipe.name)}` first",
             )
-        clean_paths(cwd, step.clean)
         env, notes = local_step_env(plan, step, prefix, setup)
-        argv = list(step.argv)
+        argv, wheel, key = _wheel_argv(plan, step, progress)
+        if wheel is None:
+            clean_paths(cwd, step.clean)
         if argv[0] in ("python", "python3"):
             argv[0] = str(bin_dir / "python")
         log_path = plan.workspace.logs / f"build-{step.name}.log"
@@ -602,9 +650,58 @@ def run_local_steps(
         logs.append(log_path)
         if stream.returncode != 0:
             fail_with_log(f"build step {step.name} failed (exit {stream.returncode})", log_path, on_failure)
+        if key is not None and wheel is None:
+            _install_built_wheel(key, step, cwd, bin_dir / "python", env, log_path, on_failure, progress)
         if done is not None:
             done(step.name)
     return logs
+
+
+def _wheel_build_dir(step: BuildStep) -> Path:
+    from legacyrun.userdirs import wheels_dir
+
+    return wheels_dir() / f".build-{step.name}-{os.getpid()}"
+
+
+def _wheel_argv(plan: BuildPlan, step: BuildStep, progress: Progress) -> tuple[list[str], Path | None, str | None]:
+    """The argv to run, the cached wheel it installs (None: it builds one) and the wheel's key (None: no cache).
+
+    The key is taken before the step runs: a build may rewrite tracked files of its tree (generated metadata)."""
+    if not step.wheel_cache:
+        return list(step.argv), None, None
+    key = wheel_key(plan, step, source_identity(plan.workspace.source_dir(step.source)))
+    wheel = cached_wheel(key)
+    if wheel is not None:
+        progress(f"build step {step.name}: cached wheel {wheel.name} (key {key[:12]})")
+        return ["python", "-m", "pip", "install", "--no-deps", "--force-reinstall", str(wheel)], wheel, key
+    build = _wheel_build_dir(step)
+    shutil.rmtree(build, ignore_errors=True)
+    build.mkdir(parents=True)
+    return [a.replace("{wheel_dir}", str(build)) for a in step.argv], None, key
+
+
+def _install_built_wheel(
+    key: str,
+    step: BuildStep,
+    cwd: Path,
+    python: Path,
+    env: Mapping[str, str | None],
+    log_path: Path,
+    on_failure: OnFailure | None,
+    progress: Progress,
+) -> None:
+    """Cache the wheel the step just built and install it into the env (the log gets pip's output too)."""
+    from legacyrun import proc
+
+    wheel = keep_wheel(key, _wheel_build_dir(step))
+    progress(f"build step {step.name}: cached {wheel.name} (key {key[:12]})")
+    done = proc.run(
+        [str(python), "-m", "pip", "install", "--no-deps", "--force-reinstall", str(wheel)], cwd=cwd, env=env
+    )
+    with log_path.open("a", encoding="utf-8") as log:
+        log.write(done.stdout + done.stderr)
+    if not done.ok:
+        fail_with_log(f"build step {step.name}: installing {wheel.name} failed", log_path, on_failure)
 
 
 def fail_with_log(message: str, log_path: Path, on_failure: OnFailure | None) -> None:

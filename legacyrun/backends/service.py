@@ -105,7 +105,7 @@ def plan_for(
         resolution=resolution,
         workspace=workspace,
         profile=resolution.profile,
-        commits={s.name: s.commit for s in loaded.recipe.sources},
+        commits={s.name: s.pin for s in loaded.recipe.sources},
         patch_hash=patch_series_hash(lf.patches) if lf else None,
         base_image=base_image,
         mirrors=dict(mirrors) if mirrors else None,

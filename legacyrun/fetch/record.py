@@ -65,6 +65,24 @@ def record_sources(ws: Workspace, commits: dict[str, str]) -> None:
     update_lock(ws, change)
 
 
+def record_packages(ws: Workspace, packages: dict[str, lockmod.PackageLock]) -> None:
+    """URL and sha256 of each package-index source; a cache hit (no URL) keeps the URL the lock has."""
+
+    def change(lock: lockmod.Lockfile) -> bool:
+        merged = dict(lock.packages)
+        for name, entry in packages.items():
+            old = merged.get(name)
+            if entry.url is None and old is not None and old.sha256 == entry.sha256:
+                entry = entry.model_copy(update={"url": old.url, "filename": old.filename or entry.filename})
+            merged[name] = entry
+        if merged == lock.packages:
+            return False
+        lock.packages = dict(sorted(merged.items()))
+        return True
+
+    update_lock(ws, change)
+
+
 def record_dataset(ws: Workspace, name: str, files: dict[str, str], size: int) -> None:
     def change(lock: lockmod.Lockfile) -> bool:
         entry = lockmod.DatasetLock(files=dict(sorted(files.items())), bytes=size)
@@ -82,6 +100,7 @@ __all__ = [
     "data_inputs_hash",
     "locked_files",
     "record_dataset",
+    "record_packages",
     "record_sources",
     "step_data",
     "update_lock",

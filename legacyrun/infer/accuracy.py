@@ -47,15 +47,15 @@ def compare(inferred: Recipe, curated: Recipe) -> list[Row]:
             continue
         rows.append(Row("pins", key, str(want), str(getattr(fi, key) or "-")))
     own = curated.sources[0].name
-    by_url = {s.url.rstrip("/").removesuffix(".git").lower(): s for s in inferred.sources}
+    by_url = {s.origin.rstrip("/").removesuffix(".git").lower(): s for s in inferred.sources}
     for src in curated.sources:
-        got = by_url.get(src.url.rstrip("/").removesuffix(".git").lower())
+        got = by_url.get(src.origin.rstrip("/").removesuffix(".git").lower())
         if src.name == own:
-            rows.append(Row("sources", src.name, src.url, got.url if got else "-"))
+            rows.append(Row("sources", src.name, src.origin, got.origin if got else "-"))
         else:
-            rows.append(Row("sources", src.name, src.commit, got.commit if got else "-"))
-    names = {s.name: s.url.rstrip("/").removesuffix(".git").lower() for s in curated.sources}
-    inames = {s.name: s.url.rstrip("/").removesuffix(".git").lower() for s in inferred.sources}
+            rows.append(Row("sources", src.name, src.pin, got.pin if got else "-"))
+    names = {s.name: s.origin.rstrip("/").removesuffix(".git").lower() for s in curated.sources}
+    inames = {s.name: s.origin.rstrip("/").removesuffix(".git").lower() for s in inferred.sources}
     isteps = {(inames.get(b.source, b.source), b.cwd, b.cpu) for b in fi.build}
     for b in fc.build:
         step = (names.get(b.source, b.source), b.cwd, b.cpu)

@@ -249,6 +249,39 @@ class PipRule:
     source: str
 
 
+@dataclass(frozen=True)
+class MmcvSeries:
+    """One mmcv-full release series and the torch x CUDA pairs OpenMMLab published prebuilt wheels for."""
+
+    series: str
+    releases: tuple[str, ...]
+    wheels: dict[str, tuple[str, ...]]  # torch minor -> CUDA minors (and 'cpu')
+    note: str | None
+    source: str
+
+    def has_wheel(self, torch: str, cuda: str | None) -> bool:
+        """Whether (torch, CUDA or None for CPU) is in the published matrix."""
+        row = self.wheels.get(".".join(torch.split("+", maxsplit=1)[0].split(".")[:2]), ())
+        return (minor(cuda) if cuda else "cpu") in row
+
+    def torch_span(self) -> str:
+        keys = sorted(self.wheels, key=version_key)
+        return f"{keys[0]}-{keys[-1]}"
+
+    def newest_torch(self) -> str:
+        return max(self.wheels, key=version_key)
+
+
+@dataclass(frozen=True)
+class MmcvRequirement:
+    """Which mmcv-full releases an OpenMMLab codebase release accepts (asserted in its __init__.py)."""
+
+    package: str
+    releases: tuple[str, ...]
+    mmcv_full: str  # a PEP 440 specifier
+    source: str
+
+
 OVERLAY_ENV = "LEGACYRUN_KB_OVERLAY"
 
 
@@ -636,6 +669,38 @@ class KnowledgeBase:
         hits = [r for r in self.runfiles if version_key(r.cuda)[: len(want)] == want]
         return max(hits, key=lambda r: version_key(r.cuda)) if hits else None
 
+    # -- OpenMMLab ------------------------------------------------------------------------------------------------
+    @cached_property
+    def mmcv_series(self) -> tuple[MmcvSeries, ...]:
+        return tuple(
+            MmcvSeries(
+                series=r["series"],
+                releases=tuple(r["releases"]),
+                wheels={k: tuple(v) for k, v in r["wheels"].items()},
+                note=r.get("note"),
+                source=r["source"],
+            )
+            for r in self._data("openmmlab.json")["mmcv_full"]
+        )
+
+    def mmcv_for(self, version: str) -> MmcvSeries | None:
+        """The series an mmcv-full release belongs to, when the knowledge base has its wheel matrix."""
+        return next((s for s in self.mmcv_series if version in s.releases), None)
+
+    @cached_property
+    def mmcv_requirements(self) -> tuple[MmcvRequirement, ...]:
+        return tuple(
+            MmcvRequirement(r["package"], tuple(r["releases"]), r["mmcv_full"], r["source"])
+            for r in self._data("openmmlab.json")["requires"]
+        )
+
+    def mmcv_requirement(self, package: str, version: str) -> MmcvRequirement | None:
+        """The mmcv-full window of an mmdet / mmsegmentation release (None when unknown)."""
+        return next(
+            (r for r in self.mmcv_requirements if r.package == package and version in r.releases),
+            None,
+        )
+
 
 _KB: KnowledgeBase | None = None
 
@@ -668,6 +733,8 @@ __all__ = [
     "GpuRow",
     "ImageTag",
     "KnowledgeBase",
+    "MmcvRequirement",
+    "MmcvSeries",
     "PipRule",
     "TorchRelease",
     "UbuntuGcc",

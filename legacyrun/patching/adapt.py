@@ -483,10 +483,14 @@ def plan_adaptation(loaded: LoadedRecipe, target: Target, ws: Workspace | None =
     recipe = loaded.recipe
     if recipe.adapt is None or target.gpus is None:
         raise PatchError(f"recipe {recipe.name} has no adapt block" if recipe.adapt is None else "no GPU count given")
+    from legacyrun.fetch.pypi import pinned_commit
+
     main = recipe.sources[0]
     plan = AdaptPlan(target.gpus, recipe.adapt.reference_gpus, main.name, recipe.adapt, target)
     task_argv = {name: list(task.argv) for name, task in recipe.tasks.items()}
-    found = _git_reader(ws.source_dir(main.name), main.commit) if ws is not None else None
+    found = (
+        _git_reader(ws.source_dir(main.name), pinned_commit(main, ws.source_dir(main.name))) if ws is not None else None
+    )
     files, read = found if found is not None else ([], lambda _rel: None)
     return compute(plan, files, read, task_argv)
 

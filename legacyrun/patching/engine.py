@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from legacyrun.errors import PatchError
+from legacyrun.fetch.pypi import pinned_commit
 from legacyrun.invocation import command
 from legacyrun.patching import kinds
 from legacyrun.patching.adapt import AdaptPlan, adapt_changes, adapt_hash, plan_adaptation
@@ -192,7 +193,14 @@ def plan_patches(loaded: LoadedRecipe, ws: Workspace, target: Target) -> PatchPl
                 )
             )
     sources = [
-        SourcePlan(s.name, ws.source_dir(s.name), s.commit, per_source[s.name], skipped[s.name]) for s in recipe.sources
+        SourcePlan(
+            s.name,
+            ws.source_dir(s.name),
+            pinned_commit(s, ws.source_dir(s.name)),
+            per_source[s.name],
+            skipped[s.name],
+        )
+        for s in recipe.sources
     ]
     return PatchPlan(recipe.name, target, sources, values, patches_dir, adapt)
 
@@ -608,25 +616,26 @@ def revert(loaded: LoadedRecipe, ws: Workspace, *, dry_run: bool = False, force:
     results: list[SourceResult] = []
     for src in loaded.recipe.sources:
         path = ws.source_dir(src.name)
-        res = SourceResult(src.name, path, src.commit, head=src.commit)
-        repo = _open(path, src.name, src.commit)
+        pinned = pinned_commit(src, path)
+        res = SourceResult(src.name, path, pinned, head=pinned)
+        repo = _open(path, src.name, pinned)
         if not dry_run:
-            _recover(repo, res.notes, src.commit)
-        st = _state(repo, src.commit)
+            _recover(repo, res.notes, pinned)
+        st = _state(repo, pinned)
         res.dirty = st.dirty
-        res.series_hash = _series_hash(src.commit, [])
+        res.series_hash = _series_hash(pinned, [])
         if dry_run:
-            res.diff = repo.diff(src.commit) if st.head != src.commit or st.dirty else ""
+            res.diff = repo.diff(pinned) if st.head != pinned or st.dirty else ""
             results.append(res)
             continue
-        if st.branch is None and st.head == src.commit and st.tip is None and not st.dirty:
+        if st.branch is None and st.head == pinned and st.tip is None and not st.dirty:
             results.append(res)
             continue
         _protect(st, force=force, dry_run=False, notes=res.notes, action="revert")
-        repo.run("checkout", "-q", "--detach", src.commit)
+        repo.run("checkout", "-q", "--detach", pinned)
         if st.tip is not None:
             repo.run("branch", "-q", "-D", BRANCH)
-        res.notes.append(f"back at the pinned commit {src.commit[:12]}")
+        res.notes.append(f"back at the pinned commit {pinned[:12]}")
         results.append(res)
     return PatchResult(loaded.recipe.name, None, dry_run, results, reverted=True)
 

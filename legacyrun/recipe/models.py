@@ -137,14 +137,87 @@ Argv = Annotated[list[str], Field(min_length=1)]
 # --- top-level pieces -----------------------------------------------------------------------------------------
 
 
+_PYPI_NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
+
+
+def _pypi_name(value: str) -> str:
+    if not _PYPI_NAME_RE.match(value):
+        raise ValueError(f"not a package name: {value!r}")
+    return value
+
+
+def _exact_version(value: str) -> str:
+    try:
+        Version(value)
+    except InvalidVersion:
+        raise ValueError(f"must be one exact release such as '2.28.2' (got {value!r}); ranges move") from None
+    return value
+
+
+class PypiRelease(StrictModel):
+    """One file of a release on a package index (PyPI or the index pip is configured with), pinned by sha256."""
+
+    name: Annotated[str, AfterValidator(_pypi_name)] = Field(description="Project name on the index, e.g. mmdet.")
+    version: Annotated[str, AfterValidator(_exact_version)] = Field(description="Exact release, e.g. 2.28.2.")
+    kind: Literal["sdist", "wheel"] = Field(
+        description="sdist: the source archive (setup.py, buildable); wheel: the pure-Python py3-none-any wheel."
+    )
+    sha256: Sha256 = Field(description="sha256 of the file, as the index lists it; a different file is refused.")
+    filename: str | None = Field(
+        default=None,
+        description="The exact file name when the release has several files of that kind (default: the only "
+        "sdist, or the py3-none-any wheel).",
+    )
+
+
 class Source(StrictModel):
-    """A git repository at an exact commit; it becomes `src/<name>/` in the workspace."""
+    """Code of the project: a git repository at an exact commit, or a release from a package index (`pypi`).
+
+    Either way it becomes a git work tree `src/<name>/`; a package release is unpacked and committed once (the
+    pristine release, a reproducible commit), so patches work on both alike.
+    """
 
     name: Name = Field(description="Directory under src/ in the workspace; also how patches and tasks refer to it.")
-    url: GitUrl = Field(description="Upstream git URL (mirrors may rewrite its prefix).")
-    commit: Commit = Field(description="Full 40-hex commit SHA that is checked out and verified.")
+    url: GitUrl | None = Field(default=None, description="Upstream git URL (mirrors may rewrite its prefix).")
+    commit: Commit | None = Field(default=None, description="Full 40-hex commit SHA that is checked out and verified.")
+    pypi: PypiRelease | None = Field(
+        default=None, description="Instead of url and commit: a release file from the package index pip uses."
+    )
     submodules: bool = Field(default=False, description="Also check out the submodules recorded at that commit.")
     note: str | None = Field(default=None, description="Why this commit (e.g. the paper's release, the last tag).")
+
+    @model_validator(mode="after")
+    def _git_or_pypi(self) -> Source:
+        if self.pypi is not None:
+            for key in ("url", "commit"):
+                if getattr(self, key) is not None:
+                    raise LocatedValueError(f"a pypi source has no {key} (the release's sha256 pins it)", (key,))
+            if self.submodules:
+                raise LocatedValueError("submodules applies to git sources only", ("submodules",))
+            return self
+        for key in ("url", "commit"):
+            if getattr(self, key) is None:
+                # Worded as pydantic words a missing field: a git source is still the common case.
+                raise LocatedValueError("required field is missing", (key,))
+        return self
+
+    @property
+    def is_git(self) -> bool:
+        return self.pypi is None
+
+    @property
+    def pin(self) -> str:
+        """What pins the code, as one string: the commit, or `sha256:<hex>` of a package release file."""
+        if self.pypi is not None:
+            return f"sha256:{self.pypi.sha256}"
+        return self.commit or ""
+
+    @property
+    def origin(self) -> str:
+        """Where the code comes from, for people: the git URL or `pypi:NAME==VERSION (KIND)`."""
+        if self.pypi is not None:
+            return f"pypi:{self.pypi.name}=={self.pypi.version} ({self.pypi.kind})"
+        return self.url or ""
 
 
 class BuildStep(StrictModel):
@@ -171,6 +244,18 @@ class BuildStep(StrictModel):
         description="On a CPU plan: 'build' runs the step without CUDA (CPU ops only); 'skip' leaves out a CUDA-only "
         "op (the recipe then carries a patch that falls back to a CPU path, `when: {device: cpu}`).",
     )
+    wheel_cache: bool = Field(
+        default=False,
+        description="argv builds a wheel into {wheel_dir} (`pip wheel ... -w {wheel_dir} .`); legacyrun installs it "
+        "and keeps it in the user cache under its build key (source tree, step, Python, torch, CUDA, arch list, "
+        "GCC), so another workspace with the same key installs it without compiling (local backends).",
+    )
+
+    @model_validator(mode="after")
+    def _wheel_dir(self) -> BuildStep:
+        if self.wheel_cache and not any("{wheel_dir}" in a for a in self.argv):
+            raise LocatedValueError("wheel_cache needs an argv that writes the wheel into {wheel_dir}", ("argv",))
+        return self
 
 
 class Profile(StrictModel):
@@ -635,6 +720,7 @@ __all__ = [
     "Patch",
     "PostStep",
     "Profile",
+    "PypiRelease",
     "Recipe",
     "RegexPatch",
     "RunStep",

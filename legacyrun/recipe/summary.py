@@ -19,7 +19,16 @@ def summarize(loaded: LoadedRecipe) -> dict[str, Any]:
         "path": str(loaded.path),
         "origin": loaded.origin,
         "recipe_hash": loaded.hash,
-        "sources": [{"name": s.name, "url": s.url, "commit": s.commit, "submodules": s.submodules} for s in r.sources],
+        "sources": [
+            {
+                "name": s.name,
+                "url": s.url,
+                "commit": s.commit,
+                "pypi": s.pypi.model_dump() if s.pypi else None,
+                "submodules": s.submodules,
+            }
+            for s in r.sources
+        ],
         "profiles": {
             name: {
                 "python": p.python,

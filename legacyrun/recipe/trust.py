@@ -71,7 +71,12 @@ def commands_of(loaded: LoadedRecipe) -> list[str]:
 
 def code_of(loaded: LoadedRecipe) -> list[str]:
     """The code those commands run: each source at its commit (shown beside the commands)."""
-    return [f"source {s.name}: {s.url} @ {s.commit}" for s in loaded.recipe.sources]
+    return [
+        f"source {s.name}: {s.url} @ {s.commit}"
+        if s.is_git
+        else f"source {s.name}: {s.origin} sha256 {s.pypi.sha256 if s.pypi else ''}"
+        for s in loaded.recipe.sources
+    ]
 
 
 def files_of(loaded: LoadedRecipe) -> list[str]:

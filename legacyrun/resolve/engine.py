@@ -21,9 +21,11 @@ from legacyrun.knowledge import kb
 from legacyrun.knowledge.base import ArchList, TorchRelease, cc_key, cc_text, driver_at_least, version_key
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.recipe.models import Profile, Recipe
+from legacyrun.resolve import openmmlab
 from legacyrun.resolve.image import choose_image, cpu_image
 from legacyrun.resolve.match import is_exact, matches
 from legacyrun.resolve.model import GpuInfo, HostInfo, Resolution
+from legacyrun.resolve.openmmlab import MmcvWindow
 from legacyrun.resolve.pins import FLAG, Pinned, apply_pins, check_pins, passed_over, pin_reasons
 
 
@@ -127,7 +129,9 @@ def _python_for(release: TorchRelease, pin: str) -> str | None:
     return max(ok, key=version_key) if ok else None
 
 
-def _candidates_for(release: TorchRelease, prof: Profile, host: HostInfo, failure: Failure) -> list[Candidate]:
+def _candidates_for(
+    release: TorchRelease, prof: Profile, host: HostInfo, failure: Failure, window: MmcvWindow | None = None
+) -> list[Candidate]:
     python = _python_for(release, prof.python)
     if python is None:
         failure.lines.append(
@@ -138,13 +142,15 @@ def _candidates_for(release: TorchRelease, prof: Profile, host: HostInfo, failur
         if not release.cpu or _installer(release, None) is None:
             failure.lines.append(f"torch {release.torch} has no CPU-only build")
             return []
-        return [Candidate(release, python, None, _installer(release, None) or "pip", None)]
+        cpu = Candidate(release, python, None, _installer(release, None) or "pip", None)
+        return [cpu] if openmmlab.keep(window, release.torch, [None], failure.lines) else []
     ccs = _gpu_ccs(host)
     out: list[Candidate] = []
     cudas = [c for c in release.cudas() if matches(c, prof.cuda)]
     if not cudas:
         failure.lines.append(f"torch {release.torch} has no official build for CUDA {prof.cuda}")
         return []
+    cudas = openmmlab.keep(window, release.torch, cudas, failure.lines)
     for cuda in cudas:
         installer = _installer(release, cuda)
         if installer is None:
@@ -245,7 +251,9 @@ def _newer_release(pin: str) -> TorchRelease | None:
     )
 
 
-def _try_profile(prof: Profile, host: HostInfo, pins: Mapping[str, str]) -> tuple[Candidate | None, Failure]:
+def _try_profile(
+    prof: Profile, host: HostInfo, pins: Mapping[str, str], window: MmcvWindow | None = None
+) -> tuple[Candidate | None, Failure]:
     failure = Failure()
     releases = [r for r in kb().torch_releases if matches(r.torch, prof.torch)]
     if "torchvision" in pins and "torch" not in pins:
@@ -264,7 +272,7 @@ def _try_profile(prof: Profile, host: HostInfo, pins: Mapping[str, str]) -> tupl
             return None, failure
         releases = [newer]
     for release in sorted(releases, key=lambda r: r.key, reverse=True):
-        cands = _candidates_for(release, prof, host, failure)
+        cands = _candidates_for(release, prof, host, failure, window)
         if cands:
             return _pick(cands, host.driver is not None), failure
     return None, failure
@@ -396,6 +404,7 @@ def _build_resolution(
     if forced:
         reasons.append(f"profile {name} was requested with --profile")
     reasons.extend(pin_reasons(pins, pinned))
+    reasons.extend(openmmlab.reasons(recipe, prof, release.torch, cand.cuda))
     reasons.extend(failures[1:])
     cudnn = None
     if cand.cuda is None:
@@ -539,7 +548,8 @@ def resolve(
     failures: list[str] = []
     driver_needs: list[tuple[str, str, str]] = []
     for name in order:
-        cand, failure = _try_profile(pinned[name].profile, host, checked)
+        prof = pinned[name].profile
+        cand, failure = _try_profile(prof, host, checked, openmmlab.window_for(recipe, prof))
         if cand is not None:
             return _build_resolution(
                 loaded, name, cand, host, passed + failures, profile is not None, checked, pinned[name]

@@ -19,8 +19,8 @@ from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.resolve.model import HostInfo, Resolution
 from legacyrun.workspace import Workspace
 
-OTHER_SECTIONS = ("sources", "datasets", "patches", "environment")
-RECIPE_BOUND = ("sources", "datasets")
+OTHER_SECTIONS = ("sources", "packages", "datasets", "patches", "environment")
+RECIPE_BOUND = ("sources", "packages", "datasets")
 
 
 def stable_host(host: HostInfo) -> HostInfo:
@@ -75,11 +75,16 @@ def merge_lock(loaded: LoadedRecipe, resolution: Resolution, previous: Lockfile 
     if same_recipe and same_pins:
         update: dict[str, Any] = {s: getattr(previous, s) for s in OTHER_SECTIONS}
     else:
-        commits = {s.name: s.commit for s in recipe.sources}
+        commits = {s.name: s.commit for s in recipe.sources if s.commit is not None}
+        # A package source's commit is a function of its file: kept while the recipe pins the same sha256.
+        files = {s.name: s.pypi.sha256 for s in recipe.sources if s.pypi is not None}
+        kept_packages = {k: v for k, v in previous.packages.items() if files.get(k) == v.sha256}
+        commits.update({k: previous.sources[k] for k in kept_packages if k in previous.sources})
         declared = {d.name: d.sha256 for d in recipe.datasets}
         patch_ids = {p.id for p in recipe.patches}
         update = {
             "sources": {k: v for k, v in previous.sources.items() if commits.get(k) == v},
+            "packages": kept_packages,
             "datasets": {
                 k: v
                 for k, v in previous.datasets.items()

@@ -58,11 +58,12 @@ def readapt(
     recipe = loaded.recipe
     if recipe.adapt is None:
         return None
+    from legacyrun.fetch.pypi import pinned_commit
     from legacyrun.patching.command import record_result
     from legacyrun.patching.engine import applied_ids, apply, plan_patches
 
     main = recipe.sources[0]
-    applied = applied_ids(ws.source_dir(main.name), main.commit)
+    applied = applied_ids(ws.source_dir(main.name), pinned_commit(main, ws.source_dir(main.name)))
     if not applied:
         return None  # never patched (or reverted on purpose): the user's choice, not ours to redo
     plan = plan_patches(loaded, ws, gpu_target(resolution, gpus))

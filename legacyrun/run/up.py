@@ -135,7 +135,9 @@ class _Chain:
         )
 
     def code_plan(self) -> str:
-        return ", ".join(f"{s.name}@{s.commit[:10]}" for s in self.req.loaded.recipe.sources)
+        return ", ".join(
+            f"{s.name}@{s.commit[:10]}" if s.commit else f"{s.name} {s.origin}" for s in self.req.loaded.recipe.sources
+        )
 
     def data_plan(self) -> str:
         return ", ".join(self.datasets()) or "no datasets needed"

@@ -18,6 +18,7 @@ Fault modes (each applies to the first `times` matching requests, default: every
     "slow"      send at most `rate` bytes per second (for killing a client mid-download)
     "stall"     send `after` bytes, then go silent for `seconds` (client read timeouts), then close
 
+A folder with an index.json (served as PEP 691 JSON) or index.html answers with it, like a package index.
 GET answers 200 (whole file) or 206 for `Range: bytes=N-` / `bytes=N-M` (416 past the end); HEAD is supported.
 Every answer carries a strong ETag (size and mtime); an `If-Range` that does not match it gets the whole file (200).
 Whole-file answers without faults use sendfile, so the server is fast enough for bench/download.py.
@@ -141,6 +142,9 @@ class FileServer:
         return [r.range_start for r in self.requests if r.path == p]
 
 
+_CONTENT_TYPES = {".html": "text/html", ".json": "application/vnd.pypi.simple.v1+json"}
+
+
 class _Handler(BaseHTTPRequestHandler):
     owner: FileServer
     protocol_version = "HTTP/1.1"
@@ -168,6 +172,11 @@ class _Handler(BaseHTTPRequestHandler):
         start = int(m.group(1)) if m else None
         fault = self.owner._take_fault(path)
         target = (self.owner.root / path.lstrip("/")).resolve()
+        # A folder answers with its index page, as a package index's project URL (`/simple/NAME/`) does.
+        for page in ("index.json", "index.html"):
+            if target.is_dir() and (target / page).is_file():
+                target = target / page
+                break
         if fault is not None and fault.mode == "error":
             return self._status(path, fault.status, start)
         if self.owner.root.resolve() not in target.parents or not target.is_file():
@@ -198,7 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(length))
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("ETag", etag)
-        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Type", _CONTENT_TYPES.get(target.suffix, "application/octet-stream"))
         if status == 206:
             self.send_header("Content-Range", f"bytes {first}-{end}/{size}")
         self.end_headers()
