@@ -46,8 +46,10 @@ def find_ccache() -> str | None:
 
 def _script(ccache: str, real: str, *, nvcc: bool) -> str:
     if nvcc:
-        body = f'{INSIDE_NVCC}=1 exec {shlex.quote(ccache)} {shlex.quote(real)} "$@"\n'
-        return "#!/bin/sh\n# legacyrun: nvcc through ccache\nexport " + body
+        return (
+            f"#!/bin/sh\n# legacyrun: nvcc through ccache\nexport {INSIDE_NVCC}=1\n"
+            f'exec {shlex.quote(ccache)} {shlex.quote(real)} "$@"\n'
+        )
     return (
         "#!/bin/sh\n# legacyrun: the compiler through ccache (not for nvcc's own host-compiler calls)\n"
         f'if [ -n "${INSIDE_NVCC}" ]; then exec {shlex.quote(real)} "$@"; fi\n'
@@ -116,6 +118,9 @@ def wrap_compilers(env: dict[str, str | None], prefix: Path, workspace_root: Pat
     if not os.environ.get("CCACHE_DIR"):
         env["CCACHE_DIR"] = str(ccache_dir())
     env.setdefault("CCACHE_BASEDIR", str(workspace_root))
+    # torch (2.14 here) prepends ccache to its compilers itself when it is on PATH: with the wrappers that would cache
+    # every object twice. One mechanism for every build (setuptools, make, cpp_extension) is the wrappers.
+    env.setdefault("TORCH_NO_COMPILER_WRAPPER", "1")
     # Without this, a build with -g hashes the working directory, and another workspace never hits.
     env.setdefault("CCACHE_NOHASHDIR", "1")
     return f"compiler cache: ccache ({env.get('CCACHE_DIR') or os.environ.get('CCACHE_DIR')})"

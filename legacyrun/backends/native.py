@@ -6,7 +6,9 @@ still compiles kernels for the target GPU), FORCE_CUDA=1 and CUDA_HOME. A plan w
 FORCE_CUDA and the arch list are removed (also when the caller's shell has them) and `cpu: skip` steps are left out.
 Inside docker the compiler is the image's pinned GCC; on this machine (venv, conda) it is a GCC that exists here and
 that nvcc accepts, and the CUDA headers missing from a bare toolkit come from the env's nvidia-* wheels.
-Stale build directories are removed first: a build/ left from another torch version links but crashes at import.
+A step's `clean:` paths are removed when its setup changed (a build/ left from another torch version links but
+crashes at import), not for a patch: then the kept build folder, ninja and ccache (backends/ccache.py) recompile
+only the changed files.
 """
 
 from __future__ import annotations
