@@ -41,11 +41,14 @@ RECIPE = "mask2former"
 OP_DIR = "src/mask2former/mask2former/modeling/pixel_decoder/ops"
 CU = f"{OP_DIR}/src/cuda/ms_deform_attn_cuda.cu"
 TORCH_INDEX = "https://download.pytorch.org/whl/cu130"
+RUN_ID = str(time.time_ns())
 
 
 def edit(cu: Path, original: bytes, tag: str) -> None:
-    """A real code change (a string the .so then carries), as a patch to the op would make."""
-    cu.write_bytes(original + f'\nextern "C" const char legacyrun_bench_edit[] = "bench-edit-{tag}";\n'.encode())
+    """A real code change (a string the .so then carries), as a patch to the op would make. The tag is unique per
+    run of the bench: an edit compiled before is a compiler cache hit, which is not what this measures."""
+    code = f'\nextern "C" const char legacyrun_bench_edit[] = "bench-edit-{tag}-{RUN_ID}";\n'
+    cu.write_bytes(original + code.encode())
 
 
 def installed_so(prefix: Path) -> Path:
@@ -127,14 +130,14 @@ def bench(base: Path, mirror: Path, *, reuse: bool = False) -> dict[str, object]
     edit(cu, original, "patch")
     patch_only = run(*build)
     so = installed_so(ws / "env")
-    if b"bench-edit-patch" not in so.read_bytes():
+    if f"bench-edit-patch-{RUN_ID}".encode() not in so.read_bytes():
         raise SystemExit(f"{so} does not carry the patched source")
 
     cu.write_bytes(original + b"\n#error legacyrun bench: a compile error\n")
     failed = run(*build, ok=False)
     edit(cu, original, "fixed")
     retry = run(*build)
-    if b"bench-edit-fixed" not in so.read_bytes():
+    if f"bench-edit-fixed-{RUN_ID}".encode() not in so.read_bytes():
         raise SystemExit(f"{so} does not carry the fixed source")
     cu.write_bytes(original)
     return {
