@@ -84,7 +84,9 @@ def _setup(git_factory: GitFactory, tmp_path: Path) -> tuple[Path, Path, Path, P
     step = {
         "name": "tinyop",
         "source": "proj",
-        "argv": ["python", "setup.py", "build_ext", "--inplace"],
+        # --force: setuptools' own mtime check is coarse (legacyrun decides whether the step runs); every source
+        # then goes to the compiler command, and ccache answers the unchanged one.
+        "argv": ["python", "setup.py", "build_ext", "--inplace", "--force"],
         "clean": ["build"],
         "env": {"CC": str(cc)},
     }
