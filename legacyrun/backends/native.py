@@ -6,7 +6,9 @@ still compiles kernels for the target GPU), FORCE_CUDA=1 and CUDA_HOME. A plan w
 FORCE_CUDA and the arch list are removed (also when the caller's shell has them) and `cpu: skip` steps are left out.
 Inside docker the compiler is the image's pinned GCC; on this machine (venv, conda) it is a GCC that exists here and
 that nvcc accepts, and the CUDA headers missing from a bare toolkit come from the env's nvidia-* wheels.
-Stale build directories are removed first: a build/ left from another torch version links but crashes at import.
+A step's `clean:` paths are removed when its setup changed (a build/ left from another torch version links but
+crashes at import), not for a patch: then the kept build folder, ninja and ccache (backends/ccache.py) recompile
+only the changed files.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from legacyrun.backends.base import BuildPlan, OnFailure, Progress
+from legacyrun.backends.ccache import cache_settings, wrap_compilers
 from legacyrun.errors import BuildError, ToolMissingError, UsageError
 from legacyrun.fsutil import atomic_write_text
 from legacyrun.invocation import command
@@ -406,6 +409,10 @@ def local_step_env(
             "(add `ninja` to the profile's pip)"
         )
     env["PATH"] = path
+    nvcc = str(Path(setup.cuda_home) / "bin" / "nvcc") if cuda and setup.cuda_home else None
+    cache_note = wrap_compilers(env, prefix, plan.workspace.root, nvcc=nvcc)
+    if cache_note:
+        notes.append(cache_note)
     env["VIRTUAL_ENV"] = str(prefix)
     env["CONDA_PREFIX"] = str(prefix)
     env["PYTHONNOUSERSITE"] = "1"
@@ -435,14 +442,16 @@ def source_identity(tree: Path) -> str:
     return f"{head.stdout.strip()} {digest}"
 
 
-def step_keys(plan: BuildPlan, env_id: str) -> dict[str, str]:
-    """The key of each step that runs on this plan (`cpu: skip` steps on a CPU plan have none), in order.
+def step_key_parts(plan: BuildPlan, env_id: str) -> dict[str, dict[str, str]]:
+    """The two parts of each step's key, for the steps that run on this plan (in order).
 
-    sha256 over the env id (another torch or Python means another ABI), the step itself (argv, cwd, env, clean),
-    the plan's compiler-relevant values (CUDA, arch list, pinned and allowed GCC) and its source tree's identity.
+    `setup`: sha256 over the env id (another torch or Python means another ABI), the step itself (argv, cwd, env,
+    clean), the plan's compiler-relevant values (CUDA, arch list, pinned and allowed GCC). A change here makes the
+    old build outputs wrong, so the step's `clean:` runs. `tree`: its source tree's identity; a change here alone
+    (a patch) keeps the build folder, so ninja and ccache recompile only the changed translation units.
     """
     res = plan.resolution
-    keys: dict[str, str] = {}
+    parts: dict[str, dict[str, str]] = {}
     trees: dict[str, str] = {}
     for step in plan.profile_spec.build:
         if skipped_on_plan(plan, step):
@@ -455,10 +464,10 @@ def step_keys(plan: BuildPlan, env_id: str) -> dict[str, str]:
             "cuda": res.cuda if compiles_cuda(plan, step) else None,
             "arch": res.torch_cuda_arch_list if compiles_cuda(plan, step) else None,
             "gcc": [res.gcc, plan.profile_spec.gcc],
-            "tree": trees[step.source],
         }
-        keys[step.name] = hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()
-    return keys
+        setup = hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()
+        parts[step.name] = {"setup": setup, "tree": trees[step.source]}
+    return parts
 
 
 def wheel_key(plan: BuildPlan, step: BuildStep, tree: str) -> str:
@@ -508,18 +517,45 @@ def keep_wheel(key: str, built: Path) -> Path:
     return found
 
 
-def read_step_record(path: Path) -> dict[str, str]:
-    """The keys of the steps that completed (an unreadable record counts as none)."""
+def key_of(parts: Mapping[str, str]) -> str:
+    return hashlib.sha256(f"{parts['setup']} {parts['tree']}".encode()).hexdigest()
+
+
+def step_keys(plan: BuildPlan, env_id: str) -> dict[str, str]:
+    """The key of each step that runs on this plan (`cpu: skip` steps on a CPU plan have none), in order:
+    one hash over both parts of `step_key_parts`."""
+    return {name: key_of(parts) for name, parts in step_key_parts(plan, env_id).items()}
+
+
+def _read_record(path: Path) -> dict[str, object]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    steps = data.get("steps") if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def read_step_record(path: Path) -> dict[str, str]:
+    """The keys of the steps that completed (an unreadable record counts as none)."""
+    steps = _read_record(path).get("steps")
     return {str(k): str(v) for k, v in steps.items()} if isinstance(steps, dict) else {}
 
 
-def write_step_record(path: Path, keys: Mapping[str, str]) -> None:
-    atomic_write_text(path, json.dumps({"steps": dict(keys)}, indent=2, sort_keys=True) + "\n")
+def read_step_parts(path: Path) -> dict[str, dict[str, str]]:
+    """The key parts of each step's last attempt (completed or not): what its build folder was made with."""
+    parts = _read_record(path).get("parts")
+    if not isinstance(parts, dict):
+        return {}
+    return {str(k): {str(a): str(b) for a, b in v.items()} for k, v in parts.items() if isinstance(v, dict)}
+
+
+def write_step_record(
+    path: Path, keys: Mapping[str, str], parts: Mapping[str, Mapping[str, str]] | None = None
+) -> None:
+    data: dict[str, object] = {"steps": dict(keys)}
+    if parts:
+        data["parts"] = {name: dict(p) for name, p in parts.items()}
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def steps_to_run(current: Mapping[str, str], recorded: Mapping[str, str]) -> list[str]:
@@ -533,6 +569,15 @@ def steps_to_run(current: Mapping[str, str], recorded: Mapping[str, str]) -> lis
         if recorded.get(name) != current[name]:
             return names[i:]
     return []
+
+
+def steps_to_clean(
+    todo: Sequence[str], current: Mapping[str, Mapping[str, str]], attempted: Mapping[str, Mapping[str, str]]
+) -> set[str]:
+    """The steps among `todo` whose build folder is not from the current setup (never attempted here, or another
+    env, step definition, CUDA, arch list or GCC): their `clean:` runs. A step whose tree alone changed, or that
+    failed with the same setup, keeps its build folder for an incremental compile."""
+    return {name for name in todo if attempted.get(name, {}).get("setup") != current[name]["setup"]}
 
 
 def forced_steps(plan: BuildPlan, step: str | None) -> list[str]:
@@ -561,25 +606,44 @@ def run_recorded_steps(
     """Run the steps whose key changed (plus those after them, plus the forced ones), recording each as it ends.
 
     Returns whether any step ran. A failed step stays unrecorded, the ones before it stay recorded: the retry
-    resumes at the failed step with the env untouched.
+    resumes at the failed step with the env untouched. Each step's key parts are recorded when it starts (they
+    describe its build folder from then on), so the retry knows whether that folder can be reused.
     """
-    current = step_keys(plan, env_id)
+    parts = step_key_parts(plan, env_id)
+    current = {name: key_of(p) for name, p in parts.items()}
     recorded = {k: v for k, v in read_step_record(record).items() if k in current}
-    todo = set(steps_to_run(current, recorded)) | {n for n in force or () if n in current}
+    attempted = {k: v for k, v in read_step_parts(record).items() if k in current}
+    forced = {n for n in force or () if n in current}
+    todo = set(steps_to_run(current, recorded)) | forced
     if not todo:
         return False
     for name in current:
         if name in recorded and name not in todo:
             progress(f"build step {name}: unchanged")
+    # --force is the manual "from scratch": it cleans too.
+    clean = steps_to_clean([n for n in current if n in todo], parts, attempted) | forced
+
+    def started(name: str) -> None:
+        attempted[name] = parts[name]
+        write_step_record(record, recorded, attempted)
 
     def done(name: str) -> None:
         recorded[name] = current[name]
-        write_step_record(record, recorded)
+        write_step_record(record, recorded, attempted)
 
     for name in todo:
         recorded.pop(name, None)
-    write_step_record(record, recorded)
-    run_local_steps(plan, prefix, progress, on_failure=on_failure, only=[n for n in current if n in todo], done=done)
+    write_step_record(record, recorded, attempted)
+    run_local_steps(
+        plan,
+        prefix,
+        progress,
+        on_failure=on_failure,
+        only=[n for n in current if n in todo],
+        done=done,
+        clean=clean,
+        started=started,
+    )
     return True
 
 
@@ -600,8 +664,13 @@ def run_local_steps(
     on_failure: OnFailure | None = None,
     only: Sequence[str] | None = None,
     done: Callable[[str], None] | None = None,
+    clean: Collection[str] | None = None,
+    started: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Run the profile's build steps (or the ones named in `only`) with the env's bin first on PATH.
+
+    `clean`: the steps whose `clean:` paths are removed first (None: every step's); the others keep their build
+    folder, so the step's own incremental build (ninja, make) and the compiler cache redo only what changed.
 
     One log per step (`<workspace>/.legacyrun/logs/build-<step>.log`, headed by the compiler and CUDA settings);
     returns the logs of the steps that ran.
@@ -629,14 +698,20 @@ def run_local_steps(
             )
         env, notes = local_step_env(plan, step, prefix, setup)
         argv, wheel, key = _wheel_argv(plan, step, progress)
-        if wheel is None:
+        if wheel is None and step.clean and (clean is None or step.name in clean):
             clean_paths(cwd, step.clean)
+        elif wheel is None and step.clean:
+            progress(
+                f"build step {step.name}: same settings, only the sources changed: keeping {', '.join(step.clean)}"
+            )
+        if started is not None:
+            started(step.name)
         if argv[0] in ("python", "python3"):
             argv[0] = str(bin_dir / "python")
         log_path = plan.workspace.logs / f"build-{step.name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         shown = {k: env.get(k) for k in ("CC", "CXX", "CUDA_HOME", "TORCH_CUDA_ARCH_LIST", "FORCE_CUDA", "MAX_JOBS")}
-        header = " ".join(f"{k}={v}" for k, v in shown.items() if v is not None)
+        header = " ".join([f"{k}={v}" for k, v in shown.items() if v is not None] + [cache_settings(env)]).strip()
         progress(f"build step {step.name}: {' '.join(argv)} (in {cwd})")
         stream = proc.stream(argv, cwd=cwd, env=env)
         with log_path.open("w", encoding="utf-8") as log:
@@ -736,6 +811,7 @@ __all__ = [
     "forced_steps",
     "gcc_names",
     "host_compilers",
+    "key_of",
     "local_cuda_env",
     "local_cuda_home",
     "local_setup",
@@ -743,6 +819,7 @@ __all__ = [
     "merged",
     "pip_index_args",
     "pip_lines",
+    "read_step_parts",
     "read_step_record",
     "run_local_steps",
     "run_recorded_steps",
@@ -750,9 +827,11 @@ __all__ = [
     "skipped_on_plan",
     "source_identity",
     "step_env",
+    "step_key_parts",
     "step_keys",
     "steps_current",
     "steps_summary",
+    "steps_to_clean",
     "steps_to_run",
     "wheel_cuda_dirs",
     "write_step_record",

@@ -1,4 +1,5 @@
-"""docker backend against a real dockerd: build a small env from PyPI, run in it, cache hit, source-only rebuild."""
+"""docker backend against a real dockerd: build a small env from PyPI, run in it, cache hit, source-only rebuild
+(of a built source: the native step layer reruns, the requirement layers stay cached)."""
 
 from __future__ import annotations
 
@@ -29,9 +30,20 @@ def _steps(lines: list[str]) -> list[tuple[str, bool]]:
     return out
 
 
+# A native step that builds from the sources: the patch-only rebuild below must rerun it (and only what follows the
+# sources layer), while the requirement layers come from the cache.
+GEN = {
+    "name": "gen",
+    "source": "proj",
+    "argv": ["python", "-c", "import hello; open('built.txt', 'w').write(hello.GREETING)"],
+    "cuda": False,
+}
+BUILT = {"modern": {**PROFILES["modern"], "build": [GEN]}}
+
+
 def _plan(make_plan: PlanFactory, ws: Path, base: str, patch_hash: str | None) -> BuildPlan:
     res = resolution(pip_specs=[])
-    return make_plan(res, profiles=PROFILES, workspace=ws, base_image=base, patch_hash=patch_hash)
+    return make_plan(res, profiles=BUILT, workspace=ws, base_image=base, patch_hash=patch_hash)
 
 
 def test_build_run_cache_and_source_only_rebuild(
@@ -54,13 +66,17 @@ def test_build_run_cache_and_source_only_rebuild(
 
     stream = backend.exec(
         ref,
-        ["python", "-c", "import six, hello, sys; print(six.__version__, hello.GREETING, sys.prefix)"],
+        [
+            "python",
+            "-c",
+            "import six, hello, sys; print(six.__version__, hello.GREETING, sys.prefix, open('built.txt').read())",
+        ],
         cwd=src,
         workspace=plan.workspace,
     )
     out = list(stream)
     assert stream.returncode == 0, out
-    assert out[-1] == "1.16.0 v1 /opt/legacyrun/env"
+    assert out[-1] == "1.16.0 v1 /opt/legacyrun/env v1"
 
     # Same inputs: the tag exists, nothing is built.
     second: list[str] = []
@@ -80,11 +96,15 @@ def test_build_run_cache_and_source_only_rebuild(
     assert rebuilt[0] > 0 and all(cached for _instr, cached in steps[: rebuilt[0]])
     assert any(instr.startswith("RUN python -m pip install") and cached for instr, cached in steps)
     assert rebuilt == list(range(rebuilt[0], len(steps)))
+    assert any(instr.startswith("RUN") and "built.txt" in instr for instr, cached in steps if not cached)
 
     stream = backend.exec(
-        ref2, ["python", "-c", "import hello; print(hello.GREETING)"], cwd=src, workspace=patched.workspace
+        ref2,
+        ["python", "-c", "import hello; print(hello.GREETING, open('built.txt').read())"],
+        cwd=src,
+        workspace=patched.workspace,
     )
-    assert list(stream)[-1] == "v2" and stream.returncode == 0
+    assert list(stream)[-1] == "v2 v2" and stream.returncode == 0  # the step rebuilt from the patched source
     backend.remove(ref)
     assert not backend.exists(plan)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -198,3 +199,42 @@ def test_ninja_comes_with_build_steps(make_plan: PlanFactory) -> None:
     res = resolution(pip_specs=["torch==2.13.0"])
     assert pip_lines(make_plan(res, profiles=_profiles([_step("op")]))) == ["torch==2.13.0", "ninja"]
     assert pip_lines(make_plan(res)) == ["torch==2.13.0"]
+
+
+def test_ccache_wrappers_route_compilers_and_nvcc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wrapper scripts: CC/CXX names resolve to them through PATH (after the env's bin), an absolute CC is
+    replaced by its wrapper, nvcc goes through ccache and its own host-compiler calls do not."""
+    from legacyrun.backends.ccache import INSIDE_NVCC, wrap_compilers
+
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    calls = tmp_path / "calls.txt"
+    for name in ("ccache", "gcc-77", "g++-77", "nvcc", "mycc"):
+        (tools / name).write_text(f'#!/bin/sh\necho "{name} $*" >> {calls}\n')
+        (tools / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}/usr/bin{os.pathsep}/bin")
+    monkeypatch.delenv("CCACHE_DIR", raising=False)
+    prefix = tmp_path / "env"
+    (prefix / "bin").mkdir(parents=True)
+    env: dict[str, str | None] = {"CC": "gcc-77", "CXX": "g++-77", "PATH": f"{prefix / 'bin'}{os.pathsep}{tools}"}
+    note = wrap_compilers(env, prefix, tmp_path, nvcc=str(tools / "nvcc"))
+    wrappers = prefix / ".legacyrun-ccache"
+    assert note and "ccache" in note
+    assert str(env["PATH"]).split(os.pathsep)[:2] == [str(prefix / "bin"), str(wrappers)]
+    assert env["CC"] == "gcc-77" and env["PYTORCH_NVCC"] == str(wrappers / "nvcc")
+    assert env["CCACHE_BASEDIR"] == str(tmp_path) and str(env["CCACHE_DIR"]).endswith("ccache")
+    run_env = {k: v for k, v in env.items() if v is not None}
+    subprocess.run(["gcc-77", "-c", "x.c"], env=run_env, check=True)
+    subprocess.run([str(wrappers / "nvcc"), "-c", "y.cu"], env=run_env, check=True)
+    subprocess.run(["gcc-77", "-E", "z"], env={**run_env, INSIDE_NVCC: "1"}, check=True)
+    assert calls.read_text().splitlines() == [
+        f"ccache {tools / 'gcc-77'} -c x.c",
+        f"ccache {tools / 'nvcc'} -c y.cu",
+        "gcc-77 -E z",
+    ]
+    absolute: dict[str, str | None] = {"CC": str(tools / "mycc"), "PATH": str(prefix / "bin")}
+    wrap_compilers(absolute, prefix, tmp_path, nvcc=None)
+    assert absolute["CC"] == str(wrappers / "mycc") and "PYTORCH_NVCC" not in absolute
+    monkeypatch.setenv("LEGACYRUN_CCACHE", "0")
+    off: dict[str, str | None] = {"CC": "gcc-77"}
+    assert wrap_compilers(off, prefix, tmp_path, nvcc=None) is None and off == {"CC": "gcc-77"}

@@ -181,6 +181,13 @@ def test_a_changed_earlier_step_reruns_the_later_ones(make_plan: PlanFactory, tm
     lines: list[str] = []
     assert backend.build(changed, lines.append).built
     assert _installs(lines) == [] and "AFTER-RAN" in lines
+    # Another step setting: its old build folder is not reused (`clean:` ran); a source-only change keeps it.
+    assert not any("keeping build" in ln for ln in lines)
+    _write_source(ws / "src" / "proj", "5")
+    lines = []
+    assert changed and backend.build(changed, lines.append).built
+    assert "build step tinyop: same settings, only the sources changed: keeping build" in lines
+    assert _value(changed) == "5"
 
 
 def _cli_setup(tmp_path: Path) -> tuple[Path, Path]:

@@ -10,7 +10,10 @@ shared by the tests of its class. Nothing here is mocked: real git, real pip, re
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +150,40 @@ class TestMask2Former:
         status = _ok(mask2former_up.cli("status", "mask2former", "--json"))
         assert status["environment"]["backend"] == "venv"
         assert status["lock_current"] is True
+
+    def test_patched_op_source_is_rebuilt_by_up(self, mask2former_up: Seed) -> None:
+        """A patch to a C++ file of the CPU plan's op library (detectron2's _C; the MSDeformAttn op is CUDA-only and
+        `cpu: skip` here) makes the next `up` rebuild that step in the kept venv: the .so changes and carries the
+        patched code; with ccache, only the changed translation unit is compiled. Last in the class: it leaves the
+        tree edited (an uncommitted change, which is what `up` keys the step on, like a patch commit)."""
+        seed = mask2former_up
+        _ok(seed.first)
+        d2 = seed.ws / "src" / "detectron2" / "detectron2"
+        so = next(d2.glob("_C*.so"))
+        before = hashlib.sha256(so.read_bytes()).hexdigest()
+        marker = seed.ws / "env" / ".legacyrun-env-id"
+        env_mtime = marker.stat().st_mtime_ns
+        cpp = d2 / "layers" / "csrc" / "nms_rotated" / "nms_rotated_cpu.cpp"
+        cpp.write_bytes(
+            cpp.read_bytes() + b'\nextern "C" const char legacyrun_test_patch[] = "legacyrun-test-patch";\n'
+        )
+        ccache = shutil.which("ccache")
+        cache_env = {**os.environ, "CCACHE_DIR": str(Path(seed.env["LEGACYRUN_CACHE_DIR"]) / "ccache")}
+        if ccache:
+            subprocess.run([ccache, "--zero-stats"], env=cache_env, check=True, capture_output=True)
+        res = _ok(seed.cli("up", seed.recipe, "--cpu", "--smoke", "--backend", "venv", *PINS, "--mirror", seed.mirror,
+                           "--task", "eval", "--json"))  # fmt: skip
+        steps = {s["step"]: s["status"] for s in res["steps"]}
+        assert steps["patch"] == "skipped" and steps["build"] == "done", steps
+        rebuilt = next(d2.glob("_C*.so"))
+        assert hashlib.sha256(rebuilt.read_bytes()).hexdigest() != before
+        assert b"legacyrun-test-patch" in rebuilt.read_bytes()
+        assert marker.stat().st_mtime_ns == env_mtime  # the venv and its requirements were kept
+        if ccache:
+            done = subprocess.run([ccache, "--print-stats"], env=cache_env, check=True, capture_output=True, text=True)
+            stats = dict(ln.split("\t", 1) for ln in done.stdout.splitlines() if "\t" in ln)
+            hits = int(stats.get("direct_cache_hit", 0)) + int(stats.get("preprocessed_cache_hit", 0))
+            assert int(stats.get("cache_miss", 0)) == 1 and hits >= 4, stats
 
 
 class TestMaskTextSpotter:
