@@ -149,6 +149,46 @@ def stream(
     return Stream(args, popen)
 
 
+@dataclass(frozen=True)
+class CompletedBytes:
+    """Result of a captured subprocess whose output is data (any byte), not text."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def run_bytes(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Env | None = None,
+    input: bytes | None = None,
+    timeout: float | None = None,
+) -> CompletedBytes:
+    """Run to completion with bytes in and out (e.g. `git cat-file --batch`, whose sizes count bytes)."""
+    args = _check_argv(argv)
+    log.debug("run_bytes %s (cwd=%s)", args, cwd)
+    try:
+        cp = subprocess.run(
+            args,
+            cwd=None if cwd is None else Path(cwd),
+            env=merged_env(env),
+            input=input,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise ToolMissingError(f"{args[0]} is not installed or not on PATH") from exc
+    return CompletedBytes(args, cp.returncode, cp.stdout, cp.stderr)
+
+
 @dataclass
 class ByteStream:
     """Binary standard output of a subprocess (its stderr is discarded), for output that is data, not text."""
@@ -182,4 +222,16 @@ def stream_bytes(argv: Sequence[str | os.PathLike[str]], *, env: Env | None = No
     return ByteStream(args, popen)
 
 
-__all__ = ["ByteStream", "Completed", "Env", "Stream", "merged_env", "run", "stream", "stream_bytes", "which"]
+__all__ = [
+    "ByteStream",
+    "Completed",
+    "CompletedBytes",
+    "Env",
+    "Stream",
+    "merged_env",
+    "run",
+    "run_bytes",
+    "stream",
+    "stream_bytes",
+    "which",
+]

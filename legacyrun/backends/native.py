@@ -21,16 +21,29 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
-
 from legacyrun.backends.base import BuildPlan, OnFailure, Progress
 from legacyrun.errors import BuildError, ToolMissingError, UsageError
 from legacyrun.fsutil import atomic_write_text
 from legacyrun.invocation import command
 from legacyrun.recipe.models import BuildStep
 
+# A name with plain version clauses: how resolved pins and most extras are written. Read here because
+# importing packaging.requirements costs a no-op `up` ~30 ms; any other form goes to packaging (same answer).
+_VERSION_CLAUSE = (
+    r"(?:(?:==|!=)\s*\d+(?:\.\d+)*(?:\.\*|\+[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*)?"
+    r"|~=\s*\d+(?:\.\d+)+|(?:<=|>=|<|>)\s*\d+(?:\.\d+)*)"
+)
+_SIMPLE_REQ = re.compile(
+    rf"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(?:\s*{_VERSION_CLAUSE}(?:\s*,\s*{_VERSION_CLAUSE})*)?"
+)
+
 
 def _req_name(line: str) -> str | None:
+    simple = _SIMPLE_REQ.fullmatch(line)
+    if simple is not None:
+        return simple.group(1).lower().replace("_", "-")
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         return Requirement(line).name.lower().replace("_", "-")
     except InvalidRequirement:
