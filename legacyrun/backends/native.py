@@ -11,6 +11,7 @@ Stale build directories are removed first: a build/ left from another torch vers
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -29,15 +30,17 @@ from legacyrun.recipe.models import BuildStep
 
 # A name with plain version clauses: how resolved pins and most extras are written. Read here because
 # importing packaging.requirements costs a no-op `up` ~30 ms; any other form goes to packaging (same answer).
+_PRE_POST_DEV = r"(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?"
 _VERSION_CLAUSE = (
-    r"(?:(?:==|!=)\s*\d+(?:\.\d+)*(?:\.\*|\+[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*)?"
-    r"|~=\s*\d+(?:\.\d+)+|(?:<=|>=|<|>)\s*\d+(?:\.\d+)*)"
+    rf"(?:(?:==|!=)\s*(?:\d+(?:\.\d+)*\.\*|\d+(?:\.\d+)*{_PRE_POST_DEV}(?:\+[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*)?)"
+    rf"|~=\s*\d+(?:\.\d+)+{_PRE_POST_DEV}|(?:<=|>=|<|>)\s*\d+(?:\.\d+)*{_PRE_POST_DEV})"
 )
 _SIMPLE_REQ = re.compile(
     rf"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(?:\s*{_VERSION_CLAUSE}(?:\s*,\s*{_VERSION_CLAUSE})*)?"
 )
 
 
+@functools.lru_cache(maxsize=4096)  # rendering a plan asks for the same lines many times
 def _req_name(line: str) -> str | None:
     simple = _SIMPLE_REQ.fullmatch(line)
     if simple is not None:
@@ -437,15 +440,16 @@ def source_identity(tree: Path) -> str:
     (build outputs, .so files) do not count. A tree that is not a git checkout is identified by its absence only.
     """
     from legacyrun import proc
+    from legacyrun.patching.gitrepo import head_commit
 
     if not tree.is_dir():
         return "missing"
-    head = proc.run(["git", "-C", str(tree), "rev-parse", "HEAD"], timeout=60)
-    if not head.ok:
+    head = head_commit(tree)  # read from .git when it can be: one git call less per tree on a no-op `up`
+    if head is None:
         return "not-git"
     diff = proc.run(["git", "-C", str(tree), "diff", "--binary", "HEAD", "--"], timeout=120)
     digest = hashlib.sha256(diff.stdout.encode("utf-8", "surrogateescape")).hexdigest()
-    return f"{head.stdout.strip()} {digest}"
+    return f"{head} {digest}"
 
 
 def step_keys(plan: BuildPlan, env_id: str) -> dict[str, str]:
