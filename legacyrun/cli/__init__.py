@@ -11,16 +11,17 @@ import typer
 from legacyrun import __version__
 from legacyrun.cli.context import Options
 
-app = typer.Typer(
-    name="legacyrun",
-    help="Make legacy deep-learning research code run again, reproducibly, with one command.",
-    no_args_is_help=True,
+_SETTINGS: dict[str, Any] = {
+    "name": "legacyrun",
+    "help": "Make legacy deep-learning research code run again, reproducibly, with one command.",
+    "no_args_is_help": True,
     # Plain click help: typer's rich help formatter (rich.markdown, markdown_it) costs ~90 ms per start.
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+    "rich_markup_mode": None,
+    "pretty_exceptions_enable": False,
+    "add_completion": False,
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+}
+app = typer.Typer(**_SETTINGS)
 
 
 def _version(value: bool) -> None:
@@ -63,6 +64,52 @@ def _register() -> None:
 
 _register()
 
+# Commands whose module's register() adds only top-level commands. typer converts every registered command into
+# click's form on each start (~15 ms for all of them), so main() runs such a command on an app holding just its
+# module's commands; anything else (help, groups, a typo) gets the full `app`. tests/run/test_fastpath.py checks
+# this table against `app`.
+_ALONE = {
+    "up": "run",
+    "run": "run",
+    "status": "run",
+    "build": "build",
+    "fetch": "fetch",
+    "patch": "patch",
+    "explain": "explain",
+    "scan": "scan",
+    "doctor": "resolve",
+    "resolve": "resolve",
+    "lock": "resolve",
+}
+
+
+def _command_name(args: list[str]) -> str | None:
+    """The command typed: the first word that is not a global option or the value of -w/--workspace."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in ("-w", "--workspace"):
+            skip = True
+        elif arg == "--":
+            return None
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def app_for(args: list[str]) -> typer.Typer:
+    """The app to run `args` on: one with the typed command's module only when that is enough (see _ALONE)."""
+    module = _ALONE.get(_command_name(args) or "")
+    if module is None:
+        return app
+    import importlib
+
+    alone = typer.Typer(**_SETTINGS)
+    alone.callback()(_global)
+    importlib.import_module(f"legacyrun.cli.{module}").register(alone)
+    return alone
+
 
 def _verbose_requested(argv: list[str]) -> bool:
     return any(a in ("-v", "-vv", "--verbose") or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in argv)
@@ -77,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     invocation.set_current(invocation.Invocation())  # nothing typed yet (in-process callers run main repeatedly)
     try:
         # With standalone_mode=False click returns typer.Exit's code instead of raising it.
-        rc = app(args=args, prog_name="legacyrun", standalone_mode=False)
+        rc = app_for(args)(args=args, prog_name="legacyrun", standalone_mode=False)
     except LegacyrunError as exc:
         _fail(exc, args)
     except KeyboardInterrupt:

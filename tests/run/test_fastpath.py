@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -200,3 +201,23 @@ def test_smoke_module_table_matches_the_generators() -> None:
             found[gen.name] = module
     assert found == core.MODULE_OF
     assert sorted(core.generators()) == sorted(found)
+
+
+def test_a_command_alone_parses_and_helps_as_in_the_full_app() -> None:
+    import typer
+    from typer.main import get_command
+
+    from legacyrun import cli
+
+    full: Any = get_command(cli.app)
+    for name, module in cli._ALONE.items():
+        assert full.commands[name].callback.__module__ == f"legacyrun.cli.{module}"
+        alone = cli.app_for(["-v", "--workspace", "explain", name, "--help"])  # -w's value is no command
+        assert alone is not cli.app
+        small: Any = get_command(alone)
+        with typer.Context(full, info_name="legacyrun") as ctx_full, typer.Context(small, info_name="legacyrun") as ctx:
+            assert small.commands[name].get_help(ctx) == full.commands[name].get_help(ctx_full)
+    assert cli.app_for(["--help"]) is cli.app
+    assert cli.app_for(["recipe", "validate", "x.yaml"]) is cli.app
+    assert cli.app_for(["-w", "up"]) is cli.app  # `up` is the workspace here; no command was typed
+    assert cli.app_for(["nosuchcommand"]) is cli.app
