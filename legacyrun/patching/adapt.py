@@ -446,11 +446,13 @@ def plan_adaptation(loaded: LoadedRecipe, target: Target, ws: Workspace | None =
     key = _plan_key(recipe, target, task_argv) if ws is not None else None
     if ws is not None and key is not None and (ws.source_dir(main.name) / ".git").exists():
         known = memo.get("adapt", key)
-        if isinstance(known, dict):
-            plan.edits = {rel: (old, new) for rel, (old, new) in known["edits"].items()}
-            plan.overrides = {task: list(argv) for task, argv in known["overrides"].items()}
-            plan.rows = [AdaptRow(*row) for row in known["rows"]]
+        try:
+            plan.edits = {rel: (str(old), str(new)) for rel, (old, new) in known["edits"].items()}
+            plan.overrides = {task: [str(a) for a in argv] for task, argv in known["overrides"].items()}
+            plan.rows = [AdaptRow(*map(str, row)) for row in known["rows"]]
             return plan
+        except (KeyError, TypeError, ValueError, AttributeError):  # a miss, or an entry that is not a plan
+            plan.edits, plan.overrides, plan.rows = {}, {}, []
     found = _CommitFiles.open(ws.source_dir(main.name), main.commit) if ws is not None else None
     if found is None:
         return compute(plan, [], lambda _rel: None, task_argv)

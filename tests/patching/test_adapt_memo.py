@@ -3,7 +3,9 @@ the plan made by reading each file with `git show` (the way it was read before),
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,6 +92,14 @@ def test_plan_is_read_in_two_calls_then_remembered(
     memo.forget_memory()  # a new process: the plan comes from the user cache
     again = plan_adaptation(loaded, target, p.ws)
     assert git_calls == [] and _table(again) == _table(first)
+
+    # A damaged entry is a miss: read again.
+    for entry in (Path(os.environ["LEGACYRUN_CACHE_DIR"]) / "memo" / "adapt").glob("*.json"):
+        entry.write_text('{"value": {"edits": 5}}', encoding="utf-8")
+    memo.forget_memory()
+    again = plan_adaptation(loaded, target, p.ws)
+    assert len(git_calls) == 2 and _table(again) == _table(first)
+    git_calls.clear()
 
     # Another GPU count is another plan.
     other = plan_adaptation(loaded, Target(profile="modern", torch="2.1", gpus=4), p.ws)
