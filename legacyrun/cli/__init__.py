@@ -21,7 +21,6 @@ _SETTINGS: dict[str, Any] = {
     "add_completion": False,
     "context_settings": {"help_option_names": ["-h", "--help"]},
 }
-app = typer.Typer(**_SETTINGS)
 
 
 def _version(value: bool) -> None:
@@ -30,7 +29,6 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
 def _global(
     ctx: typer.Context,
     workspace: Annotated[
@@ -51,18 +49,30 @@ def _global(
     logging.basicConfig(level=level, format="%(name)s: %(message)s")
 
 
-def _register() -> None:
-    # Each module adds its own commands; imports stay light (heavy libraries load inside the commands).
-    from legacyrun.cli import build, explain, fetch, patch, recipes, resolve, run, scan, smoke
+def _full_app() -> typer.Typer:
+    """The app with every command (help, groups, tests); made on first use (`legacyrun.cli.app`)."""
+    global _APP
+    if _APP is None:
+        # Each module adds its own commands; imports stay light (heavy libraries load inside the commands).
+        from legacyrun.cli import build, explain, fetch, patch, recipes, resolve, run, scan, share, smoke
 
-    for module in (recipes, resolve, fetch, patch, scan, build, run, explain, smoke):
-        module.register(app)
-    from legacyrun.cli import share  # recipe sources, trust, export, scaffold (adds to the `recipe` group)
+        full = typer.Typer(**_SETTINGS)
+        full.callback()(_global)
+        for module in (recipes, resolve, fetch, patch, scan, build, run, explain, smoke):
+            module.register(full)
+        share.register(full)  # recipe sources, trust, export, scaffold (adds to the `recipe` group)
+        _APP = full
+    return _APP
 
-    share.register(app)
+
+_APP: typer.Typer | None = None
 
 
-_register()
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return _full_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Commands whose module's register() adds only top-level commands. typer converts every registered command into
 # click's form on each start (~15 ms for all of them), so main() runs such a command on an app holding just its
@@ -102,7 +112,7 @@ def app_for(args: list[str]) -> typer.Typer:
     """The app to run `args` on: one with the typed command's module only when that is enough (see _ALONE)."""
     module = _ALONE.get(_command_name(args) or "")
     if module is None:
-        return app
+        return _full_app()
     import importlib
 
     alone = typer.Typer(**_SETTINGS)
@@ -187,4 +197,4 @@ def _fail(exc: BaseException, args: list[str], *, cause: BaseException | None = 
     sys.exit(exc.exit_code)
 
 
-__all__ = ["app", "main"]
+__all__ = ["app", "app_for", "main"]
