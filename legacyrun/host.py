@@ -139,6 +139,26 @@ def apply_visible_devices(found: list[tuple[str, str, GpuInfo]], value: str | No
     return out
 
 
+def _tool_output(exe: str, args: tuple[str, ...], env: Mapping[str, str]) -> tuple[bool, str] | None:
+    """(exited 0, stdout) of `exe args`, None when it cannot run. Remembered per binary (its path, size, times and
+    inode): a version does not change while the file does not, and a no-op `up` must not wait for nvcc twice."""
+    from legacyrun import memo
+
+    ident = memo.file_identity(exe)
+    key = memo.key_of("tool", ident, args) if ident is not None else None
+    if key is not None:
+        found = memo.get("tools", key)
+        if isinstance(found, list) and len(found) == 2:
+            return bool(found[0]), str(found[1])
+    try:
+        done = proc.run([exe, *args], env=_child_env(env), timeout=10)
+    except (ToolMissingError, subprocess.TimeoutExpired, OSError):
+        return None  # not remembered: a timeout may not happen again
+    if key is not None:
+        memo.put("tools", key, [done.ok, done.stdout])
+    return done.ok, done.stdout
+
+
 def nvcc_version(env: Mapping[str, str]) -> str | None:
     """Release of the nvcc on PATH (or under CUDA_HOME / /usr/local/cuda), e.g. '11.1'."""
     candidates = [shutil.which("nvcc", path=env.get("PATH"))]
@@ -148,11 +168,10 @@ def nvcc_version(env: Mapping[str, str]) -> str | None:
     for exe in candidates:
         if not exe or not os.access(exe, os.X_OK):
             continue
-        try:
-            done = proc.run([exe, "--version"], env=_child_env(env), timeout=10)
-        except (ToolMissingError, subprocess.TimeoutExpired, OSError):
+        out = _tool_output(exe, ("--version",), env)
+        if out is None:
             continue
-        found = re.search(r"release (\d+\.\d+)", done.stdout)
+        found = re.search(r"release (\d+\.\d+)", out[1])
         if found:
             return found.group(1)
     return None
@@ -184,13 +203,10 @@ def gcc_versions(env: Mapping[str, str]) -> list[str]:
             elif plain is None:
                 plain = path
     if plain:
-        try:
-            done = proc.run([plain, "-dumpversion"], env=_child_env(env), timeout=10)
-            num = re.match(r"(\d+)", done.stdout.strip())
-            if done.ok and num:
-                majors.add(int(num.group(1)))
-        except (ToolMissingError, subprocess.TimeoutExpired, OSError):
-            pass
+        out = _tool_output(plain, ("-dumpversion",), env)
+        num = re.match(r"(\d+)", out[1].strip()) if out is not None else None
+        if out is not None and out[0] and num:
+            majors.add(int(num.group(1)))
     return [str(m) for m in sorted(majors)]
 
 

@@ -83,10 +83,23 @@ def write(path: Path, lock: Lockfile) -> None:
     atomic_write_text(path, dump(lock))
 
 
+# Parsed lockfile texts: `up` reads the lock several times per run (each step on its own), and YAML parsing is the
+# slow part; the Lockfile is still validated (a fresh object) on every read.
+_PARSED: dict[str, Any] = {}
+
+
+def _parse(text: str) -> Any:
+    if text not in _PARSED:
+        _PARSED.clear()  # one lockfile per process in practice; keep memory flat otherwise
+        # libyaml when present: legacyrun writes lockfiles with safe_dump, which both loaders read alike
+        _PARSED[text] = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return _PARSED[text]
+
+
 def read(path: Path) -> Lockfile:
     """Read a lockfile; a missing, damaged or newer-format file is a LockError naming the path."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = _parse(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise LockError(f"{path}: no lockfile", hint=f"run `{command('lock')}` first") from None
     except (OSError, yaml.YAMLError) as exc:

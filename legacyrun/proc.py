@@ -13,6 +13,7 @@ import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from legacyrun.errors import ToolMissingError
 
@@ -148,4 +149,89 @@ def stream(
     return Stream(args, popen)
 
 
-__all__ = ["Completed", "Env", "Stream", "merged_env", "run", "stream", "which"]
+@dataclass(frozen=True)
+class CompletedBytes:
+    """Result of a captured subprocess whose output is data (any byte), not text."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def run_bytes(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Env | None = None,
+    input: bytes | None = None,
+    timeout: float | None = None,
+) -> CompletedBytes:
+    """Run to completion with bytes in and out (e.g. `git cat-file --batch`, whose sizes count bytes)."""
+    args = _check_argv(argv)
+    log.debug("run_bytes %s (cwd=%s)", args, cwd)
+    try:
+        cp = subprocess.run(
+            args,
+            cwd=None if cwd is None else Path(cwd),
+            env=merged_env(env),
+            input=input,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise ToolMissingError(f"{args[0]} is not installed or not on PATH") from exc
+    return CompletedBytes(args, cp.returncode, cp.stdout, cp.stderr)
+
+
+@dataclass
+class ByteStream:
+    """Binary standard output of a subprocess (its stderr is discarded), for output that is data, not text."""
+
+    argv: tuple[str, ...]
+    _proc: subprocess.Popen[bytes]
+
+    @property
+    def stdout(self) -> IO[bytes]:
+        assert self._proc.stdout is not None
+        return self._proc.stdout
+
+    def close(self) -> int:
+        """Stop the process if it still runs (the reader may stop early) and return its exit status."""
+        if self._proc.poll() is None:
+            self._proc.terminate()
+        self.stdout.close()
+        return self._proc.wait()
+
+
+def stream_bytes(argv: Sequence[str | os.PathLike[str]], *, env: Env | None = None) -> ByteStream:
+    """Start a process and read its stdout as bytes (lines may hold any byte, lone \\r included)."""
+    args = _check_argv(argv)
+    log.debug("stream_bytes %s", args)
+    try:
+        popen = subprocess.Popen(
+            args, env=merged_env(env), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+        )
+    except FileNotFoundError as exc:
+        raise ToolMissingError(f"{args[0]} is not installed or not on PATH") from exc
+    return ByteStream(args, popen)
+
+
+__all__ = [
+    "ByteStream",
+    "Completed",
+    "CompletedBytes",
+    "Env",
+    "Stream",
+    "merged_env",
+    "run",
+    "run_bytes",
+    "stream",
+    "stream_bytes",
+    "which",
+]

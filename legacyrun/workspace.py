@@ -7,6 +7,7 @@ Layout (see docs/workspace.md):
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -112,8 +113,6 @@ class Workspace:
     @contextmanager
     def locked(self, *, wait: float = 0.0) -> Iterator[None]:
         """Hold the workspace lock; another holder makes this wait up to `wait` seconds, then refuse."""
-        from filelock import FileLock, Timeout
-
         self.meta.mkdir(parents=True, exist_ok=True)
         key = self.meta.resolve()
         if _HELD.get(key):
@@ -123,20 +122,43 @@ class Workspace:
             finally:
                 _HELD[key] -= 1
             return
-        lock = FileLock(str(self.meta / "lock"))
-        try:
-            lock.acquire(timeout=wait)
-        except Timeout as exc:
+        fd = _flock(self.meta / "lock", wait)
+        if fd is None:
             raise WorkspaceBusyError(
                 f"workspace {self.root} is in use by another legacyrun process",
                 hint="wait for it to finish, or pass --wait SECONDS",
-            ) from exc
+            )
         _HELD[key] = 1
         try:
             yield
         finally:
             _HELD.pop(key, None)
-            lock.release()
+            os.close(fd)  # closing the descriptor drops the flock
+
+
+_POLL = 0.05
+
+
+def _flock(path: Path, wait: float) -> int | None:
+    """An exclusive flock on `path` (the descriptor holding it), or None when another process still holds it after
+    `wait` seconds. The same lock as the filelock package takes on Unix (flock on the same file), without its
+    import cost (it pulls in asyncio), which a no-op `up` cannot afford."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    deadline = time.monotonic() + max(wait, 0.0)
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                return None
+            time.sleep(_POLL)
+        except BaseException:
+            os.close(fd)
+            raise
 
 
 __all__ = ["Workspace"]

@@ -193,12 +193,19 @@ class Backend(ABC):
         """Delete the built environment (image or prefix); nothing happens when it is already gone."""
 
 
-def _registry() -> dict[str, type[Backend]]:
-    from legacyrun.backends.conda import CondaBackend
-    from legacyrun.backends.docker import DockerBackend
+def _backend_class(name: str) -> type[Backend]:
+    # Only the backend asked for is imported: each pulls in its own client (docker, py-rattler and asyncio).
+    if name == "docker":
+        from legacyrun.backends.docker import DockerBackend
+
+        return DockerBackend
+    if name == "conda":
+        from legacyrun.backends.conda import CondaBackend
+
+        return CondaBackend
     from legacyrun.backends.venv import VenvBackend
 
-    return {"docker": DockerBackend, "conda": CondaBackend, "venv": VenvBackend}
+    return VenvBackend
 
 
 BACKEND_NAMES: tuple[str, ...] = ("docker", "conda", "venv")
@@ -206,10 +213,9 @@ BACKEND_NAMES: tuple[str, ...] = ("docker", "conda", "venv")
 
 def get_backend(name: str) -> Backend:
     """The backend called `name`; an unknown name is a UsageError that lists the known ones."""
-    registry = _registry()
-    if name not in registry:
+    if name not in BACKEND_NAMES:
         raise UsageError(f"unknown backend {name!r}; choose one of: {', '.join(BACKEND_NAMES)}")
-    return registry[name]()
+    return _backend_class(name)()
 
 
 def docker_answers(timeout: float = 3.0) -> tuple[bool, str]:

@@ -13,6 +13,7 @@ only the changed files.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -23,8 +24,6 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
-
 from legacyrun.backends.base import BuildPlan, OnFailure, Progress
 from legacyrun.backends.ccache import cache_settings, wrap_compilers
 from legacyrun.errors import BuildError, ToolMissingError, UsageError
@@ -32,8 +31,25 @@ from legacyrun.fsutil import atomic_write_text
 from legacyrun.invocation import command
 from legacyrun.recipe.models import BuildStep
 
+# A name with plain version clauses: how resolved pins and most extras are written. Read here because
+# importing packaging.requirements costs a no-op `up` ~30 ms; any other form goes to packaging (same answer).
+_PRE_POST_DEV = r"(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?"
+_VERSION_CLAUSE = (
+    rf"(?:(?:==|!=)\s*(?:\d+(?:\.\d+)*\.\*|\d+(?:\.\d+)*{_PRE_POST_DEV}(?:\+[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*)?)"
+    rf"|~=\s*\d+(?:\.\d+)+{_PRE_POST_DEV}|(?:<=|>=|<|>)\s*\d+(?:\.\d+)*{_PRE_POST_DEV})"
+)
+_SIMPLE_REQ = re.compile(
+    rf"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(?:\s*{_VERSION_CLAUSE}(?:\s*,\s*{_VERSION_CLAUSE})*)?"
+)
 
+
+@functools.lru_cache(maxsize=4096)  # rendering a plan asks for the same lines many times
 def _req_name(line: str) -> str | None:
+    simple = _SIMPLE_REQ.fullmatch(line)
+    if simple is not None:
+        return simple.group(1).lower().replace("_", "-")
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         return Requirement(line).name.lower().replace("_", "-")
     except InvalidRequirement:
@@ -431,15 +447,16 @@ def source_identity(tree: Path) -> str:
     (build outputs, .so files) do not count. A tree that is not a git checkout is identified by its absence only.
     """
     from legacyrun import proc
+    from legacyrun.patching.gitrepo import head_commit
 
     if not tree.is_dir():
         return "missing"
-    head = proc.run(["git", "-C", str(tree), "rev-parse", "HEAD"], timeout=60)
-    if not head.ok:
+    head = head_commit(tree)  # read from .git when it can be: one git call less per tree on a no-op `up`
+    if head is None:
         return "not-git"
     diff = proc.run(["git", "-C", str(tree), "diff", "--binary", "HEAD", "--"], timeout=120)
     digest = hashlib.sha256(diff.stdout.encode("utf-8", "surrogateescape")).hexdigest()
-    return f"{head.stdout.strip()} {digest}"
+    return f"{head} {digest}"
 
 
 def step_key_parts(plan: BuildPlan, env_id: str) -> dict[str, dict[str, str]]:

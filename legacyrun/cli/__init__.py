@@ -11,16 +11,16 @@ import typer
 from legacyrun import __version__
 from legacyrun.cli.context import Options
 
-app = typer.Typer(
-    name="legacyrun",
-    help="Make legacy deep-learning research code run again, reproducibly, with one command.",
-    no_args_is_help=True,
+_SETTINGS: dict[str, Any] = {
+    "name": "legacyrun",
+    "help": "Make legacy deep-learning research code run again, reproducibly, with one command.",
+    "no_args_is_help": True,
     # Plain click help: typer's rich help formatter (rich.markdown, markdown_it) costs ~90 ms per start.
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+    "rich_markup_mode": None,
+    "pretty_exceptions_enable": False,
+    "add_completion": False,
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+}
 
 
 def _version(value: bool) -> None:
@@ -29,7 +29,6 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
 def _global(
     ctx: typer.Context,
     workspace: Annotated[
@@ -50,18 +49,76 @@ def _global(
     logging.basicConfig(level=level, format="%(name)s: %(message)s")
 
 
-def _register() -> None:
-    # Each module adds its own commands; imports stay light (heavy libraries load inside the commands).
-    from legacyrun.cli import build, explain, fetch, patch, recipes, resolve, run, scan, smoke
+def _full_app() -> typer.Typer:
+    """The app with every command (help, groups, tests); made on first use (`legacyrun.cli.app`)."""
+    global _APP
+    if _APP is None:
+        # Each module adds its own commands; imports stay light (heavy libraries load inside the commands).
+        from legacyrun.cli import build, explain, fetch, patch, recipes, resolve, run, scan, share, smoke
 
-    for module in (recipes, resolve, fetch, patch, scan, build, run, explain, smoke):
-        module.register(app)
-    from legacyrun.cli import share  # recipe sources, trust, export, scaffold (adds to the `recipe` group)
+        full = typer.Typer(**_SETTINGS)
+        full.callback()(_global)
+        for module in (recipes, resolve, fetch, patch, scan, build, run, explain, smoke):
+            module.register(full)
+        share.register(full)  # recipe sources, trust, export, scaffold (adds to the `recipe` group)
+        _APP = full
+    return _APP
 
-    share.register(app)
+
+_APP: typer.Typer | None = None
 
 
-_register()
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return _full_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# Commands whose module's register() adds only top-level commands. typer converts every registered command into
+# click's form on each start (~15 ms for all of them), so main() runs such a command on an app holding just its
+# module's commands; anything else (help, groups, a typo) gets the full `app`. tests/run/test_fastpath.py checks
+# this table against `app`.
+_ALONE = {
+    "up": "run",
+    "run": "run",
+    "status": "run",
+    "build": "build",
+    "fetch": "fetch",
+    "patch": "patch",
+    "explain": "explain",
+    "scan": "scan",
+    "doctor": "resolve",
+    "resolve": "resolve",
+    "lock": "resolve",
+}
+
+
+def _command_name(args: list[str]) -> str | None:
+    """The command typed: the first word that is not a global option or the value of -w/--workspace."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in ("-w", "--workspace"):
+            skip = True
+        elif arg == "--":
+            return None
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def app_for(args: list[str]) -> typer.Typer:
+    """The app to run `args` on: one with the typed command's module only when that is enough (see _ALONE)."""
+    module = _ALONE.get(_command_name(args) or "")
+    if module is None:
+        return _full_app()
+    import importlib
+
+    alone = typer.Typer(**_SETTINGS)
+    alone.callback()(_global)
+    importlib.import_module(f"legacyrun.cli.{module}").register(alone)
+    return alone
 
 
 def _verbose_requested(argv: list[str]) -> bool:
@@ -77,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     invocation.set_current(invocation.Invocation())  # nothing typed yet (in-process callers run main repeatedly)
     try:
         # With standalone_mode=False click returns typer.Exit's code instead of raising it.
-        rc = app(args=args, prog_name="legacyrun", standalone_mode=False)
+        rc = app_for(args)(args=args, prog_name="legacyrun", standalone_mode=False)
     except LegacyrunError as exc:
         _fail(exc, args)
     except KeyboardInterrupt:
@@ -140,4 +197,4 @@ def _fail(exc: BaseException, args: list[str], *, cause: BaseException | None = 
     sys.exit(exc.exit_code)
 
 
-__all__ = ["app", "main"]
+__all__ = ["app", "app_for", "main"]

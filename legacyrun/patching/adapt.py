@@ -29,11 +29,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
 from legacyrun.errors import PatchError
+from legacyrun.patching import globs
 from legacyrun.patching.globs import select
 from legacyrun.patching.target import Target
 from legacyrun.recipe.models import Adapt, AdaptKey
@@ -462,24 +463,95 @@ def compute(
     return plan
 
 
-def _git_reader(path: Path, commit: str) -> tuple[list[str], Reader] | None:
-    """Files and contents at the pinned commit (the authors' values), when the tree is there."""
-    from legacyrun.patching.gitrepo import GitRepo
+class _CommitFiles:
+    """Files and contents at the pinned commit (the authors' values), read with two git calls whatever their
+    number: `ls-tree` (which also fails when the path is no repository or the commit is missing), then one
+    `cat-file --batch` for the files the keys select."""
 
-    repo = GitRepo(path)
-    if not path.is_dir() or not repo.is_repo() or repo.rev(commit) is None:
-        return None
-    names = [n for n in repo.out("ls-tree", "-r", "-z", "--name-only", commit).split("\0") if n]
+    def __init__(self, path: Path, commit: str, names: list[str]) -> None:
+        self.path, self.commit, self.names = path, commit, names
+        self.contents: dict[str, str | None] = {}
 
-    def read(rel: str) -> str | None:
-        done = repo.run("show", f"{commit}:{rel}", check=False)
-        return done.stdout if done.ok else None
+    @classmethod
+    def open(cls, path: Path, commit: str) -> _CommitFiles | None:
+        from legacyrun.patching.gitrepo import GitRepo
 
-    return names, read
+        if not path.is_dir():
+            return None
+        listed = GitRepo(path).run("ls-tree", "-r", "-z", "--name-only", f"{commit}^{{commit}}", check=False)
+        if not listed.ok:
+            return None
+        return cls(path, commit, [n for n in listed.stdout.split("\0") if n])
+
+    def prefetch(self, rels: list[str]) -> None:
+        from legacyrun import proc
+
+        wanted = [r for r in dict.fromkeys(rels) if r not in self.contents]
+        if not wanted:
+            return
+        if any("\n" in r for r in wanted):  # cat-file reads one name per line
+            self.contents.update((r, None) for r in wanted)
+            return
+        done = proc.run_bytes(
+            ["git", "cat-file", "--batch"],
+            cwd=self.path,
+            input="".join(f"{self.commit}:{r}\n" for r in wanted).encode("utf-8"),
+        )
+        self.contents.update(zip(wanted, _batch_texts(done.stdout, len(wanted)), strict=True))
+
+    def read(self, rel: str) -> str | None:
+        if rel not in self.contents:
+            self.prefetch([rel])
+        return self.contents.get(rel)
+
+
+def _batch_texts(data: bytes, count: int) -> list[str | None]:
+    """The texts in `git cat-file --batch` output, in order (None: missing, or not a file)."""
+    out: list[str | None] = []
+    pos = 0
+    for _ in range(count):
+        end = data.find(b"\n", pos)
+        if end == -1:
+            out.append(None)
+            continue
+        header = data[pos:end].split()
+        pos = end + 1
+        if len(header) != 3 or not header[2].isdigit():  # "<name> missing", "<name> ambiguous"
+            out.append(None)
+            continue
+        size = int(header[2])
+        body = data[pos : pos + size]
+        pos += size + 1  # a newline follows each object
+        # As a text-mode pipe reads it (what `git show` gave before): universal newlines.
+        text = body.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
+        out.append(text if header[1] == b"blob" else None)
+    return out
+
+
+def _plan_key(recipe: Any, target: Target, task_argv: dict[str, list[str]]) -> str:
+    from legacyrun import memo
+
+    main = recipe.sources[0]
+    return memo.key_of(
+        "adapt",
+        memo.code_identity(__file__),
+        memo.code_identity(globs.__file__),
+        recipe.adapt.model_dump(mode="json"),
+        [target.profile, target.torch, target.python, target.cuda, target.gpus, target.gpu_memory_gb],
+        main.name,
+        main.pin,
+        task_argv,
+    )
 
 
 def plan_adaptation(loaded: LoadedRecipe, target: Target, ws: Workspace | None = None) -> AdaptPlan:
-    """The adaptation for target.gpus; file values are read at the pinned commit when the workspace has it."""
+    """The adaptation for target.gpus; file values are read at the pinned commit when the workspace has it.
+
+    The files at a pinned commit never change, so a plan made from them is remembered (user cache, keyed by the
+    commit, the adapt block, the target and this code): a no-op `up` reads and parses no config file.
+    """
+    from legacyrun import memo
+
     recipe = loaded.recipe
     if recipe.adapt is None or target.gpus is None:
         raise PatchError(f"recipe {recipe.name} has no adapt block" if recipe.adapt is None else "no GPU count given")
@@ -488,11 +560,29 @@ def plan_adaptation(loaded: LoadedRecipe, target: Target, ws: Workspace | None =
     main = recipe.sources[0]
     plan = AdaptPlan(target.gpus, recipe.adapt.reference_gpus, main.name, recipe.adapt, target)
     task_argv = {name: list(task.argv) for name, task in recipe.tasks.items()}
+    key = _plan_key(recipe, target, task_argv) if ws is not None else None
+    if ws is not None and key is not None and (ws.source_dir(main.name) / ".git").exists():
+        known = memo.get("adapt", key)
+        try:
+            plan.edits = {rel: (str(old), str(new)) for rel, (old, new) in known["edits"].items()}
+            plan.overrides = {task: [str(a) for a in argv] for task, argv in known["overrides"].items()}
+            plan.rows = [AdaptRow(*map(str, row)) for row in known["rows"]]
+            return plan
+        except (KeyError, TypeError, ValueError, AttributeError):  # a miss, or an entry that is not a plan
+            plan.edits, plan.overrides, plan.rows = {}, {}, []
     found = (
-        _git_reader(ws.source_dir(main.name), pinned_commit(main, ws.source_dir(main.name))) if ws is not None else None
+        _CommitFiles.open(ws.source_dir(main.name), pinned_commit(main, ws.source_dir(main.name)))
+        if ws is not None
+        else None
     )
-    files, read = found if found is not None else ([], lambda _rel: None)
-    return compute(plan, files, read, task_argv)
+    if found is None:
+        return compute(plan, [], lambda _rel: None, task_argv)
+    found.prefetch([rel for k in recipe.adapt.keys for rel in select(found.names, k.files)])
+    compute(plan, found.names, found.read, task_argv)
+    if key is not None:
+        rows = [[r.key, r.where, r.old, r.new, r.rule, r.why] for r in plan.rows]
+        memo.put("adapt", key, {"edits": plan.edits, "overrides": plan.overrides, "rows": rows})
+    return plan
 
 
 def adapt_changes(plan: AdaptPlan, root: Path, tracked: list[str]) -> dict[str, tuple[str, str]]:

@@ -34,6 +34,48 @@ _QUIET_ENV: dict[str, str | None] = {
 }
 
 
+_SHA = frozenset("0123456789abcdef")
+
+
+def _object_id(text: str) -> str | None:
+    text = text.strip()
+    return text if len(text) in (40, 64) and set(text) <= _SHA else None
+
+
+def _read_head(tree: Path) -> str | None:
+    """HEAD's commit read from the files of a plain `.git` directory (loose or packed ref), or None whenever the
+    layout is anything else (a linked worktree, reftable, an unborn branch): then git is asked."""
+    git = tree / ".git"
+    try:
+        head = (git / "HEAD").read_text(encoding="utf-8").strip()
+        if not head.startswith("ref: "):
+            return _object_id(head)
+        ref = head[5:].strip()
+        if not ref.startswith("refs/heads/") or ".." in ref:
+            return None
+        try:
+            return _object_id((git / ref).read_text(encoding="utf-8"))
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            pass
+        for line in (git / "packed-refs").read_text(encoding="utf-8").splitlines():
+            sha, _, name = line.partition(" ")
+            if name == ref:
+                return _object_id(sha)
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def head_commit(tree: Path) -> str | None:
+    """The commit checked out in a work tree (None: not a git tree, or no commit yet); `git rev-parse HEAD`
+    without starting git in the common case, which a no-op `up` does once per source."""
+    found = _read_head(tree)
+    if found is not None:
+        return found
+    done = proc.run(["git", "rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cwd=tree, env=_QUIET_ENV)
+    return done.stdout.strip() if done.ok and done.stdout.strip() else None
+
+
 @dataclass(frozen=True)
 class GitRepo:
     """One source work tree."""

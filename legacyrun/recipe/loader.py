@@ -405,8 +405,44 @@ def _yaml_line(exc: yaml.MarkedYAMLError, display: str) -> str:
     return f"{display}:{line}:{col}: (yaml): {what}"
 
 
+def _remembered(text: str) -> Recipe | None:
+    """The recipe from a text that was parsed before (the data it gave, kept in the user cache by the text's hash,
+    validated again here); None when it is new or no longer valid, and the full parse finds out why."""
+    from legacyrun import memo
+
+    data = memo.get("recipe-data", _memo_key(text))
+    if not isinstance(data, dict):
+        return None
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError:
+        return None
+    return None if cross_reference_problems(recipe) else recipe
+
+
+def _memo_key(text: str) -> str:
+    from legacyrun import memo
+
+    # Composing YAML with positions (pure Python, for located messages) is most of a recipe's load time.
+    return memo.key_of(hashlib.sha256(text.encode("utf-8")).hexdigest(), memo.code_identity(__file__))
+
+
+def _remember(text: str, data: dict[str, Any]) -> None:
+    from legacyrun import memo
+
+    try:
+        same = json.loads(json.dumps(data)) == data  # only data that JSON keeps as it is (no int keys, no dates)
+    except (TypeError, ValueError):
+        same = False
+    if same:
+        memo.put("recipe-data", _memo_key(text), data)
+
+
 def parse_text(text: str, display: str) -> Recipe:
     """Validate recipe YAML text; raise RecipeError with one `FILE:LINE:COL: path: message` per problem."""
+    known = _remembered(text)
+    if known is not None:
+        return known
     root = _compose(text, display)
     if root is None:
         raise RecipeError([f"{display}:1:1: (top level): the file is empty"])
@@ -441,6 +477,7 @@ def parse_text(text: str, display: str) -> Recipe:
             line, col = _position(builder.positions, loc)
             lines.append(f"{display}:{line}:{col}: {dotted(loc)}: {msg}")
         raise RecipeError(sorted(lines, key=_line_key))
+    _remember(text, data)
     return recipe
 
 

@@ -2,10 +2,12 @@
 
 Speed matters because `run` and `build` call this on whole logs (100 MB is normal for a long training run), and a
 big regex alternation costs Python's `re` tens of seconds there. So each pattern has an *anchor*, a literal that
-every match contains; anchors are grouped under a few short *gates* ("rror", "not ", "No module named", ...).
-The log is streamed in blocks, each gate is looked up with str.find (fast C), and only the lines holding a gate
-are checked against the patterns filed under it. Big files let `grep -F` find the gate lines in one pass instead
-(same result, ~10x faster). Patterns are defined per line: a match never spans a newline.
+every match contains. Log files of some size go through `grep -F` with every anchor as a needle: grep finds the
+few lines holding one in one pass (about as fast as grep with these needles can be), and only those lines reach
+the regexes here. Without grep (and for standard input), the log is streamed in blocks and the anchors are grouped
+under a few short *gates* ("rror", "not ", "No module named", ...) looked up with str.find (fast C): only lines
+holding a gate are checked against the patterns filed under it. Both paths give the same result and keep memory
+flat (no line longer than _MAX_PENDING is held whole). Patterns are defined per line: a match never spans a newline.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ _REQUIRED = ("id", "title", "patterns", "priority", "cause", "fix", "sources")
 _OPTIONAL = ("generic", "catalog_rules", "anchors")
 _MIN_ANCHOR = 4
 _LINE_CACHE_MAX = 4096
+_LINE_CACHE_CHARS = 4096  # longer lines are not remembered (the cache's memory stays bounded)
 # Gates: short literals that many anchors contain and that ordinary training output (loss/eta/lr lines) rarely
 # does. An anchor holding none of them becomes a gate of its own. Fewer gates = fewer passes over the log.
 _GATES = (
@@ -117,10 +120,14 @@ class Match:
 
 @dataclass(frozen=True)
 class SignatureSet:
-    """The loaded signatures plus the gate index: gate literal -> (signature index, compiled pattern) pairs."""
+    """The loaded signatures plus the gate index: gate literal -> (signature index, compiled pattern) pairs.
+
+    needles: the anchors, less those holding a shorter one (grep -F finds every line that can match).
+    """
 
     signatures: tuple[Signature, ...]
     gates: tuple[tuple[str, tuple[tuple[int, re.Pattern[str]], ...]], ...] = field(repr=False)
+    needles: tuple[str, ...] = field(default=(), repr=False)
 
     def by_id(self, sig_id: str) -> Signature:
         for sig in self.signatures:
@@ -162,7 +169,7 @@ def _load(path: Path) -> SignatureSet:
         seen.add(sig.id)
         sigs.append(sig)
     ordered = tuple(sorted(sigs, key=lambda s: (-s.priority, s.id)))
-    return SignatureSet(signatures=ordered, gates=_gate_index(path, ordered))
+    return SignatureSet(signatures=ordered, gates=_gate_index(path, ordered), needles=_needles(ordered))
 
 
 def _parse_one(path: Path, i: int, raw: object) -> Signature:
@@ -220,6 +227,7 @@ def _str_list(where: str, key: str, value: object) -> list[str]:
     return list(value)
 
 
+@functools.lru_cache(maxsize=1024)  # loading asks three times per pattern (check, gate, needle)
 def pattern_anchor(pattern: str) -> str:
     """The longest run of literal characters at the top level of a regex: text that every match contains."""
     import importlib
@@ -253,6 +261,12 @@ def _gate_index(
                 if (i, compiled) not in entries:
                     entries.append((i, compiled))
     return tuple((gate, tuple(entries)) for gate, entries in index.items())
+
+
+def _needles(sigs: tuple[Signature, ...]) -> tuple[str, ...]:
+    anchors = {a for sig in sigs for p in sig.patterns for a in (sig.anchors or (pattern_anchor(p),))}
+    # A line holding "No module named 'apex'" holds "No module named '": the shorter needle is enough.
+    return tuple(sorted(a for a in anchors if not any(o != a and o in a for o in anchors)))
 
 
 # --- scanning --------------------------------------------------------------------------------------------------
@@ -334,9 +348,10 @@ class _Scanner:
                     m = pattern.search(line)
                     if m is not None:
                         found.append((idx, m.start()))
-            if len(self.cache) >= _LINE_CACHE_MAX:
-                self.cache.clear()
-            self.cache[key] = found
+            if len(line) <= _LINE_CACHE_CHARS:
+                if len(self.cache) >= _LINE_CACHE_MAX:
+                    self.cache.clear()
+                self.cache[key] = found
         for idx, at in found:
             hit = self.hits.get(idx)
             if hit is None:
@@ -426,8 +441,8 @@ def explain_file(
 ) -> list[Match]:
     """Match a log file, streamed (bytes that are not UTF-8 are replaced, never fatal).
 
-    Big files go through `grep -F` (one pass for all gates, ~10x faster than str.find per gate) when grep is
-    installed; the result is the same as the pure-Python path.
+    Big files go through `grep -F` with the anchors as needles (one pass, ~10x faster than str.find per gate)
+    when grep is installed; the result is the same as the pure-Python path.
     """
     p = Path(path)
     sigset = signatures or load_signatures()
@@ -453,42 +468,42 @@ def _grep_binary() -> str | None:
 
 
 def _grep_scan(path: Path, sigset: SignatureSet) -> _Scanner | None:
-    """Candidate lines from grep, checked here; None when grep is missing or fails (the caller falls back)."""
-    import mmap
+    """The lines holding a needle, from grep, checked here; None when grep is missing or fails (the caller falls
+    back to the Python path).
 
+    grep prints each such line as "NUMBER:TEXT" on a binary pipe (a text-mode pipe would split lines at a lone
+    \r). A line longer than _MAX_PENDING is checked in pieces, as the Python path does, so memory stays flat.
+    """
     from legacyrun import proc
 
     grep = _grep_binary()
     if grep is None:
         return None
-    names = [gate for gate, _ in sigset.gates]
-    # -o -b: one "LINE:BYTE_OFFSET:GATE" record per hit. Only the gate is printed, never the log line itself,
-    # because a text-mode pipe would split log lines at lone \r (progress bars) and shift the records.
-    argv = [grep, "-F", "-a", "-n", "-b", "-o"]
-    for gate in names:
-        argv += ["-e", gate]
+    argv = [grep, "-F", "-a", "-n"]
+    for needle in sigset.needles:
+        argv += ["-e", needle]
     argv += ["--", str(path)]
+    gates = [gate for gate, _ in sigset.gates]
     scanner = _Scanner(sigset)
-    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        out = proc.stream(argv, env={"LC_ALL": "C"})  # C locale: byte matching, much faster
-        last = 0
-        try:
-            for record in out:
-                num, _, rest = record.partition(":")
-                off = rest.partition(":")[0]
-                if not (num.isdigit() and off.isdigit()) or int(num) == last:
-                    continue
-                last = int(num)
-                pos = int(off)
-                start = mm.rfind(b"\n", 0, pos) + 1
-                end = mm.find(b"\n", pos)
-                line = mm[start : end if end != -1 else len(mm)].decode("utf-8", "replace")
-                gates = frozenset(i for i, gate in enumerate(names) if gate in line)
-                if gates:
-                    scanner._line(line, gates, last)
-        finally:
-            out.terminate()
-    if out.returncode not in (0, 1):  # 1: no line matched
+    out = proc.stream_bytes(argv, env={"LC_ALL": "C"})  # C locale: byte matching, much faster
+    try:
+        read = out.stdout.readline
+        line_no = 0
+        head = True  # the next piece starts a line (it carries "NUMBER:")
+        while raw := read(_MAX_PENDING):
+            if head:
+                num, _, raw = raw.partition(b":")
+                line_no = int(num)
+            head = raw.endswith(b"\n")
+            text = raw.decode("utf-8", "replace").removesuffix("\n")
+            found = frozenset(i for i, gate in enumerate(gates) if gate in text)
+            if found:
+                scanner._line(text, found, line_no)
+    except ValueError:  # not grep's output format
+        return None
+    finally:
+        status = out.close()
+    if status not in (0, 1):  # 1: no line matched
         return None
     return scanner
 
@@ -521,8 +536,9 @@ to the recipe's patches).
 - `legacyrun run` and `legacyrun build` call the same matcher on their log when they fail.
 
 A pattern is a Python regex matched within one line. The log is streamed, so files of any size work; a log file
-of 4 MiB or more is prefiltered with `grep -F` when grep is installed (about 0.5 s for 100 MB; the pure-Python
-path, used otherwise and for standard input, takes about 3-5 s). `bench/explain_speed.py` measures both.
+of 4 MiB or more is prefiltered with `grep -F` when grep is installed, with every pattern's literal as a needle
+(within 1.5x of that grep alone; the pure-Python path, used otherwise and for standard input, takes about 3-5 s
+per 100 MB). Memory stays under 100 MB whatever the size. `bench/explain_speed.py` measures both against grep.
 
 From Python: `legacyrun.run.explain.explain_text(text, limit=None)`, `explain_file(path)`,
 `explain_chunks(iterable_of_str)` return `Match` objects (no printing).

@@ -86,13 +86,13 @@ def readapt(
 
 def _heads(loaded: LoadedRecipe, ws: Workspace) -> dict[str, str]:
     """The commit each source tree is at when the task starts (the pinned commit plus legacyrun's patches)."""
-    from legacyrun import proc
+    from legacyrun.patching.gitrepo import head_commit
 
     heads: dict[str, str] = {}
     for src in loaded.recipe.sources:
-        done = proc.run(["git", "rev-parse", "HEAD"], cwd=ws.source_dir(src.name))
-        if done.ok:
-            heads[src.name] = done.stdout.strip()
+        head = head_commit(ws.source_dir(src.name))  # from .git's files when it can: no git process per source
+        if head is not None:
+            heads[src.name] = head
     return heads
 
 

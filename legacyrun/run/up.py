@@ -90,6 +90,7 @@ class _Chain:
         self.notes: list[str] = []
         self.adapt_rows: list[dict[str, str]] = []
         self.smoke_info: dict[str, Any] | None = None
+        self._plan: tuple[Resolution, Any] | None = None
 
     # -- resolve + lock ----------------------------------------------------------------------------------------
     def lock_inputs(self) -> Any:
@@ -239,12 +240,12 @@ class _Chain:
 
     def patch_ok(self, outputs: dict[str, Any]) -> bool:
         """Skipped only while each tree is still at the head the last patch run left (no revert since)."""
-        from legacyrun import proc
+        from legacyrun.patching.gitrepo import head_commit
 
         heads = outputs.get("heads") or {}
         for name, head in heads.items():
-            done = proc.run(["git", "rev-parse", "HEAD"], cwd=self.req.ws.source_dir(name))
-            if not done.ok or done.stdout.strip() != head:
+            source = self.req.ws.source_dir(name)
+            if not source.is_dir() or head_commit(source) != head:
                 return False
         return bool(heads)
 
@@ -264,15 +265,15 @@ class _Chain:
 
     # -- build -------------------------------------------------------------------------------------------------------
     def build_plan(self) -> Any:
+        """The plan for the current resolution (made once: the build step's check and the run both use it)."""
         from legacyrun.backends.service import plan_for
 
-        return plan_for(
-            self.req.loaded,
-            self.req.ws,
-            self.ensure_resolution(),
-            base_image=self.req.base_image,
-            mirrors=self.mirrors.as_mapping() or None,
-        )
+        res = self.ensure_resolution()
+        if self._plan is None or self._plan[0] is not res:
+            mirrors = self.mirrors.as_mapping() or None
+            plan = plan_for(self.req.loaded, self.req.ws, res, base_image=self.req.base_image, mirrors=mirrors)
+            self._plan = (res, plan)
+        return self._plan[1]
 
     def backend(self) -> Any:
         from legacyrun.backends.base import get_backend

@@ -88,6 +88,12 @@ def test_up_venv_end_to_end(
     assert report["adaptation"] == []  # the patch step was skipped: nothing adapted this time
     assert len(git_http.requests) == git_before  # type: ignore[attr-defined]
     assert len(http_server.requests) == http_before  # type: ignore[attr-defined]
+    # The no-op chain starts no process at all: tool versions, the adapt plan and the recipe are remembered, the
+    # heads are read from .git (legacyrun.proc logs every command it starts at -vv).
+    res = run_cli("-vv", *up_args(project.recipe_path, ws, "--dry-run", "--json"), timeout=600)
+    assert res.exit_code == 0, res.stderr[-3000:]
+    assert [ln for ln in res.stderr.splitlines() if ln.startswith("legacyrun.proc: ")] == []
+    assert {s["status"] for s in json.loads(res.stdout)["steps"]} == {"skipped", "planned"}
 
     # status summarises the workspace.
     res = run_cli("status", str(project.recipe_path), "--workspace", str(ws), "--json")
