@@ -158,19 +158,22 @@ def up_cmd(
             if smoke and _fixed(scaffolded, req, exc, None, fixes):
                 req = _reloaded(req, scaffolded[0])
                 continue
-            from legacyrun.infer.up import stop_with_todos
+            from legacyrun.infer.up import failure_log, stop_with_todos
 
-            raise stop_with_todos(scaffolded[0], scaffolded[1], loaded.recipe.sources[0].name, exc, fixes) from exc
+            log = failure_log(req.ws, exc, None)
+            source = loaded.recipe.sources[0].name
+            raise stop_with_todos(scaffolded[0], scaffolded[1], source, exc, fixes, log) from exc
         if scaffolded is not None and result.exit_code != 0:
             if smoke and _fixed(scaffolded, req, None, result, fixes):
                 req = _reloaded(req, scaffolded[0])
                 continue
-            from legacyrun.infer.up import stop_with_todos
+            from legacyrun.infer.up import failure_log, stop_with_todos
 
             cause = RunError(f"the task exited with {result.exit_code}")
             if result.run is not None:
                 cause = RunError(f"the task exited with {result.run.exit_code}; log {result.run.log_path}")
-            raise stop_with_todos(scaffolded[0], scaffolded[1], loaded.recipe.sources[0].name, cause, fixes)
+            log = failure_log(req.ws, None, result)
+            raise stop_with_todos(scaffolded[0], scaffolded[1], loaded.recipe.sources[0].name, cause, fixes, log)
         break
     if opts.json:
         render.emit_json(

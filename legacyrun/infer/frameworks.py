@@ -444,7 +444,8 @@ def _pass_args_patch(plan: TrainingPlan, root: Path, source: str, script: str) -
     text = _text(root / script)
     if re.search(r"\"\$@\"|\$@|\$\*", text):
         return
-    find = r"^([^#\n]*\.py\b[^#\r\n]*?)([ \t]*#[^\r\n]*)?$"
+    # (\r?) keeps a CRLF line end where it is: `$` matches before the \n only
+    find = r"^([^#\r\n]*\.py\b[^#\r\n]*?)([ \t]*#[^\r\n]*)?(\r?)$"
     if len(re.findall(find, text, re.M)) != 1:
         plan.todos.append(f'{script}:1: pass the script\'s arguments ("$@") to its python command by hand')
         return
@@ -455,7 +456,7 @@ def _pass_args_patch(plan: TrainingPlan, root: Path, source: str, script: str) -
             "source": source,
             "files": [script],
             "find": find,
-            "replace": '\\1 "$@"\\2',
+            "replace": '\\1 "$@"\\2\\3',
             "count": 1,
             "why": f'{script} drops its arguments (no "$@"), so smoke and user arguments never reached the script',
         }

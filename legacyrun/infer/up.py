@@ -100,13 +100,56 @@ def try_known_fix(
     return desc
 
 
+_FRAME_RE = re.compile(r'File "(?:[^"]*/)?src/([^"]+)", line (\d+)')
+_COMPILE_RE = re.compile(r"(?:^|/)src/(\S+?):(\d+):(?:\d+:)? (?:fatal )?error: (.*)$")
+_EXC_RE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b.*)$")
+
+
+def locate_failure(log: Path | None) -> str | None:
+    """`src/FILE:LINE: what failed` from a log: the innermost traceback frame in a workspace source and the
+    exception, or the first compiler error in one; None when the log shows neither."""
+    if log is None:
+        return None
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        m = _COMPILE_RE.search(line.strip())
+        if m:
+            return f"src/{m.group(1)}:{m.group(2)}: does not compile: {m.group(3).strip()}"
+    frame: tuple[str, str] | None = None
+    exc: str | None = None
+    for line in lines:
+        f = _FRAME_RE.search(line)
+        if f:
+            frame = (f.group(1), f.group(2))
+        e = _EXC_RE.match(line.strip())
+        if e and frame is not None:
+            exc = e.group(1)
+    if frame is None or exc is None:
+        return None
+    return f"src/{frame[0]}:{frame[1]}: fails with {exc[:200]}"
+
+
 def stop_with_todos(
-    recipe_path: Path, result: Any, source: str, cause: LegacyrunError | None, fixes: list[str] | None = None
+    recipe_path: Path,
+    result: Any,
+    source: str,
+    cause: LegacyrunError | None,
+    fixes: list[str] | None = None,
+    log: Path | None = None,
 ) -> TodosRemain:
     """The error `up URL` ends with: the scaffold's decisions, and the failure that stopped the chain, if any
-    (`fixes`: the known fixes applied before it, named in the message, not counted as decisions)."""
+    (`fixes`: the known fixes applied before it, named in the message, not counted as decisions; `log`: the
+    failure's log, whose traceback or compiler error locates the failure in the sources)."""
     items = todo_items(recipe_path, result, source)
-    if cause is not None:
+    where = locate_failure(log)
+    if cause is not None and where is not None:
+        lines = recipe_path.read_text(encoding="utf-8").splitlines()
+        at = next((i for i, ln in enumerate(lines, 1) if ln == "patches:"), 1)
+        items.append(f"{recipe_path}:{at}: {where}; decide the fix (a patch here, a pin or a requirement; log {log})")
+    elif cause is not None:
         first = cause.message.splitlines()[0] if cause.message else cause.title
         # a failure that names a task is located at that task's entry in recipe.yaml
         task = re.search(r"\btask (\S+)", first)
@@ -126,6 +169,7 @@ __all__ = [
     "RECIPE_FILE",
     "failure_log",
     "is_repository_ref",
+    "locate_failure",
     "recipe_name",
     "repository_url",
     "scaffold_into",

@@ -176,11 +176,11 @@ def test_masktextspotter_smoke_through_its_launch_script(scaffolds, mirror: Path
     patches = {p.id: p for p in recipe.patches}
     for pid in ("data-dir", "train-args"):
         p = patches[pid]
-        text = subprocess.run(["git", git, "show", f"{res.commit}:{p.files[0]}"], capture_output=True, text=True,
-                              check=True).stdout  # fmt: skip
+        raw = subprocess.run(["git", git, "show", f"{res.commit}:{p.files[0]}"], capture_output=True, check=True)
+        text = raw.stdout.decode()  # bytes: train.sh has CRLF line ends, which text mode would hide
         assert len(re.findall(p.find, text, re.M)) == 1, pid
     train_sh = re.sub(patches["train-args"].find, patches["train-args"].replace, text, flags=re.M)
-    assert 'configs/pretrain.yaml "$@" #' in train_sh
+    assert 'configs/pretrain.yaml "$@" #\r\n' in train_sh
     assert recipe.tasks["finetune"].datasets == ["icdar2013", "icdar2015", "scut-eng-char", "synthtext", "total-text"]
     ic13 = next(d for d in recipe.datasets if d.name == "icdar2013")
     assert [str(link.url) for link in ic13.links] == [

@@ -116,3 +116,24 @@ def test_stop_names_the_fixes_tried(tmp_path: Path, make_git_repo: Callable) -> 
         and "after 1 known fix (" in err.message
         and f"{path}:40: added requirement x" in err.message
     )
+
+
+def test_a_failure_is_located_in_the_sources(tmp_path: Path) -> None:
+    from legacyrun.infer.up import locate_failure
+
+    log = tmp_path / "log.txt"
+    log.write_text(
+        "Traceback (most recent call last):\n"
+        f'  File "{tmp_path}/ws/src/mts/tools/train_net.py", line 20, in <module>\n'
+        f'  File "{tmp_path}/ws/env/lib/python3.11/site-packages/torch/nn/modules/module.py", line 5, in f\n'
+        f'  File "{tmp_path}/ws/src/mts/maskrcnn_benchmark/layers/roi_align.py", line 31, in backward\n'
+        "RuntimeError: Not implemented on the CPU\n"
+    )
+    assert (
+        locate_failure(log)
+        == "src/mts/maskrcnn_benchmark/layers/roi_align.py:31: fails with RuntimeError: Not implemented on the CPU"
+    )
+    log.write_text(f"{tmp_path}/ws/src/mts/csrc/cpu/nms.cpp:12:5: error: 'THC.h' file not found\n")
+    assert locate_failure(log) == "src/mts/csrc/cpu/nms.cpp:12: does not compile: 'THC.h' file not found"
+    log.write_text("nothing to see\n")
+    assert locate_failure(log) is None
