@@ -118,18 +118,17 @@ def locate_failure(log: Path | None) -> str | None:
         m = _COMPILE_RE.search(line.strip())
         if m:
             return f"src/{m.group(1)}:{m.group(2)}: does not compile: {m.group(3).strip()}"
+    # the first exception after a frame in the sources, at the innermost such frame before it (a launcher's own
+    # ChildFailedError later in the log only repeats that the child failed)
     frame: tuple[str, str] | None = None
-    exc: str | None = None
     for line in lines:
         f = _FRAME_RE.search(line)
         if f:
             frame = (f.group(1), f.group(2))
         e = _EXC_RE.match(line.strip())
         if e and frame is not None:
-            exc = e.group(1)
-    if frame is None or exc is None:
-        return None
-    return f"src/{frame[0]}:{frame[1]}: fails with {exc[:200]}"
+            return f"src/{frame[0]}:{frame[1]}: fails with {e.group(1)[:200]}"
+    return None
 
 
 def stop_with_todos(

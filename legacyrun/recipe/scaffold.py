@@ -467,7 +467,9 @@ def _profiles(facts: _Facts, inf: _Inferred, source: str, notes: list[str], todo
         modern["pip"] = sorted(pip)
         notes.append("modern.pip lists the requirements unpinned; pin the ones that must stay old")
     if builds:
-        modern["build"] = builds
+        from legacyrun.infer.commands import modern_argv
+
+        modern["build"] = [{**b, "argv": modern_argv(b["argv"])} for b in builds]
     return {"faithful": faithful, "modern": modern}
 
 

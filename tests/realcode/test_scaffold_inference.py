@@ -74,6 +74,11 @@ def test_detectron2_is_a_source_at_the_release_current_then(scaffolds) -> None:
     assert op.cwd == "mask2former/modeling/pixel_decoder/ops"
     assert op.argv == ["python", "setup.py", "build", "install"]  # what make.sh runs, not `sh make.sh`
     assert op.cuda is True and op.cpu == "skip" and op.env == {}  # FORCE_CUDA comes from the plan
+    # the modern profile builds the same trees through pip (setup.py develop/install leave nothing importable
+    # with today's setuptools), as the curated recipe does
+    cur = {b.name: b.argv for b in curated("mask2former").env.profiles["modern"].build}  # type: ignore[union-attr]
+    modern = recipe.env.profiles["modern"].build
+    assert modern[1].argv == cur["msdeformattn"]
 
 
 def test_dependencies_that_are_notes_or_pypi(scaffolds) -> None:
@@ -181,6 +186,8 @@ def test_masktextspotter_smoke_through_its_launch_script(scaffolds, mirror: Path
         assert len(re.findall(p.find, text, re.M)) == 1, pid
     train_sh = re.sub(patches["train-args"].find, patches["train-args"].replace, text, flags=re.M)
     assert 'configs/pretrain.yaml "$@" #\r\n' in train_sh
+    modern = curated("masktextspotter").env.profiles["modern"].build  # type: ignore[union-attr]
+    assert recipe.env.profiles["modern"].build[0].argv == modern[0].argv
     assert recipe.tasks["finetune"].datasets == ["icdar2013", "icdar2015", "scut-eng-char", "synthtext", "total-text"]
     ic13 = next(d for d in recipe.datasets if d.name == "icdar2013")
     assert [str(link.url) for link in ic13.links] == [

@@ -135,5 +135,15 @@ def test_a_failure_is_located_in_the_sources(tmp_path: Path) -> None:
     )
     log.write_text(f"{tmp_path}/ws/src/mts/csrc/cpu/nms.cpp:12:5: error: 'THC.h' file not found\n")
     assert locate_failure(log) == "src/mts/csrc/cpu/nms.cpp:12: does not compile: 'THC.h' file not found"
+    # torchrun's own traceback after the child's: the child's exception at the child's frame
+    log.write_text(
+        f'  File "{tmp_path}/ws/src/mts/tools/train_net.py", line 8, in <module>\n'
+        "ModuleNotFoundError: No module named 'maskrcnn_benchmark'\n"
+        f'  File "{tmp_path}/ws/env/lib/python3.11/site-packages/torch/distributed/run.py", line 9, in run\n'
+        "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: \n"
+    )
+    assert locate_failure(log) == (
+        "src/mts/tools/train_net.py:8: fails with ModuleNotFoundError: No module named 'maskrcnn_benchmark'"
+    )
     log.write_text("nothing to see\n")
     assert locate_failure(log) is None
