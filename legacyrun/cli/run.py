@@ -122,7 +122,7 @@ def up_cmd(
 ) -> None:
     """Resolve, lock, fetch, patch, build and run, skipping every step whose inputs did not change."""
     from legacyrun.recipe.registry import load
-    from legacyrun.run.up import UpRequest, up
+    from legacyrun.run.up import UpRequest
 
     opts = options(ctx, json=json, workspace=workspace)
     scaffolded = _scaffold_for_up(recipe, opts, list(mirror or []))
@@ -148,35 +148,33 @@ def up_cmd(
         wait=wait,
     )
     started = time.monotonic()
-    try:
-        if opts.json:
-            result = up(req)
-        else:
-            from legacyrun.cli.fetch import RichProgress
+    fixes: list[str] = []
+    while True:
+        try:
+            result = _up_once(req, opts)
+        except LegacyrunError as exc:
+            if scaffolded is None or isinstance(exc, Interrupted):
+                raise
+            if smoke and _fixed(scaffolded, req, exc, None, fixes):
+                req = _reloaded(req, scaffolded[0])
+                continue
+            from legacyrun.infer.up import failure_log, stop_with_todos
 
-            with RichProgress() as bars:
-                result = up(
-                    req,
-                    on_start=lambda name: render.note(f"{name} ..."),
-                    on_step=lambda o: render.err().print(
-                        f"[bold]{o.name:<11}[/bold] {o.status:<8} {o.seconds:6.2f}s  {o.detail}", highlight=False
-                    ),
-                    on_line=_print_line,
-                    progress=bars,
-                )
-    except LegacyrunError as exc:
-        if scaffolded is None or isinstance(exc, Interrupted):
-            raise
-        from legacyrun.infer.up import stop_with_todos
+            log = failure_log(req.ws, exc, None)
+            source = loaded.recipe.sources[0].name
+            raise stop_with_todos(scaffolded[0], scaffolded[1], source, exc, fixes, log) from exc
+        if scaffolded is not None and result.exit_code != 0:
+            if smoke and _fixed(scaffolded, req, None, result, fixes):
+                req = _reloaded(req, scaffolded[0])
+                continue
+            from legacyrun.infer.up import failure_log, stop_with_todos
 
-        raise stop_with_todos(scaffolded[0], scaffolded[1], loaded.recipe.sources[0].name, exc) from exc
-    if scaffolded is not None and result.exit_code != 0:
-        from legacyrun.infer.up import stop_with_todos
-
-        cause = RunError(f"the task exited with {result.exit_code}")
-        if result.run is not None:
-            cause = RunError(f"the task exited with {result.run.exit_code}; log {result.run.log_path}")
-        raise stop_with_todos(scaffolded[0], scaffolded[1], loaded.recipe.sources[0].name, cause)
+            cause = RunError(f"the task exited with {result.exit_code}")
+            if result.run is not None:
+                cause = RunError(f"the task exited with {result.run.exit_code}; log {result.run.log_path}")
+            log = failure_log(req.ws, None, result)
+            raise stop_with_todos(scaffolded[0], scaffolded[1], loaded.recipe.sources[0].name, cause, fixes, log)
+        break
     if opts.json:
         render.emit_json(
             {
@@ -196,6 +194,7 @@ def up_cmd(
                     "provenance": str(result.run.provenance_path),
                 },
                 "seconds": round(time.monotonic() - started, 3),
+                **({"fixes": fixes} if scaffolded is not None else {}),
             }
         )
         raise typer.Exit(result.exit_code)
@@ -212,6 +211,43 @@ def _show_adaptation(rows: list[dict[str, str]]) -> None:
     if changed:
         cells = [[r["key"], r["where"], r["old"], r["new"], r.get("why") or r["rule"]] for r in changed]
         render.err().print(render.table("adapted for the selected GPUs", ["key", "where", "old", "new", "why"], cells))
+
+
+def _up_once(req: Any, opts: Any) -> Any:
+    from legacyrun.run.up import up
+
+    if opts.json:
+        return up(req)
+    from legacyrun.cli.fetch import RichProgress
+
+    with RichProgress() as bars:
+        return up(
+            req,
+            on_start=lambda name: render.note(f"{name} ..."),
+            on_step=lambda o: render.err().print(
+                f"[bold]{o.name:<11}[/bold] {o.status:<8} {o.seconds:6.2f}s  {o.detail}", highlight=False
+            ),
+            on_line=_print_line,
+            progress=bars,
+        )
+
+
+def _fixed(scaffolded: tuple[Any, Any], req: Any, exc: Any, result: Any, fixes: list[str]) -> bool:
+    """`up URL --smoke`: a known fix for the failure was applied to recipe.yaml (said on stderr)."""
+    from legacyrun.infer.up import try_known_fix
+
+    desc = try_known_fix(scaffolded[0], req.ws, req.loaded.recipe.sources[0].name, exc, result, fixes)
+    if desc is not None:
+        render.note(f"known fix {len(fixes)}: {desc}; running the chain again")
+    return desc is not None
+
+
+def _reloaded(req: Any, path: Any) -> Any:
+    import dataclasses
+
+    from legacyrun.recipe.registry import load
+
+    return dataclasses.replace(req, loaded=load(str(path)))
 
 
 def _scaffold_for_up(ref: str, opts: Any, mirror_values: list[str]) -> tuple[Any, Any] | None:

@@ -101,6 +101,34 @@ def find_builds(root: Path, files: list[Path]) -> list[Build]:
     return out
 
 
+# `setup.py develop` / `setup.py install` on the modern profile's setuptools (>= 80) no longer leave an importable
+# package in a venv (develop is gone or delegates to pip without the build flags), so the modern profile builds
+# the same tree through pip, as the curated recipes do (recipes/masktextspotter.yaml, recipes/mask2former.yaml):
+# no build isolation (the extension compiles against the env's torch), no deps (the profile's pip list has them),
+# and an editable install in compat mode (a plain path entry: the tasks import the package from the source tree).
+_MODERN_SETUP = {
+    ("python", "setup.py", "build", "develop"): [
+        "python", "-m", "pip", "install", "-v", "--no-build-isolation", "--use-pep517", "--no-deps",
+        "--config-settings", "editable_mode=compat", "-e", ".",
+    ],
+    ("python", "setup.py", "develop"): [
+        "python", "-m", "pip", "install", "-v", "--no-build-isolation", "--use-pep517", "--no-deps",
+        "--config-settings", "editable_mode=compat", "-e", ".",
+    ],
+    ("python", "setup.py", "build", "install"): [
+        "python", "-m", "pip", "install", "-v", "--no-build-isolation", "--use-pep517", "--no-deps", ".",
+    ],
+    ("python", "setup.py", "install"): [
+        "python", "-m", "pip", "install", "-v", "--no-build-isolation", "--use-pep517", "--no-deps", ".",
+    ],
+}  # fmt: skip
+
+
+def modern_argv(argv: list[str]) -> list[str]:
+    """The modern profile's form of a build step's argv (pip instead of `setup.py develop/install`)."""
+    return list(_MODERN_SETUP.get(tuple(argv), argv))
+
+
 def _package_name(setup_text: str) -> str | None:
     m = re.search(r"\bsetup\s*\((?:[^()]|\([^()]*\))*?\bname\s*=\s*['\"]([\w.-]+)['\"]", setup_text, re.S)
     return m.group(1) if m else None
@@ -286,4 +314,4 @@ def find_tasks(root: Path, docs: list[Path], files: list[Path]) -> CommandsResul
     return res
 
 
-__all__ = ["Build", "CommandsResult", "TaskFound", "find_builds", "find_tasks"]
+__all__ = ["Build", "CommandsResult", "TaskFound", "find_builds", "find_tasks", "modern_argv"]

@@ -452,8 +452,10 @@ def _write_changes(repo: GitRepo, changes: kinds.Changes) -> None:
     for rel, (_old, new) in changes.items():
         _replace_file(repo.path / rel, new.encode("utf-8"))
     if changes:
-        # Paths go through stdin, not argv: a catalog patch may change thousands of files.
-        repo.run("add", "--pathspec-from-file=-", "--pathspec-file-nul", input="\0".join(changes))
+        # Paths go through stdin, not argv: a catalog patch may change thousands of files. --force: a tracked file
+        # in a folder the project's .gitignore lists (MaskTextSpotter ignores `evaluation` yet tracks its scripts)
+        # is refused otherwise; only the files this patch changed are named.
+        repo.run("add", "--force", "--pathspec-from-file=-", "--pathspec-file-nul", input="\0".join(changes))
 
 
 def _apply_diff(repo: GitRepo, planned: PlannedPatch, plan: PatchPlan, notes: list[str]) -> None:

@@ -467,7 +467,9 @@ def _profiles(facts: _Facts, inf: _Inferred, source: str, notes: list[str], todo
         modern["pip"] = sorted(pip)
         notes.append("modern.pip lists the requirements unpinned; pin the ones that must stay old")
     if builds:
-        modern["build"] = builds
+        from legacyrun.infer.commands import modern_argv
+
+        modern["build"] = [{**b, "argv": modern_argv(b["argv"])} for b in builds]
     return {"faithful": faithful, "modern": modern}
 
 
@@ -567,6 +569,32 @@ def _tasks(
     return tasks, adapt
 
 
+def _training(
+    root: Path,
+    docs: list[Path],
+    source: str,
+    tasks: dict[str, Any],
+    adapt: dict[str, Any] | None,
+    inf: _Inferred,
+    notes: list[str],
+    todos: list[str],
+) -> Any:
+    """Datasets, data roots, smoke sections and the framework's adapt keys (legacyrun.infer.frameworks); the tasks
+    and adapt rules are updated in place, the datasets and patches returned in the plan."""
+    from legacyrun.infer.frameworks import plan_training
+
+    deps = {d.known.name for d in inf.deps.deps}
+    plan = plan_training(root, docs, source, tasks, deps, adapt["reference_gpus"] if adapt else None)
+    if adapt is not None:
+        have = {(k["key"], k.get("format")) for k in adapt["keys"]}
+        adapt["keys"].extend(k for k in plan.adapt_keys if (k["key"], k["format"]) not in have)
+    if plan.framework:
+        notes.append(f"framework {plan.framework}: data root, smoke arguments and adapt keys from its conventions")
+    notes.extend(plan.notes)
+    todos.extend(plan.todos)
+    return plan
+
+
 def _render(data: dict[str, Any], header: list[str]) -> str:
     import yaml
 
@@ -662,13 +690,15 @@ def scaffold_recipe(
         sources = _sources(url, sha, source, inf, notes, todos)
         profiles = _profiles(facts, inf, source, notes, todos)
         tasks, adapt = _tasks(facts, inf, root, source, notes, todos)
+        training = _training(root, docs, source, tasks, adapt, inf, notes, todos)
     patches: list[dict[str, Any]] = []
     rules: dict[str, list[str]] = {}
     if catalog_available:
         patches, rules = _catalog_patches(findings, source, notes)
     else:
         notes.append("catalog scan skipped: legacyrun.patching.catalog is not part of this installation")
-    notes.append("datasets and pretrained weights were not inferred; add them under datasets: for the real data")
+    patches = training.patches + patches
+    notes.append("pretrained weights were not inferred; add them under datasets: with role: weights")
     notes.extend(facts.notes)
     notes.extend(f"TODO: {t}" for t in todos)
 
@@ -682,6 +712,8 @@ def scaffold_recipe(
         data["homepage"] = homepage
     data["sources"] = sources
     data["env"] = {"profiles": profiles}
+    if training.datasets:
+        data["datasets"] = training.datasets
     if patches:
         data["patches"] = patches
     if adapt:

@@ -268,3 +268,16 @@ def test_two_sources_each_get_their_series(project: Callable[..., Project]) -> N
     assert set(result.hashes) == {"data0-item", "device-id", "at-check"}
     revert(p.load(), p.ws)
     assert git(p.ws.source_dir("lib"), "rev-parse", "HEAD") == lib_pin
+
+
+def test_a_tracked_file_in_an_ignored_folder_is_patched(project: Callable[..., Project]) -> None:
+    """MaskTextSpotter's .gitignore lists `evaluation` yet tracks evaluation/icdar2015/e2e/script.py."""
+    p = project({"evaluation/script.py": "x = np.float(1)\n"})
+    (p.src / ".git" / "info" / "exclude").write_text("evaluation\n")  # ignored after it was committed
+    loaded = p.write_recipe(
+        "patches:\n  - id: np-float\n    kind: regex\n    source: proj\n    files: ['**/*.py']\n"
+        "    find: 'np\\.float\\('\n    replace: 'float('\n    count: 1\n"
+    )
+    assert apply(plan_patches(loaded, p.ws, MODERN)).sources[0].applied == ["np-float"]
+    assert (p.src / "evaluation/script.py").read_text() == "x = float(1)\n"
+    assert _status(p) == ""

@@ -105,7 +105,7 @@ def test_recipe_new_from_repo(legacy_repo, tmp_path: Path) -> None:
 
     text = out.read_text()
     assert text.startswith("# Scaffolded by `legacyrun recipe new detnet")
-    assert "# datasets and pretrained weights were not inferred" in text
+    assert "# pretrained weights were not inferred" in text
     assert "# TODO: lib/nms/make.sh:1: make.sh runs no `python setup.py`" in text
     assert "      torch: 1.1.0  # requirements.txt:1 (install command)\n" in text
 

@@ -55,3 +55,95 @@ def test_up_url_dry_run_without_smoke_plans(tmp_path: Path, make_git_repo: Calla
     assert res.exit_code == 0, res.stderr
     assert (ws / "recipe.yaml").is_file()
     assert "scaffolded" in res.stderr
+
+
+def _scaffolded(tmp_path: Path, make_git_repo: Callable) -> tuple[Path, Path]:
+    """A scaffolded recipe.yaml of a repository whose training imports cv2 and its own package (the catalog scan
+    finds nothing, so no catalog patch exists yet)."""
+    from legacyrun.infer.up import scaffold_into
+
+    repo = make_git_repo("SixNet")
+    repo.write("README.md", "# SixNet\n\n```\npip install torch==1.4.0\npython train.py\n```\n")
+    repo.write("train.py", "import cv2\nimport sixnet\n")
+    repo.write("sixnet/__init__.py", "")
+    repo.commit("release")
+    path, _res = scaffold_into(repo.url, tmp_path / "ws", None)  # type: ignore[attr-defined]
+    src = tmp_path / "ws" / "src" / "sixnet"
+    (src / "sixnet").mkdir(parents=True)
+    return path, src
+
+
+def test_known_fixes_are_recipe_edits_with_their_reason(tmp_path: Path, make_git_repo: Callable) -> None:
+    from legacyrun.infer.fixes import apply_fix, find_fix
+    from legacyrun.recipe.loader import parse_text
+
+    path, src = _scaffolded(tmp_path, make_git_repo)
+    log = tmp_path / "log.txt"
+    log.write_text("Traceback (most recent call last):\nModuleNotFoundError: No module named 'torch._six'\n")
+    fix = find_fix(log, path.read_text(), "modern", src)
+    # a dependency's torch._six import: the signature's catalog rules, in a new patch for the profile
+    assert "- id: forward-ports" not in path.read_text()
+    assert fix is not None and (fix.kind, fix.items) == ("catalog", ("py-torch-six", "py-torch-six-py3"))
+    assert fix.evidence == f"{log}:2"
+    line = apply_fix(path, fix, 1)
+    text = path.read_text()
+    assert (
+        text.splitlines()[line - 1].strip().startswith("# legacyrun up --smoke, known fix 1: known failure torch-six")
+    )
+    recipe = parse_text(text, str(path))
+    patch = next(p for p in recipe.patches if p.id == "forward-ports")
+    assert "py-torch-six" in patch.rules and patch.when is not None and patch.when.profiles == ["modern"]
+    assert find_fix(log, text, "modern", src) is None  # applied once; the same failure has no new fix
+    # a module the project does not contain is a requirement (its PyPI name); its own package is not
+    log.write_text("ModuleNotFoundError: No module named 'sixnet'\nModuleNotFoundError: No module named 'cv2'\n")
+    fix = find_fix(log, text, "modern", src)
+    assert fix is not None and (fix.kind, fix.items, fix.evidence) == ("requirement", ("opencv-python",), f"{log}:2")
+    apply_fix(path, fix, 2)
+    recipe = parse_text(path.read_text(), str(path))
+    assert "opencv-python" in recipe.env.profiles["modern"].pip
+    assert "# legacyrun up --smoke, known fix 2: No module named 'cv2'" in path.read_text()
+    assert find_fix(log, path.read_text(), "modern", src) is None
+
+
+def test_stop_names_the_fixes_tried(tmp_path: Path, make_git_repo: Callable) -> None:
+    from legacyrun.infer.up import scaffold_into, stop_with_todos
+
+    repo = _repo(make_git_repo)
+    path, res = scaffold_into(repo.url, tmp_path / "ws", None)  # type: ignore[attr-defined]
+    err = stop_with_todos(path, res, "tinynet", None, [f"{path}:40: added requirement x"])
+    assert (
+        err.exit_code == 13
+        and "after 1 known fix (" in err.message
+        and f"{path}:40: added requirement x" in err.message
+    )
+
+
+def test_a_failure_is_located_in_the_sources(tmp_path: Path) -> None:
+    from legacyrun.infer.up import locate_failure
+
+    log = tmp_path / "log.txt"
+    log.write_text(
+        "Traceback (most recent call last):\n"
+        f'  File "{tmp_path}/ws/src/mts/tools/train_net.py", line 20, in <module>\n'
+        f'  File "{tmp_path}/ws/env/lib/python3.11/site-packages/torch/nn/modules/module.py", line 5, in f\n'
+        f'  File "{tmp_path}/ws/src/mts/maskrcnn_benchmark/layers/roi_align.py", line 31, in backward\n'
+        "RuntimeError: Not implemented on the CPU\n"
+    )
+    assert (
+        locate_failure(log)
+        == "src/mts/maskrcnn_benchmark/layers/roi_align.py:31: fails with RuntimeError: Not implemented on the CPU"
+    )
+    log.write_text(f"{tmp_path}/ws/src/mts/csrc/cpu/nms.cpp:12:5: error: 'THC.h' file not found\n")
+    assert locate_failure(log) == "src/mts/csrc/cpu/nms.cpp:12: does not compile: 'THC.h' file not found"
+    # torchrun's own traceback after the child's: the child's exception at the child's frame
+    log.write_text(
+        f'  File "{tmp_path}/ws/src/mts/tools/train_net.py", line 8, in <module>\n'
+        "ModuleNotFoundError: No module named 'maskrcnn_benchmark'\n"
+        f'  File "{tmp_path}/ws/env/lib/python3.11/site-packages/torch/distributed/run.py", line 9, in run\n'
+        "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: \n"
+    )
+    assert locate_failure(log) == (
+        "src/mts/tools/train_net.py:8: fails with ModuleNotFoundError: No module named 'maskrcnn_benchmark'"
+    )
+    log.write_text("nothing to see\n")
+    assert locate_failure(log) is None
