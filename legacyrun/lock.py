@@ -57,6 +57,10 @@ class EnvironmentLock(BaseModel):
     backend: str = Field(description="docker, conda or venv.")
     id: str = Field(description="Image id/digest, or the hash of the conda lock / requirements.")
     tag: str | None = Field(default=None, description="Docker image tag or env path.")
+    base: str | None = Field(
+        default=None,
+        description="Docker: ID (sha256:...) of the base image the first build used; a build on another is refused.",
+    )
 
 
 class Lockfile(BaseModel):
@@ -80,6 +84,8 @@ def dump(lock: Lockfile) -> str:
     for entry in data["datasets"].values():
         if not entry["unverified"]:
             del entry["unverified"]  # locks of verified downloads keep the text they always had
+    if data.get("environment") and data["environment"].get("base") is None:
+        del data["environment"]["base"]
     return HEADER + yaml.safe_dump(data, sort_keys=True, default_flow_style=False, allow_unicode=True)
 
 

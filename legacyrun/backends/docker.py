@@ -432,6 +432,37 @@ class DockerBackend(Backend):
             return False
         return True
 
+    @staticmethod
+    def _image_id(client: Any, ref: str) -> str | None:
+        import docker.errors
+
+        try:
+            return str(client.images.get(ref).id)
+        except docker.errors.ImageNotFound:
+            return None
+
+    @staticmethod
+    def _check_base(plan: BuildPlan, base_id: str | None) -> None:
+        """Refuse a base whose ID differs from the one the lock recorded at the first build: a tag the registry
+        moved (or a local retag) would otherwise change the environment under the same lock."""
+        from legacyrun import lock
+        from legacyrun.errors import LockError
+        from legacyrun.invocation import command
+
+        lf = lock.read_optional(plan.workspace.lockfile)
+        recorded = lf.environment.base if lf is not None and lf.environment is not None else None
+        if recorded is None or base_id is None or base_id == recorded:
+            return
+        base = plan.image_base
+        raise LockError(
+            f"docker base image {base} is now {base_id}; legacyrun.lock recorded {recorded} at the first build",
+            hint=(
+                f"if the recorded image is still on this machine: `docker tag {recorded} {base}`; to build on the new "
+                f"base, delete the lock's environment entry (or run `{command('lock')}` in a fresh workspace) "
+                "and build again, which records it"
+            ),
+        )
+
     def build(
         self, plan: BuildPlan, progress: Progress = _no_progress, *, on_failure: OnFailure | None = None
     ) -> EnvRef:
@@ -439,9 +470,12 @@ class DockerBackend(Backend):
         tag = image_tag(plan, rendered.env_id)
         native = bool(plan.profile_spec.build)
         client = _client()
+        ref_base = base_pin(plan)[0]
+        base_id = self._image_id(client, ref_base)
+        self._check_base(plan, base_id)
         if self._image_exists(client, tag):
             progress(f"image {tag} is up to date")
-            return EnvRef(self.name, rendered.env_id, tag, built=False, sources_in_env=native)
+            return EnvRef(self.name, rendered.env_id, tag, built=False, sources_in_env=native, base_id=base_id)
         log_path = plan.workspace.logs / "build-docker.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile() as ctx:
@@ -451,7 +485,10 @@ class DockerBackend(Backend):
                 client, ctx, tag, log_path, progress, on_failure, self.no_cache, toolkit.build_args(plan)
             )
         progress(f"built {tag} ({image_id[:19]})")
-        return EnvRef(self.name, rendered.env_id, tag, built=True, sources_in_env=native)
+        if base_id is None:  # pulled by the build: what it pulled is what the lock records
+            base_id = self._image_id(client, ref_base)
+            self._check_base(plan, base_id)
+        return EnvRef(self.name, rendered.env_id, tag, built=True, sources_in_env=native, base_id=base_id)
 
     @staticmethod
     def _stream_build(
