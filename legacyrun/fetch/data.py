@@ -223,7 +223,8 @@ def _download_http(
                 "other bytes is refused"
             )
         cache.adopt(part, digest, move=True)
-        cache.remember_url(list(ds.urls), name, digest)
+        origin = origins.get(name)
+        cache.remember_url(list(ds.urls), name, digest, origin.model_dump(mode="json") if origin else None)
         _cleanup_partial(part.parent)
     finally:
         lock.release()
@@ -389,7 +390,7 @@ def _origins(ds: Dataset, files: dict[str, str], *known: Any) -> dict[str, Downl
     found: dict[str, DownloadOrigin] = {}
     for mapping in known:
         for name, origin in (mapping or {}).items():
-            if name in files and name not in found:
+            if origin is not None and name in files and name not in found:
                 try:
                     found[name] = DownloadOrigin.model_validate(origin)
                 except ValueError:
@@ -464,7 +465,10 @@ def _fetch_one(
         else:
             got = _download_torrent(ds, locked, mirrors, progress, key, options)
     elif (hit := cache.lookup(expected) or (None if expected else cache.lookup_url(list(ds.urls), name))) is not None:
-        got = _Got([(name, hit.name, hit.stat().st_size)])
+        # Found by URL (no sha256 known here): the origin of that first download comes along, so the lock reads
+        # as if this workspace had downloaded it.
+        found = _origins(ds, {name: hit.name}, {name: cache.url_origin(list(ds.urls), name)} if not expected else {})
+        got = _Got([(name, hit.name, hit.stat().st_size)], unverified=found)
         progress.note(f"{ds.name}: {name} found in the download cache")
     elif ds.kind == "manual":
         raise _manual(ds, loaded.recipe.name)

@@ -109,3 +109,15 @@ def test_same_bytes_under_a_new_validator_are_accepted(tmp_path: Path, http_serv
     assert res.network and (ws.root / "data/blob/blob.bin").read_bytes() == OLD
     # The sha256 decides; the origin recorded on first use stays what the lock says.
     assert lockmod.read(ws.lockfile).datasets["blob"].unverified["blob.bin"] == first
+
+
+def test_found_in_the_cache_by_url_records_the_same_origin(tmp_path: Path, http_server: FileServer) -> None:
+    url = http_server.put("f/blob.bin", OLD)
+    loaded = recipe(tmp_path, datasets=[_ds(url)])
+    first, second = Workspace.at(tmp_path / "ws1"), Workspace.at(tmp_path / "ws2")
+    make_lock(first.root, loaded)
+    make_lock(second.root, loaded)
+    fetch_data(loaded, first, http=FAST)
+    [res] = fetch_data(loaded, second, http=FAST)  # no sha256 anywhere: found in the cache by its URL
+    assert not res.network
+    assert second.lockfile.read_text() == first.lockfile.read_text()
