@@ -81,6 +81,7 @@ class EnvRef:
     location: str
     built: bool = False
     sources_in_env: bool = False
+    base_id: str | None = None  # docker: the ID of the base image the image was built on
 
     def to_json(self) -> dict[str, object]:
         return {

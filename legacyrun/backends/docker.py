@@ -14,6 +14,7 @@ import shlex
 import tarfile
 import tempfile
 from collections.abc import Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -41,6 +42,7 @@ from legacyrun.backends.native import (
     steps_summary,
 )
 from legacyrun.errors import BuildError, ToolMissingError, UsageError
+from legacyrun.knowledge import kb
 
 if TYPE_CHECKING:
     from legacyrun.proc import Stream
@@ -69,7 +71,80 @@ def _run(lines: list[str]) -> str:
     return "RUN " + " \\\n && ".join(lines)
 
 
+# snapshot.ubuntu.com holds the Ubuntu archive from this day on; snapshot.debian.org goes back to 2005.
+UBUNTU_SNAPSHOTS_FROM = date(2023, 3, 1)
+_APT_LISTS = "/etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources"
+
+
+def _base_distro(base: str) -> str | None:
+    """'ubuntu' or 'debian' when the image reference says which (nvidia/cuda tags end in -ubuntuXX.YY)."""
+    name = base.split("@", 1)[0].rsplit("/", 1)[-1]
+    if name.startswith("ubuntu") or "-ubuntu" in name:
+        return "ubuntu"
+    if name.startswith("debian") or any(f"-{c}" in name for c in ("buster", "bullseye", "bookworm", "stretch")):
+        return "debian"
+    return None
+
+
+def apt_snapshot_block(plan: BuildPlan) -> str | None:
+    """A RUN that points apt at the archive as it was on the recipe's `apt_snapshot` day (None: not asked)."""
+    when = plan.profile_spec.apt_snapshot
+    if when is None:
+        return None
+    where = f"env.profiles.{plan.profile}.apt_snapshot"
+    base = plan.image_base or ""
+    distro = _base_distro(base)
+    stamp = when.strftime("%Y%m%dT000000Z")
+    if distro == "ubuntu":
+        if when < UBUNTU_SNAPSHOTS_FROM:
+            raise UsageError(
+                f"{where}: {when.isoformat()}: snapshot.ubuntu.com has no snapshot before "
+                f"{UBUNTU_SNAPSHOTS_FROM.isoformat()} (base {base})",
+                hint=f"use a date from {UBUNTU_SNAPSHOTS_FROM.isoformat()} on, or a Debian base with --base-image",
+            )
+        # Plain http like the images' own sources (no ca-certificates yet); apt checks the signed Release files.
+        sub = rf"s#https?://(archive|security)\.ubuntu\.com/ubuntu/?#http://snapshot.ubuntu.com/ubuntu/{stamp}/#g"
+    elif distro == "debian":
+        sub = (
+            r"s#https?://(deb|security)\.debian\.org/(debian-security|debian)/?"
+            rf"#http://snapshot.debian.org/archive/\2/{stamp}/#g"
+        )
+    else:
+        raise UsageError(
+            f"{where}: cannot tell whether base {base} is Ubuntu or Debian, so no snapshot archive can be chosen"
+        )
+    return f"# apt from the {distro} archive as it was on {when.isoformat()} ({where})\n" + _run(
+        [
+            f'for f in {_APT_LISTS}; do if [ -f "$f" ]; then sed -i -E {shlex.quote(sub)} "$f"; fi; done',
+            # Release files of a past day are past their Valid-Until; their signatures are still checked.
+            "echo 'Acquire::Check-Valid-Until \"false\";' > /etc/apt/apt.conf.d/99legacyrun-snapshot",
+        ]
+    )
+
+
 def _apt_block(plan: BuildPlan) -> str:
+    snapshot = apt_snapshot_block(plan)
+    block = _apt_packages_block(plan)
+    return block if snapshot is None else f"{snapshot}\n{block}"
+
+
+def base_pin(plan: BuildPlan) -> tuple[str, str | None]:
+    """The FROM reference, by digest when the knowledge base knows the base's digest, and why not when it does not.
+
+    Digests are never derived here: an unknown one leaves the tag, which the registry may move."""
+    base = plan.image_base or ""
+    if "@sha256:" in base:
+        return base, None  # pinned by whoever gave --base-image
+    digest = kb().image_digest(base)
+    if digest is not None:
+        return f"{base}@{digest}", None
+    return base, (
+        f"base not pinned by digest: the knowledge base records no digest for {base}, so the registry may move "
+        "the tag; pass --base-image IMAGE@sha256:... to pin it"
+    )
+
+
+def _apt_packages_block(plan: BuildPlan) -> str:
     pkgs = list(plan.profile_spec.apt) + list(toolkit.apt_packages(plan))
     names = gcc_names(plan.resolution.gcc)
     if names:
@@ -206,10 +281,12 @@ def render_dockerfile(plan: BuildPlan) -> str:
     base = plan.image_base
     if not base:
         raise UsageError("no docker base image: the resolution has none; pass --base-image IMAGE")
+    ref, unpinned = base_pin(plan)
     blocks = {
         "recipe": plan.recipe.recipe.name,
         "profile": plan.profile,
-        "base_image": base,
+        "base_note": f"# {unpinned}" if unpinned else "# base pinned by digest",
+        "base_image": ref,
         "apt_block": _apt_block(plan),
         "python_block": _python_block(plan),
         "toolkit_block": toolkit.toolkit_block(plan),
@@ -322,8 +399,10 @@ class DockerBackend(Backend):
         if plan.resolution.installer == "conda":
             files["environment.yml"] = environment_yml(plan)
         env_id = content_id(files, {"sources": source_tree_hash(plan.workspace.src)})
+        ref, unpinned = base_pin(plan)
         summary = [
-            f"docker image {image_tag(plan, env_id)} FROM {plan.image_base}",
+            f"docker image {image_tag(plan, env_id)} FROM {ref}",
+            *([unpinned] if unpinned else []),
             f"python {plan.resolution.python}, torch {plan.resolution.torch}, cuda {plan.resolution.cuda or 'none'}",
             f"{len(pip_lines(plan))} pip requirement(s), {len(plan.profile_spec.apt)} apt package(s), "
             f"{len(plan.profile_spec.build)} native build step(s)",
@@ -357,6 +436,37 @@ class DockerBackend(Backend):
             return False
         return True
 
+    @staticmethod
+    def _image_id(client: Any, ref: str) -> str | None:
+        import docker.errors
+
+        try:
+            return str(client.images.get(ref).id)
+        except docker.errors.ImageNotFound:
+            return None
+
+    @staticmethod
+    def _check_base(plan: BuildPlan, base_id: str | None) -> None:
+        """Refuse a base whose ID differs from the one the lock recorded at the first build: a tag the registry
+        moved (or a local retag) would otherwise change the environment under the same lock."""
+        from legacyrun import lock
+        from legacyrun.errors import LockError
+        from legacyrun.invocation import command
+
+        lf = lock.read_optional(plan.workspace.lockfile)
+        recorded = lf.environment.base if lf is not None and lf.environment is not None else None
+        if recorded is None or base_id is None or base_id == recorded:
+            return
+        base = plan.image_base
+        raise LockError(
+            f"docker base image {base} is now {base_id}; legacyrun.lock recorded {recorded} at the first build",
+            hint=(
+                f"if the recorded image is still on this machine: `docker tag {recorded} {base}`; to build on the new "
+                f"base, delete the lock's environment entry (or run `{command('lock')}` in a fresh workspace) "
+                "and build again, which records it"
+            ),
+        )
+
     def build(
         self, plan: BuildPlan, progress: Progress = _no_progress, *, on_failure: OnFailure | None = None
     ) -> EnvRef:
@@ -364,9 +474,12 @@ class DockerBackend(Backend):
         tag = image_tag(plan, rendered.env_id)
         native = bool(plan.profile_spec.build)
         client = _client()
+        ref_base = base_pin(plan)[0]
+        base_id = self._image_id(client, ref_base)
+        self._check_base(plan, base_id)
         if self._image_exists(client, tag):
             progress(f"image {tag} is up to date")
-            return EnvRef(self.name, rendered.env_id, tag, built=False, sources_in_env=native)
+            return EnvRef(self.name, rendered.env_id, tag, built=False, sources_in_env=native, base_id=base_id)
         log_path = plan.workspace.logs / "build-docker.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile() as ctx:
@@ -376,7 +489,10 @@ class DockerBackend(Backend):
                 client, ctx, tag, log_path, progress, on_failure, self.no_cache, toolkit.build_args(plan)
             )
         progress(f"built {tag} ({image_id[:19]})")
-        return EnvRef(self.name, rendered.env_id, tag, built=True, sources_in_env=native)
+        if base_id is None:  # pulled by the build: what it pulled is what the lock records
+            base_id = self._image_id(client, ref_base)
+            self._check_base(plan, base_id)
+        return EnvRef(self.name, rendered.env_id, tag, built=True, sources_in_env=native, base_id=base_id)
 
     @staticmethod
     def _stream_build(

@@ -121,7 +121,9 @@ def record_environment(plan: BuildPlan, backend: str, ref: EnvRef) -> bool:
         lf = lock.read_optional(plan.workspace.lockfile)
         if lf is None:
             return False
-        entry = EnvironmentLock(backend=backend, id=ref.id, tag=_portable(ref.location, plan.workspace))
+        # The base of the first build stays recorded (docker refuses a build on another one).
+        base = lf.environment.base if lf.environment is not None and lf.environment.base else ref.base_id
+        entry = EnvironmentLock(backend=backend, id=ref.id, tag=_portable(ref.location, plan.workspace), base=base)
         if lf.environment == entry:
             return False
         lf.environment = entry

@@ -135,19 +135,29 @@ def validate_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Recipe files to check.", show_default=False)],
     json: JsonOpt = False,
 ) -> None:
-    """Validate recipe files; print one line per problem (FILE:LINE:COL: field: message)."""
+    """Validate recipe files; print one line per problem (FILE:LINE:COL: field: message), and warnings (a build
+    step's `pip install` without --no-deps) that do not fail it."""
+    from legacyrun.recipe.lint import recipe_warnings
     from legacyrun.recipe.loader import load_path
 
     opts = options(ctx, json=json)
     problems: list[str] = []
-    results = []
+    results: list[dict[str, object]] = []
+    warnings: list[str] = []
     for path in paths:
         try:
             loaded = load_path(path)
-            results.append({"path": str(path), "ok": True, "name": loaded.recipe.name, "problems": []})
+            found = recipe_warnings(loaded)
+            warnings.extend(found)
+            results.append(
+                {"path": str(path), "ok": True, "name": loaded.recipe.name, "problems": [], "warnings": found}
+            )
         except RecipeError as exc:
             problems.extend(exc.problems)
-            results.append({"path": str(path), "ok": False, "problems": exc.problems})
+            results.append({"path": str(path), "ok": False, "problems": exc.problems, "warnings": []})
+    if not opts.json:
+        for line in warnings:
+            render.note(line)
     if opts.json:
         render.emit_json(results)
         if problems:

@@ -15,6 +15,7 @@ members' headers before anything is written, and again while zip data is copied.
 
 from __future__ import annotations
 
+import lzma
 import os
 import posixpath
 import shutil
@@ -22,6 +23,7 @@ import stat
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -295,7 +297,8 @@ def extract(
                 _extract_zip(archive, unpack, strip_components, where, limits)
             else:
                 raise FetchError(f"{where}: unknown archive format {fmt!r}")
-        except (tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
+        except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError) as exc:
+            # zlib and lzma raise their own errors for a stream damaged past its header (a spliced download).
             # tarfile's message lists each compression it tried, one per line: the error stays one line.
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise FetchError(f"{where}: not a valid {fmt} archive: {first}") from None

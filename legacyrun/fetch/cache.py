@@ -9,10 +9,12 @@ leave the cache for a workspace as hard links when possible, else copies, always
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from legacyrun.userdirs import downloads_dir
 
@@ -51,17 +53,30 @@ def _url_index(urls: list[str], filename: str) -> Path:
     return cache_root() / "by-url" / partial_key(filename, *urls)
 
 
-def remember_url(urls: list[str], filename: str, sha256: str) -> None:
-    """Note which content a recipe's URLs gave, so another workspace without a recorded sha256 reuses it."""
+def remember_url(urls: list[str], filename: str, sha256: str, origin: dict[str, Any] | None = None) -> None:
+    """Note which content a recipe's URLs gave, so another workspace without a recorded sha256 reuses it; with the
+    first-use origin (url, validator, bytes) of a download without a published sha256, which that workspace
+    records as if it had downloaded the file itself."""
     from legacyrun.fsutil import atomic_write_text
 
-    atomic_write_text(_url_index(urls, filename), sha256 + "\n")
+    extra = json.dumps(origin, sort_keys=True) + "\n" if origin else ""
+    atomic_write_text(_url_index(urls, filename), sha256 + "\n" + extra)
+
+
+def url_origin(urls: list[str], filename: str) -> dict[str, Any] | None:
+    """The first-use origin remember_url kept for these URLs, or None."""
+    try:
+        lines = _url_index(urls, filename).read_text(encoding="utf-8").splitlines()
+        found = json.loads(lines[1]) if len(lines) > 1 else None
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def lookup_url(urls: list[str], filename: str) -> Path | None:
     """The cached file an earlier download of these URLs produced, or None."""
     try:
-        sha = _url_index(urls, filename).read_text(encoding="utf-8").strip()
+        sha = _url_index(urls, filename).read_text(encoding="utf-8").split("\n", 1)[0].strip()
     except OSError:
         return None
     return lookup(sha) if len(sha) == 64 else None

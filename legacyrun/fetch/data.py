@@ -18,14 +18,15 @@ from typing import TYPE_CHECKING, Any
 from legacyrun.errors import FetchError, ManualStepRequired, UsageError
 from legacyrun.fetch import aria2, cache
 from legacyrun.fetch.archive import DEFAULT_LIMITS, Limits, detect_format, extract
-from legacyrun.fetch.http import HttpOptions, download
+from legacyrun.fetch.http import Downloaded, HttpOptions, download
 from legacyrun.fetch.mirrors import Mirrors
 from legacyrun.fetch.post import run_post_steps
 from legacyrun.fetch.presence import content_key, placed_by_hand, record_present
 from legacyrun.fetch.progress import NullProgress, Progress
-from legacyrun.fetch.record import data_inputs_hash, locked_files, record_dataset, step_data
+from legacyrun.fetch.record import data_inputs_hash, known_dataset, record_dataset, step_data
 from legacyrun.fsutil import sha256_file
 from legacyrun.invocation import command
+from legacyrun.lock import DatasetLock, DownloadOrigin
 from legacyrun.recipe.models import Dataset
 from legacyrun.workspace import Workspace
 
@@ -66,6 +67,7 @@ class _Got:
     files: list[tuple[str, str, int]]  # (name, sha256, bytes), each in the cache
     url: str | None = None
     resumed_from: int = 0
+    unverified: dict[str, DownloadOrigin] = field(default_factory=dict)  # first-use downloads (no published sha256)
 
 
 def filename_for(ds: Dataset) -> str:
@@ -131,8 +133,33 @@ def _manual(ds: Dataset, recipe: str) -> ManualStepRequired:
     )
 
 
+def _changed_on_server(
+    ds: Dataset, name: str, first_use: str, before: DownloadOrigin | None, done: Downloaded
+) -> FetchError:
+    """The refusal of a file whose sha256 was recorded on first use and which the server now serves otherwise."""
+    url = before.url if before is not None else done.url
+    what = [f"sha256 {first_use} -> {done.sha256}"]
+    if before is not None and before.bytes != done.bytes:
+        what.append(f"size {before.bytes} -> {done.bytes} bytes")
+    if before is not None and done.url == before.url and before.validator != done.validator:
+        what.append(f"validator {before.validator or '(none)'} -> {done.validator or '(none)'}")
+    return FetchError(
+        f"dataset {ds.name}: {url} changed on the server since {name} was first downloaded: " + ", ".join(what),
+        hint=(
+            f"the recipe publishes no sha256 for {name}, so the first download is the truth and this one is refused; "
+            f"if the new file is right, put `sha256: {done.sha256}` in the recipe's dataset {ds.name} and fetch again"
+        ),
+    )
+
+
 def _download_http(
-    ds: Dataset, expected: str | None, mirrors: Mirrors, progress: Progress, key: str, options: HttpOptions
+    ds: Dataset,
+    expected: str | None,
+    mirrors: Mirrors,
+    progress: Progress,
+    key: str,
+    options: HttpOptions,
+    known: DatasetLock | None = None,
 ) -> _Got:
     name = filename_for(ds)
     urls = mirrors.rewrite_all(ds.urls)
@@ -142,6 +169,7 @@ def _download_http(
         ds.kind == "http" and ds.size is not None and ds.size >= AUTO_ARIA2_BYTES and aria2.available()
     )
     _check_space(ds, part)
+    origins: dict[str, DownloadOrigin] = {}
     # A plain `size` is a hint (progress, disk space, the aria2 switch); only `size_exact` makes it a check here.
     exact_size = ds.size if ds.size_exact else None
     progress.start(key, f"{ds.name}: {name}", ds.size)
@@ -163,30 +191,45 @@ def _download_http(
                     f"dataset {ds.name}: aria2c download of {name} has sha256 {digest} ({size} bytes), "
                     f"expected {expected or '-'} ({exact_size if exact_size is not None else '-'} bytes)"
                 )
+            if expected is None:
+                origins = {name: DownloadOrigin(url=url, validator=None, bytes=size)}
         else:
+            # A sha256 recorded on first use is compared here rather than inside download(), so that a changed
+            # file is refused with what changed instead of being retried on other URLs as a corrupt one.
+            first_use = expected if ds.sha256 is None else None
             done = download(
                 urls,
                 part,
-                expected_sha256=expected,
+                expected_sha256=None if first_use else expected,
                 expected_size=exact_size,
                 progress=progress,
                 key=key,
                 options=options,
             )
             digest, size, url, resumed = done.sha256, done.bytes, done.url, done.resumed_from
+            if first_use is not None and digest != first_use:
+                part.unlink(missing_ok=True)
+                raise _changed_on_server(ds, name, first_use, (known or DatasetLock()).unverified.get(name), done)
+            if ds.sha256 is None:
+                before = (known or DatasetLock()).unverified.get(name)
+                origin = before if first_use is not None and before is not None else None
+                origins = {name: origin or DownloadOrigin(url=url, validator=done.validator, bytes=size)}
         if expected is None:
             # Trust on first use: say so, so that nobody takes the recorded sha256 for a published one.
+            validator = origins[name].validator if name in origins else None
             progress.note(
                 f"dataset {ds.name}: {name} is UNVERIFIED: no sha256 in the recipe or the lock; recorded sha256 "
-                f"{digest} ({size} bytes) from {url}, enforced from now on"
+                f"{digest} ({size} bytes, validator {validator or '(none)'}) from {url}; a later fetch that gets "
+                "other bytes is refused"
             )
         cache.adopt(part, digest, move=True)
-        cache.remember_url(list(ds.urls), name, digest)
+        origin = origins.get(name)
+        cache.remember_url(list(ds.urls), name, digest, origin.model_dump(mode="json") if origin else None)
         _cleanup_partial(part.parent)
     finally:
         lock.release()
         progress.finish(key)
-    return _Got([(name, digest, size)], url, resumed)
+    return _Got([(name, digest, size)], url, resumed, origins)
 
 
 def _check_space(ds: Dataset, part: Path) -> None:
@@ -334,9 +377,25 @@ def _skip(ws: Workspace, ds: Dataset, dest: Path) -> DataResult | None:
     paths: list[str] = out.get("paths") or []
     sizes: dict[str, int] = out.get("sizes") or {}
     # A lock made after the first fetch still gets the content ids (no network needed for that).
-    record_dataset(ws, ds.name, files, int(out.get("bytes", 0)))
+    record_dataset(ws, ds.name, files, int(out.get("bytes", 0)), _origins(ds, files, out.get("unverified")))
     results = [FileResult(n, s, int(sizes.get(n, 0))) for n, s in sorted(files.items())]
     return DataResult(ds.name, ds.kind, dest, results, int(out.get("bytes", 0)), 0.0, skipped=True, placed=paths)
+
+
+def _origins(ds: Dataset, files: dict[str, str], *known: Any) -> dict[str, DownloadOrigin]:
+    """The first-use origins to record for these files: the first of `known` (mappings name -> origin, e.g. this
+    download's, then the lock's) that has one, for files the recipe publishes no sha256 of."""
+    if ds.sha256 is not None:
+        return {}
+    found: dict[str, DownloadOrigin] = {}
+    for mapping in known:
+        for name, origin in (mapping or {}).items():
+            if origin is not None and name in files and name not in found:
+                try:
+                    found[name] = DownloadOrigin.model_validate(origin)
+                except ValueError:
+                    continue  # a damaged step record: that origin is lost, the sha256 still binds
+    return found
 
 
 def _needs_code_first(loaded: LoadedRecipe, ds: Dataset, ws: Workspace, dest: Path) -> None:
@@ -384,7 +443,8 @@ def _fetch_one(
     started = time.monotonic()
     dest = dataset_dest(ws, ds)
     _needs_code_first(loaded, ds, ws, dest)
-    locked = locked_files(ws, ds.name)
+    known = known_dataset(ws, ds)
+    locked = dict(known.files)
     if from_path is None:
         skipped = _skip(ws, ds, dest)
         if skipped is not None:
@@ -405,18 +465,22 @@ def _fetch_one(
         else:
             got = _download_torrent(ds, locked, mirrors, progress, key, options)
     elif (hit := cache.lookup(expected) or (None if expected else cache.lookup_url(list(ds.urls), name))) is not None:
-        got = _Got([(name, hit.name, hit.stat().st_size)])
+        # Found by URL (no sha256 known here): the origin of that first download comes along, so the lock reads
+        # as if this workspace had downloaded it.
+        found = _origins(ds, {name: hit.name}, {name: cache.url_origin(list(ds.urls), name)} if not expected else {})
+        got = _Got([(name, hit.name, hit.stat().st_size)], unverified=found)
         progress.note(f"{ds.name}: {name} found in the download cache")
     elif ds.kind == "manual":
         raise _manual(ds, loaded.recipe.name)
     else:
-        got = _download_http(ds, expected, mirrors, progress, key, options)
+        got = _download_http(ds, expected, mirrors, progress, key, options, known)
     warnings = _check_size(ds, got)
     placed = _place(ds, got, dest)
     post = run_post_steps(dest, list(ds.post), dataset=ds.name)
     files = {n: s for n, s, _ in got.files}
     total = sum(b for _, _, b in got.files)
-    record_dataset(ws, ds.name, files, total)
+    origins = _origins(ds, files, got.unverified, known.unverified)
+    record_dataset(ws, ds.name, files, total, origins)
     ws.record_step(
         step_data(ds.name),
         data_inputs_hash(ds),
@@ -427,6 +491,7 @@ def _fetch_one(
             "paths": _outputs(ds, placed, dest),
             "dest": ds.dest,
             "content": content_key(ds),
+            "unverified": {n: o.model_dump(mode="json") for n, o in sorted(origins.items())},
         },
     )
     return DataResult(

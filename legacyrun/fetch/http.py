@@ -50,6 +50,7 @@ class Downloaded:
     url: str
     resumed_from: int
     seconds: float
+    validator: str | None = None  # the server's strong ETag or Last-Modified for these bytes (None: it sent none)
 
 
 class _Transient(Exception):
@@ -293,6 +294,7 @@ def _copy_local(url: str, part: Path, hashing: _Hashing, progress: Progress, key
     except OSError as exc:
         raise _UrlFailed(f"{exc.strerror or exc}") from None
     hashing.reset()
+    _validator_path(part).unlink(missing_ok=True)  # a local file has no HTTP validator
     done = 0
     part.parent.mkdir(parents=True, exist_ok=True)
     with src, part.open("wb") as fh:
@@ -333,12 +335,14 @@ def download(
         for url in urls:
             resumed_from = _part_size(part)
             try:
-                digest, size = _one_url(session, url, part, expected_sha256, expected_size, progress, key, options)
+                digest, size, validator = _one_url(
+                    session, url, part, expected_sha256, expected_size, progress, key, options
+                )
             except _UrlFailed as exc:
                 failures.append(f"{url}: {exc}")
                 progress.note(f"{url}: {exc}")
                 continue
-            return Downloaded(part, digest, size, url, resumed_from, time.monotonic() - started)
+            return Downloaded(part, digest, size, url, resumed_from, time.monotonic() - started, validator)
     raise FetchError(f"could not download {part.name.removesuffix('.part')}: " + "; ".join(failures))
 
 
@@ -351,7 +355,7 @@ def _one_url(
     progress: Progress,
     key: str,
     options: HttpOptions,
-) -> tuple[str, int]:
+) -> tuple[str, int, str | None]:
     hashing = _Hashing(part)
     tries = 0
     restarted = False
@@ -391,8 +395,10 @@ def _one_url(
         elif expected_sha256 is not None and digest != expected_sha256:
             bad = f"sha256 mismatch: expected {expected_sha256}, got {digest}"
         if bad is None:
+            # The validator of the response the bytes came from (a resume kept the first one: If-Range held).
+            validator = _read_validator(part)
             _validator_path(part).unlink(missing_ok=True)
-            return digest, size
+            return digest, size, validator
         part.unlink(missing_ok=True)
         _validator_path(part).unlink(missing_ok=True)
         hashing.reset()

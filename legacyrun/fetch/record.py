@@ -54,6 +54,25 @@ def locked_files(ws: Workspace, name: str) -> dict[str, str]:
     return dict(lock.datasets[name].files)
 
 
+def known_dataset(ws: Workspace, dataset: Dataset) -> lockmod.DatasetLock:
+    """What an earlier fetch recorded for a dataset: the lock's entry, else (no lock, or no entry in it) the
+    workspace's step record of the same recipe entry, so a first-use sha256 binds later fetches also without a lock
+    (empty when nothing was recorded)."""
+    lock = lockmod.read_optional(ws.lockfile)
+    if lock is not None and dataset.name in lock.datasets:
+        return lock.datasets[dataset.name]
+    rec = ws.step_record(step_data(dataset.name))
+    if rec is None or rec.get("inputs_hash") != data_inputs_hash(dataset):
+        return lockmod.DatasetLock()
+    out: dict[str, Any] = rec.get("outputs") or {}
+    try:
+        return lockmod.DatasetLock.model_validate(
+            {"files": out.get("files") or {}, "bytes": out.get("bytes"), "unverified": out.get("unverified") or {}}
+        )
+    except ValueError:
+        return lockmod.DatasetLock()  # a damaged record binds nothing; the lock, when there is one, still does
+
+
 def record_sources(ws: Workspace, commits: dict[str, str]) -> None:
     def change(lock: lockmod.Lockfile) -> bool:
         merged = {**lock.sources, **commits}
@@ -83,9 +102,17 @@ def record_packages(ws: Workspace, packages: dict[str, lockmod.PackageLock]) -> 
     update_lock(ws, change)
 
 
-def record_dataset(ws: Workspace, name: str, files: dict[str, str], size: int) -> None:
+def record_dataset(
+    ws: Workspace,
+    name: str,
+    files: dict[str, str],
+    size: int,
+    unverified: dict[str, lockmod.DownloadOrigin] | None = None,
+) -> None:
     def change(lock: lockmod.Lockfile) -> bool:
-        entry = lockmod.DatasetLock(files=dict(sorted(files.items())), bytes=size)
+        entry = lockmod.DatasetLock(
+            files=dict(sorted(files.items())), bytes=size, unverified=dict(sorted((unverified or {}).items()))
+        )
         if lock.datasets.get(name) == entry:
             return False
         lock.datasets = {**lock.datasets, name: entry}
@@ -98,6 +125,7 @@ __all__ = [
     "STEP_CODE",
     "code_inputs_hash",
     "data_inputs_hash",
+    "known_dataset",
     "locked_files",
     "record_dataset",
     "record_packages",

