@@ -33,7 +33,14 @@ from legacyrun.recipe.registry import load
 from legacyrun.resolve import resolve
 from legacyrun.workspace import Workspace
 
-pytestmark = [pytest.mark.slow, pytest.mark.realcode]
+# Opt-in until its CI cost is measured on an idle runner: mmcv-full's compile alone is ~10-18 minutes on 2 cores,
+# which with the rest of the suite would put CI near its 60-minute limit (see the note).
+OPT_IN = "LEGACYRUN_TEST_OPENMMLAB"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.realcode,
+    pytest.mark.skipif(not os.environ.get(OPT_IN), reason=f"mmcv-full's 10-18 minute compile: set {OPT_IN}=1"),
+]
 
 PINS = ["--pin", "torch=2.14.1", "--pin", "torchvision=0.29.1"]
 
