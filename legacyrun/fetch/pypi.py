@@ -37,12 +37,11 @@ from legacyrun.fetch.archive import detect_format, extract
 from legacyrun.fetch.http import download
 from legacyrun.fetch.mirrors import Mirrors
 from legacyrun.fetch.progress import Progress
+from legacyrun.fetch.release import PRISTINE_REF, SHA_KEY, existing_release, pinned_commit
 from legacyrun.patching.gitrepo import GitRepo
-from legacyrun.recipe.models import PypiRelease, Source
+from legacyrun.recipe.models import PypiRelease
 
 DEFAULT_INDEX = "https://pypi.org/simple/"
-PRISTINE_REF = "refs/legacyrun/pristine"
-SHA_KEY = "legacyrun.pypi-sha256"  # git config of the work tree: which file it was made from
 _ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
 
 
@@ -265,27 +264,6 @@ def _cached_name(release: PypiRelease, cached: Path) -> str:
     if release.kind == "wheel":
         return f"{stem}-py3-none-any.whl"
     return f"{stem}.zip" if zipfile.is_zipfile(cached) else f"{stem}.tar.gz"
-
-
-def existing_release(path: Path, sha256: str) -> str | None:
-    """The pristine commit when `path` is a work tree made from the file with this sha256, else None."""
-    repo = GitRepo(path)
-    if not path.is_dir() or not repo.is_repo():
-        return None
-    done = repo.run("config", "--get", SHA_KEY, check=False)
-    if not done.ok or done.stdout.strip() != sha256:
-        return None
-    return repo.rev(PRISTINE_REF)
-
-
-def pinned_commit(source: Source, path: Path) -> str:
-    """The commit patches start from: the recipe's commit, or the pristine commit of a package's work tree.
-
-    Before a package source is fetched there is no commit yet; the ref name stands in, and the engine's own
-    "not a git work tree" check then asks for `legacyrun fetch`."""
-    if source.commit is not None:
-        return source.commit
-    return (existing_release(path, source.pypi.sha256) if source.pypi else None) or PRISTINE_REF
 
 
 def fetch_pypi_source(

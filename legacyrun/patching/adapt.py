@@ -555,7 +555,7 @@ def plan_adaptation(loaded: LoadedRecipe, target: Target, ws: Workspace | None =
     recipe = loaded.recipe
     if recipe.adapt is None or target.gpus is None:
         raise PatchError(f"recipe {recipe.name} has no adapt block" if recipe.adapt is None else "no GPU count given")
-    from legacyrun.fetch.pypi import pinned_commit
+    from legacyrun.fetch.release import pinned_commit
 
     main = recipe.sources[0]
     plan = AdaptPlan(target.gpus, recipe.adapt.reference_gpus, main.name, recipe.adapt, target)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from legacyrun.errors import PatchError
-from legacyrun.fetch.pypi import pinned_commit
+from legacyrun.fetch.release import pinned_commit
 from legacyrun.invocation import command
 from legacyrun.patching import kinds
 from legacyrun.patching.adapt import AdaptPlan, adapt_changes, adapt_hash, plan_adaptation

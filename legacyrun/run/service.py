@@ -58,7 +58,7 @@ def readapt(
     recipe = loaded.recipe
     if recipe.adapt is None:
         return None
-    from legacyrun.fetch.pypi import pinned_commit
+    from legacyrun.fetch.release import pinned_commit
     from legacyrun.patching.command import record_result
     from legacyrun.patching.engine import applied_ids, apply, plan_patches
 
