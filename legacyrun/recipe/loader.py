@@ -424,7 +424,9 @@ def _memo_key(text: str) -> str:
     from legacyrun import memo
 
     # Composing YAML with positions (pure Python, for located messages) is most of a recipe's load time.
-    return memo.key_of(hashlib.sha256(text.encode("utf-8")).hexdigest(), memo.code_identity(__file__))
+    # surrogatepass: text with a lone surrogate still gets a key; the parse then refuses it with its position.
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return memo.key_of(digest, memo.code_identity(__file__))
 
 
 def _remember(text: str, data: dict[str, Any]) -> None:
