@@ -144,7 +144,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=3, help="runs per command (median reported)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from legacyrun.run.explain import load_signatures
+    from legacyrun.diagnose import load_signatures
 
     sigset = load_signatures()
     env = dict(os.environ, PYTHONPATH=str(ROOT), LC_ALL="C")  # explain runs its grep in the C locale too
@@ -160,12 +160,12 @@ def main() -> None:
         py = sys.executable
         commands = {
             "grep": [grep, "-F", "-c", "-f", str(needles), str(log)],
-            "explain_file": [py, "-c", f"from legacyrun.run.explain import explain_file; explain_file({str(log)!r})"],
+            "explain_file": [py, "-c", f"from legacyrun.diagnose import explain_file; explain_file({str(log)!r})"],
             "cli": [py, "-m", "legacyrun", "explain", str(log), "--json"],
             "pure-python": [
                 py,
                 "-c",
-                "import sys; from legacyrun.run.explain import explain_chunks, iter_blocks; "
+                "import sys; from legacyrun.diagnose import explain_chunks, iter_blocks; "
                 f"explain_chunks(iter_blocks(open({str(log)!r}, encoding='utf-8', errors='replace', newline='')))",
             ],
         }
@@ -179,7 +179,7 @@ def main() -> None:
                 max(r[2] for r in runs),
             )
         started = time.perf_counter()
-        from legacyrun.run.explain import explain_file
+        from legacyrun.diagnose import explain_file
 
         found = [m.signature_id for m in explain_file(log, include_generic=True)]
         in_process = time.perf_counter() - started

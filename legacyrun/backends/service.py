@@ -180,8 +180,8 @@ def _build_explained(
     impl: Backend, plan: BuildPlan, progress: Progress, on_failure: OnFailure | None, forced: list[str] | None = None
 ) -> EnvRef:
     """Build; a failure's log goes through the explainer, and the best match becomes the error's hint."""
+    from legacyrun.diagnose import Match, explain_text
     from legacyrun.errors import BuildError
-    from legacyrun.run.explain import Match, explain_text
 
     matches: list[Match] = []
 

@@ -9,7 +9,7 @@ import typer
 from legacyrun.cli.context import JsonOpt, options
 
 if TYPE_CHECKING:
-    from legacyrun.run.explain import Match
+    from legacyrun.diagnose import Match
 
 _DEFAULT_LIMIT = 5
 
@@ -35,7 +35,7 @@ def _explain(
     import sys
 
     from legacyrun.cli import render
-    from legacyrun.run.explain import explain_chunks, explain_file, iter_blocks
+    from legacyrun.diagnose import explain_chunks, explain_file, iter_blocks
 
     opts = options(ctx, json=json)
     limit = None if all_ else _DEFAULT_LIMIT

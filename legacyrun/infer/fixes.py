@@ -2,8 +2,9 @@
 applied to the scaffolded recipe as an edit, then the chain runs again (at most MAX_FIXES times).
 
 Two kinds of fix are known:
-- a signature of legacyrun/run/signatures.yaml that names catalog rules: the rules go into the catalog patch of
-  the profile in use (forward-ports for modern, faithful-fixes for faithful; created when the scaffold made none);
+- a signature of legacyrun/diagnose/data/signatures.yaml that names catalog rules: the rules go into the catalog
+  patch of the profile in use (forward-ports for modern, faithful-fixes for faithful; created when the scaffold made
+  none);
 - `ModuleNotFoundError: No module named 'X'` for a module that is not part of the project: its PyPI name goes into
   that profile's pip list.
 
@@ -82,7 +83,7 @@ def find_fix(log: Path, recipe_text: str, profile: str, source_root: Path | None
     """The first known fix for the failure in `log` that the recipe does not have yet, or None."""
     from packaging.utils import canonicalize_name
 
-    from legacyrun.run.explain import explain_file
+    from legacyrun.diagnose import explain_file
 
     data = _recipe_data(recipe_text)
     have = _patch_rules(data, profile)

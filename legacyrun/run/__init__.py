@@ -1,1 +1,1 @@
-"""Running recipe tasks: the runner, provenance, and `explain` (failure signatures as data)."""
+"""Running recipe tasks: the runner, provenance, GPU selection, the `up` chain and its steps."""

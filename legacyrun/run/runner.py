@@ -275,8 +275,8 @@ def _dataset_present(loaded: LoadedRecipe, ws: Workspace, name: str) -> bool:
 
 def _explain(log_path: Path) -> list[Any]:
     try:
-        from legacyrun.run.explain import explain_file
-    except ImportError:  # explain ships in the same package; guard only against a partial install
+        from legacyrun.diagnose import explain_file
+    except ImportError:  # diagnose ships with legacyrun; guard only against a partial install
         return []
     return list(explain_file(log_path))[:5]
 

@@ -54,11 +54,11 @@ def _build(tree: Path, arch_list: str) -> tuple[int, str]:
 def test_legacy_extension_forward_ported_runs_on_this_gpu(gpu: None, tmp_path: Path) -> None:
     import torch
 
+    from legacyrun.diagnose import explain_text
     from legacyrun.host import probe_host
     from legacyrun.patching.catalog import TargetVersions, apply_rules, scan
     from legacyrun.recipe.loader import LoadedRecipe, parse_text
     from legacyrun.resolve import resolve
-    from legacyrun.run.explain import explain_text
 
     tree = tmp_path / "ext"
     shutil.copytree(FIXTURE, tree)

@@ -20,13 +20,13 @@ from support.upstream import mirror_rule
 
 from legacyrun.backends.base import BuildPlan
 from legacyrun.backends.native import run_local_steps
+from legacyrun.diagnose import explain_file
 from legacyrun.errors import BuildError
 from legacyrun.host import host_from_flags, nvcc_version
 from legacyrun.patching.engine import apply, plan_patches
 from legacyrun.patching.target import Target
 from legacyrun.recipe.registry import load
 from legacyrun.resolve import resolve
-from legacyrun.run.explain import explain_file
 from legacyrun.workspace import Workspace
 
 pytestmark = pytest.mark.slow
