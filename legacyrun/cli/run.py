@@ -261,7 +261,8 @@ def _scaffold_for_up(ref: str, opts: Any, mirror_values: list[str]) -> tuple[Any
     ws = opts.workspace_for(recipe_name(repository_url(ref)))
     path, result = scaffold_into(ref, ws.root, Mirrors.from_environment(mirror_values))
     if not opts.json:
-        render.note(f"scaffolded {path} from {result.url} at {result.commit[:12]} ({len(result.todos)} TODO items)")
+        done = "kept" if result.reused else "scaffolded"
+        render.note(f"{done} {path} from {result.url} at {result.commit[:12]} ({len(result.todos)} TODO items)")
     return path, result
 
 

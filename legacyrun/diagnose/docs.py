@@ -30,7 +30,9 @@ to the recipe's patches).
 - Catch-all signatures (marked *generic*, e.g. "nvcc failed with exit status 1") are shown only when nothing
   more specific matched; `--all` shows them too and lifts the default limit of 5 matches.
 - `--json` prints a list of objects: `signature`, `title`, `cause`, `fix`, `line`, `excerpt`, `priority`,
-  `count`, `generic`, `catalog_rules`, `sources`.
+  `count`, `generic`, `catalog_rules`, `sources`, `cpu_rules`.
+- `up <git URL> --smoke` applies a signature's `cpu_rules` on a CPU plan to the file of the failure's innermost
+  traceback frame in the project (a recipe edit it records), and its `catalog_rules` to the profile's catalog patch.
 - Exit status: **0** when at least one signature matched, **1** when none did, **2** when the log cannot be
   read (missing file, a directory).
 - `legacyrun run` and `legacyrun build` call the same matcher on their log when they fail.
@@ -62,6 +64,9 @@ def render_docs(sigset: SignatureSet | None = None) -> str:
         parts.append(f"\n**Cause.** {sig.cause}\n\n**Fix.** {sig.fix}\n")
         if sig.catalog_rules:
             parts.append(f"\nCatalog rules: {', '.join(f'`{r}`' for r in sig.catalog_rules)}\n")
+        if sig.cpu_rules:
+            rules = ", ".join(f"`{r}`" for r in sig.cpu_rules)
+            parts.append(f"\nOn a CPU plan, in the failing file: {rules}\n")
         parts.append(f"\nSources: {'; '.join(sig.sources)}\n")
     return "".join(parts)
 

@@ -47,6 +47,7 @@ class Match:
     generic: bool = False
     catalog_rules: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    cpu_rules: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +62,7 @@ class Match:
             "generic": self.generic,
             "catalog_rules": list(self.catalog_rules),
             "sources": list(self.sources),
+            "cpu_rules": list(self.cpu_rules),
         }
 
 
@@ -183,6 +185,7 @@ def _results(scanner: _Scanner, limit: int | None, include_generic: bool) -> lis
             generic=sigs[i].generic,
             catalog_rules=sigs[i].catalog_rules,
             sources=sigs[i].sources,
+            cpu_rules=sigs[i].cpu_rules,
         )
         for i, hit in scanner.hits.items()
     ]

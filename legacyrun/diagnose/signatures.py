@@ -20,7 +20,7 @@ DATA_DIR = Path(__file__).with_name("data")
 SIGNATURES_FILE = DATA_DIR / "signatures.yaml"
 GATES_FILE = DATA_DIR / "gates.yaml"
 _REQUIRED = ("id", "title", "patterns", "priority", "cause", "fix", "sources")
-_OPTIONAL = ("generic", "catalog_rules", "anchors")
+_OPTIONAL = ("generic", "catalog_rules", "cpu_rules", "anchors")
 _MIN_ANCHOR = 4
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -42,6 +42,9 @@ class Signature:
     sources: tuple[str, ...]
     generic: bool = False
     catalog_rules: tuple[str, ...] = ()
+    # Catalog rules (direction `device`) that fix it on a CPU plan, in the file of the failure's innermost traceback
+    # frame in the project: hard-coded CUDA devices, ops with only a CUDA kernel. Never chosen by a scan.
+    cpu_rules: tuple[str, ...] = ()
     anchors: tuple[str, ...] = ()
 
 
@@ -165,6 +168,7 @@ def _parse_one(path: Path, i: int, raw: object) -> Signature:
         sources=tuple(_str_list(where, "sources", raw["sources"])),
         generic=bool(raw.get("generic", False)),
         catalog_rules=tuple(_str_list(where, "catalog_rules", raw.get("catalog_rules") or [])),
+        cpu_rules=tuple(_str_list(where, "cpu_rules", raw.get("cpu_rules") or [])),
         anchors=tuple(anchors),
     )
 

@@ -36,15 +36,25 @@ _PYPI = {
 }
 
 
+CPU_PATCH = "cpu-plan-"  # + the source name
+_FRAME = re.compile(r'File "(?:[^"]*/)?src/([^"/]+)/([^"]+)", line (\d+)')
+_EXCEPTION = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception)\b)")
+
+
 @dataclass(frozen=True)
 class Fix:
-    kind: str  # catalog | requirement
+    kind: str  # catalog | cpu | requirement
     items: tuple[str, ...]  # rule ids, or requirement names
     profile: str
     reason: str  # the failure: signature id and title, or the missing module
     evidence: str  # LOG:LINE
+    source: str | None = None  # cpu: the source whose file the rules go to
+    files: tuple[str, ...] = ()  # cpu: that file, relative to the source
 
     def describe(self) -> str:
+        if self.kind == "cpu":
+            where = f"{self.source}/{self.files[0]}" if self.files else self.source
+            return f"CPU-plan rules {', '.join(self.items)} in {where}: {self.reason} ({self.evidence})"
         what = "catalog rules" if self.kind == "catalog" else "requirement"
         return f"{what} {', '.join(self.items)} for profile {self.profile}: {self.reason} ({self.evidence})"
 
@@ -79,22 +89,29 @@ def _profile_pip(data: dict[str, Any], profile: str) -> set[str]:
     return out
 
 
-def find_fix(log: Path, recipe_text: str, profile: str, source_root: Path | None) -> Fix | None:
-    """The first known fix for the failure in `log` that the recipe does not have yet, or None."""
+def find_fix(log: Path, recipe_text: str, profile: str, source_root: Path | None, *, cpu: bool = False) -> Fix | None:
+    """The first known fix for the failure in `log` that the recipe does not have yet, or None. `cpu`: the plan
+    runs on the CPU (device rules may apply); `source_root`: `<workspace>/src/<main source>`."""
     from packaging.utils import canonicalize_name
 
     from legacyrun.diagnose import explain_file
 
     data = _recipe_data(recipe_text)
     have = _patch_rules(data, profile)
-    for m in explain_file(log):
-        missing = tuple(r for r in m.catalog_rules if r not in have)
-        if missing:
-            return Fix("catalog", missing, profile, f"known failure {m.signature_id} ({m.title})", f"{log}:{m.line}")
     try:
         lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
+    for m in explain_file(log):
+        reason, evidence = f"known failure {m.signature_id} ({m.title})", f"{log}:{m.line}"
+        missing = tuple(r for r in m.catalog_rules if r not in have)
+        if missing:
+            return Fix("catalog", missing, profile, reason, evidence)
+        if cpu and m.cpu_rules and source_root is not None:
+            found = _cpu_site(lines, m.line, m.cpu_rules, source_root.parent, _cpu_patch(data))
+            if found is not None:
+                source, rel, rules = found
+                return Fix("cpu", rules, profile, reason, evidence, source=source, files=(rel,))
     pip = _profile_pip(data, profile)
     for no, line in enumerate(lines, 1):
         mm = _MISSING_MODULE.search(line)
@@ -108,6 +125,51 @@ def find_fix(log: Path, recipe_text: str, profile: str, source_root: Path | None
         if canonicalize_name(name) in pip:
             continue
         return Fix("requirement", (name,), profile, f"No module named {module!r}", f"{log}:{no}")
+    return None
+
+
+def _cpu_patch(data: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """The (source, file, rule) triples the recipe's `cpu-plan-<source>` patches cover already."""
+    out: set[tuple[str, str, str]] = set()
+    for p in data.get("patches") or []:
+        if str(p.get("id", "")).startswith(CPU_PATCH):
+            out.update(
+                (str(p.get("source")), str(f), str(r)) for f in p.get("files") or [] for r in p.get("rules") or []
+            )
+    return out
+
+
+def _cpu_site(
+    lines: list[str], at: int, rule_ids: tuple[str, ...], src: Path, have: set[tuple[str, str, str]]
+) -> tuple[str, str, tuple[str, ...]] | None:
+    """(source, file, rules) for the traceback that ends at or after line `at` of the log: its frames in the
+    workspace's sources, innermost first, and the first file where one of `rule_ids` finds an auto-fixable site
+    that the `cpu-plan-<source>` patch does not cover yet."""
+    from legacyrun.patching.catalog.model import rules_by_id
+    from legacyrun.patching.catalog.scanner import scan_text
+
+    frames: list[tuple[str, str]] = []
+    for line in lines[: max(at, 1)]:
+        f = _FRAME.search(line)
+        if f:
+            frames.append((f.group(1), f.group(2)))
+        elif _EXCEPTION.match(line) and line.strip() != lines[at - 1].strip():
+            frames = []  # an earlier, unrelated traceback ended here
+    rules = [rules_by_id()[r] for r in rule_ids if r in rules_by_id()]
+    seen: set[tuple[str, str]] = set()
+    for source, rel in reversed(frames):
+        if (source, rel) in seen:
+            continue
+        seen.add((source, rel))
+        path = src / source / rel
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        hit = tuple(f.rule_id for f in scan_text(rel, text, rules) if f.auto_fixable)
+        fresh = tuple(dict.fromkeys(r for r in hit if (source, rel, r) not in have))
+        if fresh:
+            return source, rel, fresh
     return None
 
 
@@ -147,7 +209,8 @@ def apply_fix(recipe_path: Path, fix: Fix, attempt: int) -> int:
     """Edit recipe.yaml for `fix`; the 1-based line of the comment that records it."""
     lines = recipe_path.read_text(encoding="utf-8").splitlines()
     comment = f"# legacyrun up --smoke, known fix {attempt}: {fix.reason} ({fix.evidence})"
-    at = _edit_catalog(lines, fix, comment) if fix.kind == "catalog" else _edit_pip(lines, fix, comment)
+    edit = {"catalog": _edit_catalog, "cpu": _edit_cpu}.get(fix.kind, _edit_pip)
+    at = edit(lines, fix, comment)
     from legacyrun.fsutil import atomic_write_text
 
     atomic_write_text(recipe_path, "\n".join(lines) + "\n")
@@ -175,6 +238,43 @@ def _edit_catalog(lines: list[str], fix: Fix, comment: str) -> int:
         f"  rules: {_flow(sorted(fix.items))}",
         f"  why: known fixes of the failures `up --smoke` met on the {fix.profile} profile",
         f"  when: {{profiles: [{fix.profile}]}}",
+    ]
+    p = next((i for i, ln in enumerate(lines) if ln == "patches:"), None)
+    if p is None:
+        p = next((i for i, ln in enumerate(lines) if ln in ("adapt:", "tasks:", "default_task: train")), len(lines))
+        lines[p:p] = ["patches:", *block]
+        return p + 2
+    lines[p + 1 : p + 1] = block
+    return p + 2
+
+
+def _edit_cpu(lines: list[str], fix: Fix, comment: str) -> int:
+    """Add the device rules and the file to the source's `cpu-plan-<source>` patch, creating it when the recipe
+    has none."""
+    pid = f"{CPU_PATCH}{fix.source}"
+    start = next((i for i, ln in enumerate(lines) if ln == f"- id: {pid}"), None)
+    if start is not None:
+        end = _block_end(lines, start, 0)
+        for key, new in (("rules", fix.items), ("files", fix.files)):
+            r = next((i for i in range(start, end) if lines[i].startswith(f"  {key}: [")), None)
+            if r is None:
+                continue
+            close = _flow_span(lines, r)
+            import yaml
+
+            current = yaml.safe_load(" ".join(ln.strip() for ln in lines[r : close + 1])[len(f"{key}: ") :]) or []
+            lines[r : close + 1] = [f"  {key}: {_flow(list(dict.fromkeys([*current, *new])))}"]
+        lines.insert(start + 1, "  " + comment)
+        return start + 1
+    block = [
+        f"- id: {pid}",
+        "  " + comment,
+        "  kind: catalog",
+        f"  source: {fix.source}",
+        f"  rules: {_flow(list(fix.items))}",
+        f"  files: {_flow(list(fix.files))}",
+        "  why: the code assumes a GPU; device rules make the files `up --smoke` found run on the CPU",
+        "  when: {device: cpu}",
     ]
     p = next((i for i, ln in enumerate(lines) if ln == "patches:"), None)
     if p is None:

@@ -37,15 +37,29 @@ def recipe_name(url: str) -> str:
     return slug or "project"
 
 
+_HEADER_RE = re.compile(r"^# Scaffolded by `legacyrun recipe new \S+ --from-repo (\S+)` at commit ([0-9a-f]{40})\.$")
+
+
 def scaffold_into(ref: str, workspace_root: Path, mirrors: Any) -> tuple[Path, Any]:
-    """Scaffold `ref` and write the recipe into `workspace_root`; (recipe path, ScaffoldResult)."""
+    """Scaffold `ref` and write the recipe into `workspace_root`; (recipe path, ScaffoldResult). A recipe that an
+    earlier `up` scaffolded there from the same URL is kept as it is (with the known fixes and the edits made to
+    it since); delete it to scaffold again."""
     from legacyrun.fsutil import atomic_write_text
-    from legacyrun.recipe.scaffold import scaffold_recipe
+    from legacyrun.recipe.scaffold import ScaffoldResult, scaffold_recipe
 
     url = repository_url(ref)
+    path = workspace_root / RECIPE_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    head = _HEADER_RE.match(text.split("\n", 1)[0])
+    if head and head.group(1) == url:
+        todos = [ln[len("# TODO: ") :] for ln in text.splitlines() if ln.startswith("# TODO: ")]
+        kept = ScaffoldResult(recipe_name(url), text, [], url, head.group(2), {}, [], True, todos, reused=True)
+        return path, kept
     result = scaffold_recipe(recipe_name(url), url, mirrors=mirrors)
     workspace_root.mkdir(parents=True, exist_ok=True)
-    path = workspace_root / RECIPE_FILE
     atomic_write_text(path, result.text)
     return path, result
 
@@ -91,7 +105,9 @@ def try_known_fix(
     held = lock.read_optional(ws.lockfile) if log is not None else None
     if log is None or held is None:
         return None
-    fix = find_fix(log, recipe_path.read_text(encoding="utf-8"), held.resolution.profile, ws.root / "src" / source)
+    res = held.resolution
+    cpu = res.cuda is None  # as the patch scope decides `when: {device: cpu}`
+    fix = find_fix(log, recipe_path.read_text(encoding="utf-8"), res.profile, ws.root / "src" / source, cpu=cpu)
     if fix is None:
         return None
     line = apply_fix(recipe_path, fix, len(applied) + 1)

@@ -81,6 +81,7 @@ class ScaffoldResult:
     catalog_available: bool
     todos: list[str] = field(default_factory=list)  # "FILE:LINE: what a person must decide"
     date: str = ""  # the commit's date, YYYY-MM-DD
+    reused: bool = False  # `up URL` found this recipe scaffolded before in the workspace (with its known fixes)
 
     def to_json(self) -> dict[str, object]:
         return {

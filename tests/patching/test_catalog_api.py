@@ -43,7 +43,7 @@ def test_rule_data_is_complete_and_consistent() -> None:
     assert len({r.id for r in rules}) == len(rules)
     for r in rules:
         assert r.lang in ("python", "cpp", "cuda", "shell", "config"), r.id
-        assert r.direction in ("forward", "reverse"), r.id
+        assert r.direction in ("forward", "reverse", "device"), r.id
         assert r.keywords and r.files and r.what_breaks and r.fix and r.broke_in, r.id
         assert set(r.applies) <= {"torch", "python", "cuda"}, r.id
         if r.auto_fixable:

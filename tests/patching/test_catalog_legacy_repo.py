@@ -91,7 +91,11 @@ def test_legacy_repositories_are_fully_forward_ported(repos: dict[str, Path]) ->
         assert res.exit_code == 0, res.stderr
         assert json.loads(res.stdout)["summary"]["auto_fixable"] == 0
         assert apply_rules(root, ["set:all"], [], [], target) == {}, "a second pass must change nothing"
-    assert {r.id for r in get_rules() if r.auto_fixable} <= fired
+    # every forward/reverse rule fires; device rules (set:cpu-plan) never do unless named, though the fixtures
+    # hold their sites (`.cuda()` is everywhere in GPU code)
+    device = {r.id for r in get_rules() if r.direction == "device"}
+    assert device and not device & fired
+    assert {r.id for r in get_rules() if r.auto_fixable} - device <= fired
 
 
 def test_composed_legacy_script(repos: dict[str, Path]) -> None:

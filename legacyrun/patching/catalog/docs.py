@@ -37,7 +37,9 @@ def render() -> str:
         "A rule applies when every version range it declares holds for the target stack (`torch`, `python`, `cuda`;"
         " a component the target leaves unknown does not restrict). Forward rules port legacy code to newer"
         " releases; reverse rules (`set:reverse`) make newer code run on an old pinned stack. Without `--target`,"
-        " `scan` reports forward rules only.",
+        " `scan` reports forward rules only. Device rules (`set:cpu-plan`) fix GPU-only code for a CPU run; a scan"
+        " never chooses them and `set:all` leaves them out: a recipe names them, and `up <git URL> --smoke` adds"
+        " them to the failing file when `explain` names one (its `cpu_rules`).",
         "",
         "    legacyrun scan PATH [--target torch=1.4,python=3.7,cuda=10.1] [--rule ID|set:NAME ...] [--json]",
         "",

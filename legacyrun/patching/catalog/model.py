@@ -19,6 +19,7 @@ SET_NAMES = (
     "shell-forward",
     "config-forward",
     "reverse",
+    "cpu-plan",
     "all",
 )
 LANGS = ("python", "cpp", "cuda", "shell", "config")
@@ -89,7 +90,7 @@ class Rule:
     def applies_to(self, target: TargetVersions | None) -> bool:
         """Forward rules only when no target is given; otherwise every declared version range must hold."""
         if target is None:
-            return self.direction == "forward"
+            return self.direction in ("forward", "device")
         for key, spec in self.applies.items():
             value = getattr(target, key)
             if value is not None and not _in_range(value, spec):
@@ -174,7 +175,8 @@ def rule_sets() -> dict[str, list[str]]:
     """`set:<name>` -> member rule ids, in application order."""
     out: dict[str, list[str]] = {f"{SET_PREFIX}{name}": [] for name in SET_NAMES}
     for rule in get_rules():
-        out[f"{SET_PREFIX}all"].append(rule.id)
+        if rule.direction != "device":  # a CPU plan's rules are named one by one (see rules.yaml)
+            out[f"{SET_PREFIX}all"].append(rule.id)
         for name in rule.sets:
             out[f"{SET_PREFIX}{name}"].append(rule.id)
     return out

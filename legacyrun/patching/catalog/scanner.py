@@ -27,7 +27,8 @@ def scan(root: Path, target: TargetVersions | None = None, *, rule_ids: list[str
     root = Path(root)
     if not root.exists():
         raise PatchError(f"{root}: no such file or directory to scan")
-    rules = expand_rule_ids(rule_ids) if rule_ids else list(get_rules())
+    # device rules (a CPU plan meeting GPU-only code) are found only when asked for: everything calls .cuda()
+    rules = expand_rule_ids(rule_ids) if rule_ids else [r for r in get_rules() if r.direction != "device"]
     rules = [r for r in rules if r.applies_to(target)]
     if not rules:
         return []
