@@ -31,7 +31,7 @@ def repository_url(ref: str) -> str:
 
 
 def recipe_name(url: str) -> str:
-    from legacyrun.recipe.sources import default_name
+    from legacyrun.share.sources import default_name
 
     slug = re.sub(r"[^a-z0-9_.-]+", "-", default_name(url).lower()).strip("-._")
     return slug or "project"
@@ -40,7 +40,7 @@ def recipe_name(url: str) -> str:
 def scaffold_into(ref: str, workspace_root: Path, mirrors: Any) -> tuple[Path, Any]:
     """Scaffold `ref` and write the recipe into `workspace_root`; (recipe path, ScaffoldResult)."""
     from legacyrun.fsutil import atomic_write_text
-    from legacyrun.recipe.scaffold import scaffold_recipe
+    from legacyrun.share.scaffold import scaffold_recipe
 
     url = repository_url(ref)
     result = scaffold_recipe(recipe_name(url), url, mirrors=mirrors)

@@ -15,10 +15,10 @@ from support.cli import run_inproc
 
 from legacyrun import lock as lockmod
 from legacyrun.errors import LockError, UsageError
-from legacyrun.recipe.bundle import open_bundle, open_bundle_full, seed_workspace_lock
 from legacyrun.recipe.loader import load_path
-from legacyrun.recipe.registry import load
 from legacyrun.resolve.model import GpuInfo, HostInfo, Resolution
+from legacyrun.share.bundle import open_bundle, open_bundle_full, seed_workspace_lock
+from legacyrun.share.registry import load
 from legacyrun.workspace import Workspace
 
 PATCH = "--- a/train.py\n+++ b/train.py\n@@ -1 +1 @@\n-loss.data[0]\n+loss.item()\n"

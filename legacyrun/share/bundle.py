@@ -1,6 +1,6 @@
 """Export bundles: one .tar.gz with a recipe, its patches and the workspace's locks, to hand to a colleague.
 
-Layout inside the tarball (so that the registry's patches_dir_for() finds the patches beside the recipe):
+Layout inside the tarball (so that legacyrun.recipe.refs.patches_dir_for() finds the patches beside the recipe):
 
     manifest.json              bundle format, legacyrun version, recipe name + hash, sha256 and size per member
     recipes/<name>.yaml        the recipe, byte for byte
@@ -26,18 +26,18 @@ import shutil
 import tarfile
 import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from legacyrun.errors import LockError, UsageError
-from legacyrun.fsutil import atomic_write_bytes, sha256_file
+from legacyrun import __version__
+from legacyrun.errors import FetchError, LockError, UsageError
+from legacyrun.fetch.archive import Limits, extract
+from legacyrun.fsutil import atomic_write_bytes, atomic_write_text, sha256_file
 from legacyrun.invocation import command
+from legacyrun.lock import LOCK_VERSION, Lockfile
+from legacyrun.recipe.loader import LoadedRecipe, load_path
+from legacyrun.recipe.refs import RecipeRef
 from legacyrun.userdirs import cache_dir
-
-if TYPE_CHECKING:
-    from legacyrun.recipe.loader import LoadedRecipe
-    from legacyrun.recipe.registry import RecipeRef
-    from legacyrun.workspace import Workspace
+from legacyrun.workspace import Workspace
 
 BUNDLE_VERSION = 1
 MANIFEST = "manifest.json"
@@ -87,28 +87,12 @@ class OpenedBundle:
 # --- safe extraction (shared with http recipe sources) --------------------------------------------------------
 
 
-def _safe_name(name: str, display: str) -> str:
-    """A member name that stays inside the destination, or a BundleError."""
-    if not name or "\\" in name or name.startswith("/") or "\x00" in name:
-        raise BundleError(f"{display}: unsafe member name {name!r}")
-    parts = PurePosixPath(name).parts
-    if any(p == ".." for p in parts) or (parts and ":" in parts[0] and len(parts[0]) == 2):
-        raise BundleError(f"{display}: member {name!r} would be written outside the extraction folder")
-    clean = "/".join(p for p in parts if p not in ("", "."))
-    if not clean:
-        raise BundleError(f"{display}: unsafe member name {name!r}")
-    return clean
-
-
 def safe_extract_tar(archive: Path, dest: Path, *, display: str | None = None) -> list[str]:
     """Extract regular files and folders only (no links, devices, absolute or climbing names) into `dest`, through
     the one extractor (legacyrun/fetch/archive.py) with its limits; its refusals become BundleError (exit 2).
 
     Returns the file names extracted. `dest` should be a fresh temp folder; the caller renames it into place.
     """
-    from legacyrun.errors import FetchError
-    from legacyrun.fetch.archive import Limits, extract
-
     shown = display or str(archive)
     limits = Limits(max_bytes=_MAX_MEMBER_BYTES, max_members=100_000, files_only=True)
     try:
@@ -152,8 +136,6 @@ def _sha(data: bytes) -> str:
 
 def export_bundle(loaded: LoadedRecipe, output: Path, *, workspace: Path | None = None) -> ExportResult:
     """Write `output` (.tar.gz) with the recipe, its patches and the workspace's locks (when present)."""
-    from legacyrun import __version__
-
     if not output.name.endswith(".tar.gz"):
         raise UsageError(f"export file must end in .tar.gz: {output}")
     name = loaded.recipe.name
@@ -166,8 +148,6 @@ def export_bundle(loaded: LoadedRecipe, output: Path, *, workspace: Path | None 
                 members[f"patches/{name}/{path.relative_to(patches).as_posix()}"] = path.read_bytes()
     lock_info: dict[str, object] | None = None
     if workspace is not None:
-        from legacyrun.workspace import Workspace
-
         ws = Workspace.at(workspace)
         # Every lock a backend wrote travels: the bundle reproduces the environment, not only the pins.
         locks = (
@@ -212,8 +192,6 @@ def _check_lock(data: bytes, display: str) -> dict[str, object]:
     """The lock must be a lockfile this legacyrun reads; returns the few fields the manifest repeats."""
     import yaml
     from pydantic import ValidationError
-
-    from legacyrun.lock import LOCK_VERSION, Lockfile
 
     try:
         parsed = yaml.safe_load(data.decode("utf-8"))
@@ -316,8 +294,6 @@ def bundle_origin(digest: str) -> str:
 
 def open_bundle(path: Path) -> tuple[LoadedRecipe, str | None, str | None]:
     """(recipe, legacyrun.lock text or None, conda-lock.yml text or None) of an exported bundle."""
-    from legacyrun.recipe.loader import load_path
-
     opened = open_bundle_full(Path(path))
     loaded = load_path(opened.recipe_path, origin=bundle_origin(opened.sha256))
     return loaded, opened.lock_text, opened.conda_lock_text
@@ -325,8 +301,6 @@ def open_bundle(path: Path) -> tuple[LoadedRecipe, str | None, str | None]:
 
 def find_bundle(spec: str) -> RecipeRef:
     """The registry's hook: RECIPE given as a path ending .tar.gz is the recipe inside that bundle."""
-    from legacyrun.recipe.registry import RecipeRef
-
     opened = open_bundle_full(Path(spec).expanduser())
     return RecipeRef(opened.recipe_path.stem, opened.recipe_path, bundle_origin(opened.sha256))
 
@@ -352,8 +326,6 @@ def seed_workspace_lock(
     A missing file is written; an identical one is kept. A different one is kept when this same bundle lock was
     seeded before (the later steps of `up` own it since), and otherwise is a LockError unless `replace`.
     """
-    from legacyrun.fsutil import atomic_write_text
-
     written: list[str] = []
     kept: list[str] = []
     seeded = (ws.step_record(SEED_STEP) or {}).get("outputs", {})
