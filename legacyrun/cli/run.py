@@ -271,10 +271,9 @@ def _seed_bundle_lock(recipe: str, ws: Any) -> None:
         return
     from pathlib import Path
 
-    from legacyrun.share.bundle import open_bundle, seed_workspace_lock
+    from legacyrun.share.bundle import seed_from_bundle
 
-    _loaded, lock_text, conda_text = open_bundle(Path(recipe))
-    seed_workspace_lock(ws, lock_text, conda_text)
+    seed_from_bundle(ws, Path(recipe))
 
 
 def status_cmd(ctx: typer.Context, recipe: RecipeArg, json: JsonOpt = False, workspace: WorkspaceOpt = None) -> None:

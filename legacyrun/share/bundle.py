@@ -7,12 +7,14 @@ Layout inside the tarball (so that legacyrun.recipe.refs.patches_dir_for() finds
     patches/<name>/...         the recipe's unified diffs (LoadedRecipe.patches_dir)
     legacyrun.lock             the workspace lock, when there is one
     conda-lock.yml             the conda lock, when there is one
+    requirements.lock.txt      the venv backend's hash-pinned requirements, when there is one
 
 The tarball is deterministic: members sorted, mtime 0, uid/gid 0, no user names, fixed modes, gzip without a
 timestamp or file name; exporting the same inputs twice gives the same bytes (and the same sha256).
 
 Opening a bundle extracts it, after checking every member's name and type and its sha256 against the manifest,
-into cache_dir()/bundles/<sha256 of the tarball>/, via a temp folder and a rename.
+into cache_dir()/bundles/<sha256 of the tarball>/, via a temp folder and a rename. `up BUNDLE.tar.gz` seeds the new
+workspace with every lock the bundle carries (seed_from_bundle), so each backend installs exactly that set.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class OpenedBundle:
     recipe_path: Path
     lock_text: str | None
     conda_lock_text: str | None
+    venv_lock_text: str | None = None
 
 
 # --- safe extraction (shared with http recipe sources) --------------------------------------------------------
@@ -273,7 +276,7 @@ def open_bundle_full(path: Path) -> OpenedBundle:
     if len(recipes) != 1:
         raise BundleError(f"{display}: expected exactly one recipes/<name>.yaml, found {len(recipes)}")
     texts: dict[str, str | None] = {}
-    for member in (LOCK_MEMBER, CONDA_LOCK_MEMBER):
+    for member in (LOCK_MEMBER, CONDA_LOCK_MEMBER, VENV_LOCK_MEMBER):
         p = final / member
         texts[member] = p.read_bytes().decode("utf-8") if p.is_file() else None
     if texts[LOCK_MEMBER] is not None:
@@ -285,6 +288,7 @@ def open_bundle_full(path: Path) -> OpenedBundle:
         recipe_path=final / recipes[0],
         lock_text=texts[LOCK_MEMBER],
         conda_lock_text=texts[CONDA_LOCK_MEMBER],
+        venv_lock_text=texts[VENV_LOCK_MEMBER],
     )
 
 
@@ -319,9 +323,16 @@ class SeedResult:
 
 
 def seed_workspace_lock(
-    ws: Workspace, lock_text: str | None, conda_lock_text: str | None, *, replace: bool = False
+    ws: Workspace,
+    lock_text: str | None,
+    conda_lock_text: str | None,
+    *,
+    venv_lock_text: str | None = None,
+    replace: bool = False,
 ) -> SeedResult:
-    """Put a bundle's locks into a workspace so the next steps reproduce exactly that lock.
+    """Put a bundle's locks into a workspace so the next steps reproduce exactly that lock: legacyrun.lock for the
+    pins, conda-lock.yml and requirements.lock.txt for what the conda and venv backends install (the venv backend
+    installs a requirements.lock.txt made from the same requirements as it is, hash-pinned, without resolving).
 
     A missing file is written; an identical one is kept. A different one is kept when this same bundle lock was
     seeded before (the later steps of `up` own it since), and otherwise is a LockError unless `replace`.
@@ -329,10 +340,12 @@ def seed_workspace_lock(
     written: list[str] = []
     kept: list[str] = []
     seeded = (ws.step_record(SEED_STEP) or {}).get("outputs", {})
-    for member, path, text in (
+    locks = (
         (LOCK_MEMBER, ws.lockfile, lock_text),
         (CONDA_LOCK_MEMBER, ws.conda_lockfile, conda_lock_text),
-    ):
+        (VENV_LOCK_MEMBER, ws.root / VENV_LOCK_MEMBER, venv_lock_text),
+    )
+    for member, path, text in locks:
         if text is None:
             continue
         digest = _sha(text.encode("utf-8"))
@@ -350,13 +363,17 @@ def seed_workspace_lock(
         written.append(member)
     if written:
         ws.root.mkdir(parents=True, exist_ok=True)
-        outputs = {
-            m: _sha(t.encode("utf-8"))
-            for m, t in ((LOCK_MEMBER, lock_text), (CONDA_LOCK_MEMBER, conda_lock_text))
-            if t is not None
-        }
+        outputs = {m: _sha(t.encode("utf-8")) for m, _path, t in locks if t is not None}
         ws.record_step(SEED_STEP, _sha(json.dumps(outputs, sort_keys=True).encode()), outputs)
     return SeedResult(written=written, kept=kept)
+
+
+def seed_from_bundle(ws: Workspace, path: Path, *, replace: bool = False) -> SeedResult:
+    """`up BUNDLE.tar.gz`: every lock the bundle carries, placed in `ws` before anything resolves or builds."""
+    opened = open_bundle_full(Path(path))
+    return seed_workspace_lock(
+        ws, opened.lock_text, opened.conda_lock_text, venv_lock_text=opened.venv_lock_text, replace=replace
+    )
 
 
 __all__ = [
@@ -373,5 +390,6 @@ __all__ = [
     "open_bundle",
     "open_bundle_full",
     "safe_extract_tar",
+    "seed_from_bundle",
     "seed_workspace_lock",
 ]
