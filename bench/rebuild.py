@@ -63,7 +63,7 @@ def hand_compile(ws: Path) -> float:
     os.environ["LEGACYRUN_CCACHE"] = "0"
     from legacyrun.backends.native import local_setup, local_step_env
     from legacyrun.backends.service import plan_from_lock
-    from legacyrun.recipe.registry import load
+    from legacyrun.share.registry import load
     from legacyrun.workspace import Workspace
 
     plan = plan_from_lock(load(RECIPE), Workspace.at(ws))

@@ -27,8 +27,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from legacyrun.host import assumed_host
-    from legacyrun.recipe.registry import load
     from legacyrun.resolve import resolve
+    from legacyrun.share.registry import load
 
     loaded = load(args.recipe)
     host = assumed_host(args.gpu, args.driver)

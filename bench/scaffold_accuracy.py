@@ -24,7 +24,7 @@ from support.scaffold_projects import PROJECTS, curated  # noqa: E402
 from legacyrun.fetch.mirrors import Mirrors  # noqa: E402
 from legacyrun.infer.accuracy import compare, render, score  # noqa: E402
 from legacyrun.recipe.loader import parse_text  # noqa: E402
-from legacyrun.recipe.scaffold import scaffold_recipe  # noqa: E402
+from legacyrun.share.scaffold import scaffold_recipe  # noqa: E402
 
 
 def main() -> int:

@@ -36,10 +36,10 @@ def main() -> None:
         base = Path(tmp)
         os.environ["LEGACYRUN_CACHE_DIR"] = str(base / "cache")
         os.environ["LEGACYRUN_CONFIG_DIR"] = str(base / "config")
-        from legacyrun.recipe.bundle import export_bundle, open_bundle
-        from legacyrun.recipe.registry import available, load
-        from legacyrun.recipe.sources import add_source
-        from legacyrun.recipe.trust import is_trusted
+        from legacyrun.share.bundle import export_bundle, open_bundle
+        from legacyrun.share.registry import available, load
+        from legacyrun.share.sources import add_source
+        from legacyrun.share.trust import is_trusted
 
         for s in range(3):
             folder = base / f"src{s}"

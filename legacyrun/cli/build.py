@@ -52,7 +52,7 @@ def build_cmd(
 ) -> None:
     """Build the environment from the resolved pins; a second build with the same inputs does nothing."""
     from legacyrun.backends.service import build_environment, plan_from_lock
-    from legacyrun.recipe.registry import load
+    from legacyrun.share.registry import load
 
     opts = options(ctx, json=json, workspace=workspace)
     if gpu or driver or cpu:

@@ -152,7 +152,7 @@ def fetch_cmd(
     from legacyrun.fetch.api import fetch
     from legacyrun.fetch.mirrors import Mirrors
     from legacyrun.fetch.progress import NullProgress
-    from legacyrun.recipe.registry import load
+    from legacyrun.share.registry import load
 
     opts = options(ctx, json=json, workspace=workspace)
     loaded = load(recipe)

@@ -25,7 +25,7 @@ def _patch_command(
     from legacyrun.cli.patch_render import show_outcome
     from legacyrun.errors import UsageError
     from legacyrun.patching.command import parse_gpus, patch_command
-    from legacyrun.recipe.registry import load
+    from legacyrun.share.registry import load
 
     if ctx.args:  # the command accepts extra args for historical reasons; a typo must not pass silently
         raise UsageError(f"unexpected argument(s) for patch: {' '.join(ctx.args)}")

@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
 
 def list_cmd(ctx: typer.Context, json: JsonOpt = False) -> None:
     """List the recipes legacyrun knows (built-in and LEGACYRUN_RECIPE_PATH)."""
-    from legacyrun.recipe.registry import available
+    from legacyrun.share.registry import available
 
     opts = options(ctx, json=json)
     refs = available()
@@ -47,8 +47,8 @@ def _title(path: Path) -> str:
 
 def show_cmd(ctx: typer.Context, recipe: RecipeArg, json: JsonOpt = False) -> None:
     """Show a recipe: sources and commits, pins per profile, datasets, patches, tasks."""
-    from legacyrun.recipe.registry import load
     from legacyrun.recipe.summary import human_size, summarize
+    from legacyrun.share.registry import load
 
     opts = options(ctx, json=json)
     data = summarize(load(recipe))

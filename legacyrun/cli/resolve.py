@@ -111,8 +111,8 @@ def resolve_cmd(
     ] = False,
 ) -> None:
     """Resolve a recipe's pins for this machine (or --gpu/--driver/--cpu) and say why."""
-    from legacyrun.recipe.registry import load
     from legacyrun.resolve.engine import resolve
+    from legacyrun.share.registry import load
 
     opts = options(ctx, json=json)
     pins = pins_for(pin)
@@ -143,9 +143,9 @@ def lock_cmd(
     json: JsonOpt = False,
 ) -> None:
     """Write <workspace>/legacyrun.lock with the resolved pins (or --check that it is current)."""
-    from legacyrun.recipe.registry import load
     from legacyrun.resolve.engine import resolve
     from legacyrun.resolve.locking import check_lock, write_lock
+    from legacyrun.share.registry import load
 
     opts = options(ctx, json=json, workspace=workspace)
     pins = pins_for(pin)

@@ -58,8 +58,8 @@ def run_cmd(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Run a task of a recipe in its built environment; the task's exit code becomes legacyrun's."""
-    from legacyrun.recipe.registry import load
     from legacyrun.run.service import RunRequest, run_command
+    from legacyrun.share.registry import load
 
     opts = options(ctx, json=json, workspace=workspace)
     loaded = load(recipe)
@@ -121,8 +121,8 @@ def up_cmd(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Resolve, lock, fetch, patch, build and run, skipping every step whose inputs did not change."""
-    from legacyrun.recipe.registry import load
     from legacyrun.run.up import UpRequest
+    from legacyrun.share.registry import load
 
     opts = options(ctx, json=json, workspace=workspace)
     scaffolded = _scaffold_for_up(recipe, opts, list(mirror or []))
@@ -245,7 +245,7 @@ def _fixed(scaffolded: tuple[Any, Any], req: Any, exc: Any, result: Any, fixes: 
 def _reloaded(req: Any, path: Any) -> Any:
     import dataclasses
 
-    from legacyrun.recipe.registry import load
+    from legacyrun.share.registry import load
 
     return dataclasses.replace(req, loaded=load(str(path)))
 
@@ -272,16 +272,15 @@ def _seed_bundle_lock(recipe: str, ws: Any) -> None:
         return
     from pathlib import Path
 
-    from legacyrun.recipe.bundle import open_bundle, seed_workspace_lock
+    from legacyrun.share.bundle import seed_from_bundle
 
-    _loaded, lock_text, conda_text = open_bundle(Path(recipe))
-    seed_workspace_lock(ws, lock_text, conda_text)
+    seed_from_bundle(ws, Path(recipe))
 
 
 def status_cmd(ctx: typer.Context, recipe: RecipeArg, json: JsonOpt = False, workspace: WorkspaceOpt = None) -> None:
     """What a workspace holds: lock, sources, datasets, patches, environment, last runs."""
-    from legacyrun.recipe.registry import load
     from legacyrun.run.service import workspace_status
+    from legacyrun.share.registry import load
 
     opts = options(ctx, json=json, workspace=workspace)
     loaded = load(recipe)

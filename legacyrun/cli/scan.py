@@ -71,7 +71,7 @@ def _recipe_for(path: Path, spec: str | None, opts: Options) -> tuple[LoadedReci
     """The recipe and workspace to judge findings by: --recipe, else the workspace whose src/ holds PATH."""
     from legacyrun.errors import LegacyrunError
     from legacyrun.patching.scope import find_workspace
-    from legacyrun.recipe.registry import load
+    from legacyrun.share.registry import load
 
     found = find_workspace(path)
     if spec is not None:

@@ -34,7 +34,7 @@ def confirm_commands(commands: list[str]) -> bool:
 
 def require_trust(loaded: LoadedRecipe, *, trust: bool) -> None:
     """The hook for commands that run a recipe's commands: --trust, else ask on a terminal, else TrustError."""
-    from legacyrun.recipe.trust import ensure_trusted
+    from legacyrun.share.trust import ensure_trusted
 
     interactive = sys.stdin.isatty() and sys.stderr.isatty()
     ensure_trusted(loaded, trust_flag=trust, interactive=interactive, confirm=confirm_commands)
@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _source_rows(statuses: list[object]) -> list[list[str]]:
-    from legacyrun.recipe.sources import SourceStatus
+    from legacyrun.share.sources import SourceStatus
 
     rows = []
     for st in statuses:
@@ -81,7 +81,7 @@ def add_cmd(
     """Register a recipe source and fetch it."""
     from typing import cast
 
-    from legacyrun.recipe.sources import KINDS, SourceKind, add_source
+    from legacyrun.share.sources import KINDS, SourceKind, add_source
 
     opts = options(ctx, json=json)
     if kind is not None and kind not in KINDS:
@@ -96,7 +96,7 @@ def add_cmd(
 
 def sources_cmd(ctx: typer.Context, json: JsonOpt = False) -> None:
     """List the recipe sources, highest priority first."""
-    from legacyrun.recipe.sources import list_sources
+    from legacyrun.share.sources import list_sources
 
     opts = options(ctx, json=json)
     statuses = list_sources()
@@ -115,7 +115,7 @@ def update_cmd(
     json: JsonOpt = False,
 ) -> None:
     """Fetch git and http recipe sources again."""
-    from legacyrun.recipe.sources import update_sources
+    from legacyrun.share.sources import update_sources
 
     opts = options(ctx, json=json)
     statuses = update_sources(name)
@@ -138,7 +138,7 @@ def remove_cmd(
     """Unregister a recipe source (its fetched copy is deleted; a local directory is left alone)."""
     from dataclasses import asdict
 
-    from legacyrun.recipe.sources import remove_source
+    from legacyrun.share.sources import remove_source
 
     opts = options(ctx, json=json)
     src = remove_source(name)
@@ -157,8 +157,8 @@ def trust_cmd(
     json: JsonOpt = False,
 ) -> None:
     """Show the commands a recipe runs, then record that you trust them (by the recipe's content hash)."""
-    from legacyrun.recipe.registry import load
-    from legacyrun.recipe.trust import record_trust, revoke_trust, trust_status
+    from legacyrun.share.registry import load
+    from legacyrun.share.trust import record_trust, revoke_trust, trust_status
 
     opts = options(ctx, json=json)
     loaded = load(recipe)
@@ -206,8 +206,8 @@ def export_cmd(
     json: JsonOpt = False,
 ) -> None:
     """Bundle the recipe, its patches and the workspace's legacyrun.lock / conda-lock.yml into one .tar.gz."""
-    from legacyrun.recipe.bundle import export_bundle
-    from legacyrun.recipe.registry import load
+    from legacyrun.share.bundle import export_bundle
+    from legacyrun.share.registry import load
 
     opts = options(ctx, json=json, workspace=workspace)
     loaded = load(recipe)
@@ -234,7 +234,7 @@ def new_cmd(
 ) -> None:
     """Scaffold a recipe from a git repository: pins, build steps, GPU adaptation, catalog patches, TODOs."""
     from legacyrun.fsutil import atomic_write_text
-    from legacyrun.recipe.scaffold import scaffold_recipe
+    from legacyrun.share.scaffold import scaffold_recipe
 
     opts = options(ctx, json=json)
     target = output if output is not None else Path(f"{name}.yaml")

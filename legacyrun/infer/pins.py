@@ -23,6 +23,8 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from legacyrun.knowledge import kb
+
 KEYS = ("torch", "torchvision", "cuda", "python")
 
 RANK_COMMAND = 1
@@ -162,15 +164,8 @@ def _from_requirements(root: Path, files: list[Path], out: list[Evidence]) -> No
 
 
 def _from_environment_yml(root: Path, files: list[Path], out: list[Evidence]) -> None:
-    names = {
-        "pytorch": "torch",
-        "torch": "torch",
-        "torchvision": "torchvision",
-        "python": "python",
-        "cudatoolkit": "cuda",
-        "cuda-toolkit": "cuda",
-        "pytorch-cuda": "cuda",
-    }
+    # The shared conda name table (knowledge/data/conda_names.json); only the keys this module pins.
+    names = {name: key for name, key in kb().conda_names.items() if key in KEYS}
     for path in files:
         if path.name not in ("environment.yml", "environment.yaml") or len(path.relative_to(root).parts) > 2:
             continue
@@ -231,8 +226,6 @@ def _v(text: str) -> Version | None:
 
 def _torch_release(minor_or_full: str) -> str | None:
     """The knowledge base's release for '1.2' (the first 1.2.x) or '1.2.0' (itself)."""
-    from legacyrun.knowledge import kb
-
     want = _v(minor_or_full)
     if want is None:
         return None
@@ -249,8 +242,6 @@ def _torch_release(minor_or_full: str) -> str | None:
 
 def _date_pins(date: str) -> dict[str, tuple[str, str]]:
     """torch/CUDA/Python current at `date` (YYYY-MM-DD): (value, why)."""
-    from legacyrun.knowledge import kb
-
     out: dict[str, tuple[str, str]] = {}
     known = [r for r in kb().torch_releases if r.date and r.date <= date]
     if not known:
@@ -294,8 +285,6 @@ def code_floor(root: Path) -> tuple[str, str] | None:
 
 def _torchvision_and_checks(res: PinInference) -> None:
     """torchvision from the install command or the torch release; a CUDA/Python with no build of it is a TODO."""
-    from legacyrun.knowledge import kb
-
     rel_obj = kb().torch_release(res.pins["torch"]) if "torch" in res.pins else None
     tv = res.evidence.get("torchvision")
     if tv is not None and tv.rank == RANK_COMMAND:

@@ -31,7 +31,7 @@ def repository_url(ref: str) -> str:
 
 
 def recipe_name(url: str) -> str:
-    from legacyrun.recipe.sources import default_name
+    from legacyrun.share.sources import default_name
 
     slug = re.sub(r"[^a-z0-9_.-]+", "-", default_name(url).lower()).strip("-._")
     return slug or "project"
@@ -45,7 +45,7 @@ def scaffold_into(ref: str, workspace_root: Path, mirrors: Any) -> tuple[Path, A
     earlier `up` scaffolded there from the same URL is kept as it is (with the known fixes and the edits made to
     it since); delete it to scaffold again."""
     from legacyrun.fsutil import atomic_write_text
-    from legacyrun.recipe.scaffold import ScaffoldResult, scaffold_recipe
+    from legacyrun.share.scaffold import ScaffoldResult, scaffold_recipe
 
     url = repository_url(ref)
     path = workspace_root / RECIPE_FILE

@@ -346,6 +346,12 @@ class KnowledgeBase:
         rows = [(str(r["python"]), str(r["date"])) for r in self._data("python.json")["releases"]]
         return sorted(rows, key=lambda r: version_key(r[0]))
 
+    # -- conda package names ------------------------------------------------------------------------------------
+    @cached_property
+    def conda_names(self) -> dict[str, str]:
+        """conda package name (lower case) -> the pin it sets: torch, torchvision, python, cuda or cudnn."""
+        return {str(k): str(v) for k, v in self._data("conda_names.json")["names"].items()}
+
     # -- torch --------------------------------------------------------------------------------------------------
     @cached_property
     def torch_releases(self) -> tuple[TorchRelease, ...]:

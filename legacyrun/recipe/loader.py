@@ -30,6 +30,7 @@ from legacyrun.recipe.models import (
     Recipe,
     cross_reference_problems,
 )
+from legacyrun.recipe.refs import patches_dir_for
 
 Positions = dict[Location, tuple[int, int]]
 
@@ -56,8 +57,6 @@ class LoadedRecipe:
     @property
     def patches_dir(self) -> Path:
         """Unified diffs for this recipe: patches/<name>/ beside a recipes/ folder, or beside the file."""
-        from legacyrun.recipe.registry import patches_dir_for
-
         return patches_dir_for(self.path, self.recipe.name)
 
 

@@ -65,8 +65,8 @@ class DoctorReport:
 
 def diagnose(host: HostInfo, recipe: str | None = None) -> DoctorReport:
     """Resolve each recipe (or the one named) for `host`; failures become verdicts, never exceptions."""
-    from legacyrun.recipe.registry import available, load
     from legacyrun.resolve.engine import resolve
+    from legacyrun.share.registry import available, load
 
     report = DoctorReport(host=host)
     specs = [recipe] if recipe else [ref.name for ref in available()]

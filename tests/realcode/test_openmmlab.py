@@ -29,8 +29,8 @@ from legacyrun.backends.native import run_local_steps
 from legacyrun.host import host_from_flags, nvcc_version
 from legacyrun.lock import read as read_lock
 from legacyrun.recipe.models import BuildStep
-from legacyrun.recipe.registry import load
 from legacyrun.resolve import resolve
+from legacyrun.share.registry import load
 from legacyrun.workspace import Workspace
 
 pytestmark = [pytest.mark.slow, pytest.mark.realcode]

@@ -25,8 +25,8 @@ from legacyrun.errors import BuildError
 from legacyrun.host import host_from_flags, nvcc_version
 from legacyrun.patching.engine import apply, plan_patches
 from legacyrun.patching.target import Target
-from legacyrun.recipe.registry import load
 from legacyrun.resolve import resolve
+from legacyrun.share.registry import load
 from legacyrun.workspace import Workspace
 
 pytestmark = pytest.mark.slow

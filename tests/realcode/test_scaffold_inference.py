@@ -17,8 +17,8 @@ from legacyrun.fetch.mirrors import Mirrors
 from legacyrun.infer.accuracy import compare, score
 from legacyrun.recipe.loader import parse_text
 from legacyrun.recipe.models import Recipe
-from legacyrun.recipe.scaffold import ScaffoldResult, scaffold_recipe
 from legacyrun.run.runner import config_values, split_args
+from legacyrun.share.scaffold import ScaffoldResult, scaffold_recipe
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,9 @@ import pytest
 from support.cli import run_inproc
 
 from legacyrun.recipe.loader import load_path
-from legacyrun.recipe.registry import available, builtin_dir
+from legacyrun.recipe.refs import builtin_dir
 from legacyrun.recipe.schema import schema_text
+from legacyrun.share.registry import available
 
 BUILTIN = sorted(builtin_dir().glob("*.yaml"))
 

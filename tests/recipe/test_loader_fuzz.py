@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from legacyrun.errors import RecipeError
 from legacyrun.recipe.loader import parse_text
-from legacyrun.recipe.registry import builtin_dir
+from legacyrun.recipe.refs import builtin_dir
 
 TEXTS = [p.read_text(encoding="utf-8") for p in sorted(builtin_dir().glob("*.yaml"))]
 LINE = re.compile(r"^x\.yaml:(\d+):(\d+): (\([a-z ]+\)|\S+): .+$")

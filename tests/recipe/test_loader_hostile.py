@@ -19,7 +19,7 @@ import yaml
 
 from legacyrun.errors import LegacyrunError, RecipeError
 from legacyrun.recipe.loader import parse_text
-from legacyrun.recipe.registry import builtin_dir
+from legacyrun.recipe.refs import builtin_dir
 
 TEXTS = [p.read_text(encoding="utf-8") for p in sorted(builtin_dir().glob("*.yaml"))]
 DATA = [yaml.safe_load(t) for t in TEXTS]

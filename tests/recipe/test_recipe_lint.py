@@ -11,7 +11,7 @@ from support.cli import run_cli
 
 from legacyrun.recipe.lint import pip_without_no_deps, recipe_warnings, runs_pip_install
 from legacyrun.recipe.loader import load_path
-from legacyrun.recipe.registry import builtin_dir
+from legacyrun.recipe.refs import builtin_dir
 
 
 def _recipe(tmp_path: Path, argv: list[str]) -> Path:

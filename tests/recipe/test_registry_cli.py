@@ -12,7 +12,7 @@ from support.cli import run_cli, run_inproc
 
 import legacyrun
 from legacyrun.recipe.loader import load_path
-from legacyrun.recipe.registry import builtin_dir
+from legacyrun.recipe.refs import builtin_dir
 
 BUILTIN = sorted(builtin_dir().glob("*.yaml"))
 

@@ -16,7 +16,7 @@ from legacyrun.host import assumed_host
 from legacyrun.knowledge import kb
 from legacyrun.knowledge.base import cc_key, version_key
 from legacyrun.recipe.loader import LoadedRecipe, load_path
-from legacyrun.recipe.registry import builtin_dir
+from legacyrun.recipe.refs import builtin_dir
 from legacyrun.resolve import resolve
 from legacyrun.resolve.model import Resolution
 

@@ -153,9 +153,9 @@ def test_file_names_are_not_config_keys() -> None:
 
 
 def test_weights_overridden_away_are_not_needed(tmp_path: Path) -> None:
-    from legacyrun.recipe.registry import load
     from legacyrun.run.gpus import select_gpus
     from legacyrun.run.runner import needed_datasets, task_command
+    from legacyrun.share.registry import load
     from legacyrun.workspace import Workspace
 
     loaded = load("mask2former")
@@ -169,9 +169,9 @@ def test_weights_overridden_away_are_not_needed(tmp_path: Path) -> None:
 
 
 def test_smoke_task_command_uses_smoke_args_env_and_placeholders(tmp_path: Path) -> None:
-    from legacyrun.recipe.registry import load
     from legacyrun.run.gpus import select_gpus
     from legacyrun.run.runner import task_command
+    from legacyrun.share.registry import load
     from legacyrun.workspace import Workspace
 
     loaded = load("mask2former")
@@ -186,8 +186,8 @@ def test_smoke_task_command_uses_smoke_args_env_and_placeholders(tmp_path: Path)
 
 def test_smoke_needs_smoke_settings(tmp_path: Path) -> None:
     from legacyrun.errors import UsageError
-    from legacyrun.recipe.registry import load
     from legacyrun.run.runner import task_of
+    from legacyrun.share.registry import load
 
     with pytest.raises(UsageError, match="has no smoke settings"):
         task_of(load("mask2former"), "check-op", smoke=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -15,10 +16,10 @@ from support.cli import run_inproc
 
 from legacyrun import lock as lockmod
 from legacyrun.errors import LockError, UsageError
-from legacyrun.recipe.bundle import open_bundle, open_bundle_full, seed_workspace_lock
 from legacyrun.recipe.loader import load_path
-from legacyrun.recipe.registry import load
 from legacyrun.resolve.model import GpuInfo, HostInfo, Resolution
+from legacyrun.share.bundle import open_bundle, open_bundle_full, seed_from_bundle, seed_workspace_lock
+from legacyrun.share.registry import load
 from legacyrun.workspace import Workspace
 
 PATCH = "--- a/train.py\n+++ b/train.py\n@@ -1 +1 @@\n-loss.data[0]\n+loss.item()\n"
@@ -207,3 +208,66 @@ def test_export_carries_the_venv_lock(project: tuple[Path, Path], tmp_path: Path
     assert "requirements.lock.txt" in json.loads(res.stdout)["members"]
     opened = open_bundle_full(out)
     assert (opened.root / "requirements.lock.txt").read_bytes() == venv_lock.read_bytes()
+
+
+def test_up_of_a_bundle_installs_its_venv_lock_without_resolving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_git_repo: Callable
+) -> None:
+    """Real venvs, real `up`: workspace A resolves six and writes its hash-pinned requirements.lock.txt; `recipe
+    export` carries it; on another machine (clean cache and config) `up BUNDLE.tar.gz` seeds a fresh workspace B
+    with it byte for byte, and B's build installs exactly that file with --require-hashes, without resolving."""
+    from legacyrun.backends.venv import LOCK_NAME, find_python
+    from legacyrun.errors import BuildError
+
+    py = f"{sys.version_info.major}.{sys.version_info.minor}"
+    try:
+        find_python(py)
+    except BuildError as exc:
+        pytest.skip(f"no python{py} for a venv: {exc.message}")
+    repo = make_git_repo("sixproj")
+    repo.write("README.md", "six only\n")
+    sha = repo.commit()
+    recipe = tmp_path / "lab" / "recipes" / "sixproj.yaml"
+    recipe.parent.mkdir(parents=True)
+    recipe.write_text(
+        "schema_version: 1\nname: sixproj\ntitle: six only\n"
+        f"sources:\n  - {{name: sixproj, url: {repo.url}, commit: {sha}}}\n"
+        'env:\n  profiles:\n    faithful: {python: "3.6", torch: "1.4.0"}\n'
+        f'    modern: {{python: "{py}", torch: "2.13.0"}}\n'
+        "tasks:\n  show: {source: sixproj, argv: [python, -c, \"import six; print('six', six.__version__)\"]}\n"
+        "default_task: show\n",
+        encoding="utf-8",
+    )
+    loaded = load_path(recipe)
+    # The lock pins six alone (never torch): what the venv resolves and hash-pins is that one package.
+    res = Resolution(
+        recipe="sixproj", recipe_hash=loaded.hash, profile="modern", python=py, torch="2.13.0",
+        pip_specs=["six==1.16.0"], host=HostInfo(),
+    )  # fmt: skip
+    lock_text = lockmod.dump(lockmod.Lockfile(recipe="sixproj", recipe_hash=loaded.hash, resolution=res))
+    ws_a, ws_b = tmp_path / "ws-a", tmp_path / "ws-b"
+    ws_a.mkdir()
+    (ws_a / "legacyrun.lock").write_text(lock_text, encoding="utf-8")
+    up_args = ["--cpu", "--backend", "venv", "--profile", "modern", "--trust"]
+    first = run_inproc("up", str(recipe), "-w", str(ws_a), *up_args)
+    assert first.exit_code == 0, first.stderr
+    assert "six 1.16.0" in first.stdout
+    assert (ws_a / ".legacyrun" / "logs" / "build-pip-resolve.log").is_file()  # A resolved
+    venv_lock = (ws_a / LOCK_NAME).read_bytes()
+    assert b"six==1.16.0" in venv_lock and b"--hash=sha256:" in venv_lock
+    out = tmp_path / "sixproj.tar.gz"
+    exported = run_inproc("recipe", "export", str(recipe), "-o", str(out), "-w", str(ws_a), "--json")
+    assert exported.exit_code == 0, exported.stderr
+    assert LOCK_NAME in json.loads(exported.stdout)["members"]
+
+    monkeypatch.setenv("LEGACYRUN_CACHE_DIR", str(tmp_path / "other" / "cache"))
+    monkeypatch.setenv("LEGACYRUN_CONFIG_DIR", str(tmp_path / "other" / "config"))
+    again = run_inproc("up", str(out), "-w", str(ws_b), *up_args)
+    assert again.exit_code == 0, again.stderr
+    assert "six 1.16.0" in again.stdout
+    assert (ws_b / LOCK_NAME).read_bytes() == venv_lock
+    logs = ws_b / ".legacyrun" / "logs"
+    assert not (logs / "build-pip-resolve.log").exists(), "B must install the bundle's lock, not resolve again"
+    assert (logs / "build-pip.log").is_file()
+    # A second `up` of the bundle: the seeded locks are kept, nothing is written.
+    assert seed_from_bundle(Workspace.at(ws_b), out).written == []

@@ -17,7 +17,7 @@ from support.cli import run_inproc
 
 from legacyrun.errors import FetchError, UsageError
 from legacyrun.recipe.loader import load_path
-from legacyrun.recipe.scaffold import scaffold_recipe
+from legacyrun.share.scaffold import scaffold_recipe
 
 README = """# DetNet: a 2019 detector
 

@@ -14,8 +14,8 @@ import pytest
 from support.cli import run_cli, run_inproc
 
 from legacyrun.errors import FetchError, RecipeError, UsageError
-from legacyrun.recipe.registry import available, find, load
-from legacyrun.recipe.sources import add_source, default_name, guess_kind, list_sources, update_sources
+from legacyrun.share.registry import available, find, load
+from legacyrun.share.sources import add_source, default_name, guess_kind, list_sources, update_sources
 
 
 def _tarball(members: dict[str, str]) -> bytes:
@@ -198,7 +198,7 @@ def test_directory_source_in_place(tmp_path: Path, recipe_yaml: Callable) -> Non
 
 
 def test_damaged_registry_is_one_line_error() -> None:
-    from legacyrun.recipe.sources import registry_file
+    from legacyrun.share.sources import registry_file
 
     registry_file().parent.mkdir(parents=True, exist_ok=True)
     registry_file().write_text("{not json")

@@ -15,9 +15,9 @@ from support.cli import run_inproc
 from legacyrun import proc
 from legacyrun.errors import TrustError
 from legacyrun.recipe.loader import LoadedRecipe
-from legacyrun.recipe.registry import load
-from legacyrun.recipe.sources import add_source
-from legacyrun.recipe.trust import commands_of, ensure_trusted, is_trusted, trust_file
+from legacyrun.share.registry import load
+from legacyrun.share.sources import add_source
+from legacyrun.share.trust import commands_of, ensure_trusted, is_trusted, trust_file
 
 
 def _run_train(

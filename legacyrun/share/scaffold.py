@@ -18,16 +18,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.specifiers import SpecifierSet
+
 from legacyrun import proc
 from legacyrun.errors import FetchError, UsageError
+from legacyrun.fetch.mirrors import Mirrors
+from legacyrun.infer.commands import find_builds, find_tasks, modern_argv
+from legacyrun.infer.deps import find_dependencies
+from legacyrun.infer.frameworks import plan_training
+from legacyrun.infer.pins import doc_files, infer_pins
+from legacyrun.knowledge import kb, version_key
+from legacyrun.recipe.loader import parse_text
+from legacyrun.share.sources import default_name
 
 _MAX_DEPTH = 4
 _SKIP_DIRS = {".git", "node_modules", "__pycache__", ".github", "docs", "doc"}
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _MAX_FINDING_NOTES = 20
-# The stack the modern profile is scanned for (its pins say torch >=2.1 on Python 3.11).
-MODERN_TORCH = "2.5"
-MODERN_PYTHON = "3.11"
+# The modern profile's torch, and the torch its code is scanned for; its Python comes from the knowledge base.
+MODERN_TORCH_SPEC = ">=2.1"
+MODERN_SCAN_TORCH = "2.5"
 
 # README phrases: "PyTorch 1.4", "pytorch>=1.0", "PyTorch v0.4.1", "CUDA 10.1", "Python 3.6", "cuDNN v7", "GCC 5".
 _README_PATTERNS: dict[str, re.Pattern[str]] = {
@@ -37,15 +47,6 @@ _README_PATTERNS: dict[str, re.Pattern[str]] = {
     "python": re.compile(r"\bpython\s*(?:version\s*)?(?:[:=]=?|>=|==|v|\()?\s*([23]\.\d+)", re.I),
     "cudnn": re.compile(r"\bcudnn\s*(?:version\s*)?(?:[:=]=?|>=|==|v|\()?\s*(\d+)", re.I),
     "gcc": re.compile(r"\bgcc\s*(?:version\s*)?(?:[:=]=?|>=|==|v|\()?\s*(\d+)(?:\.\d+)*", re.I),
-}
-_CONDA_NAMES = {
-    "pytorch": "torch",
-    "torch": "torch",
-    "torchvision": "torchvision",
-    "python": "python",
-    "cudatoolkit": "cuda",
-    "cuda-toolkit": "cuda",
-    "cudnn": "cudnn",
 }
 _TORCH_NAMES = {"torch", "pytorch", "torchvision"}
 _NPROC_RE = re.compile(r"--?nproc[_-]per[_-]node(?:\s*=\s*|\s+)(\d+)")
@@ -233,8 +234,9 @@ def _environment_yml(facts: _Facts, root: Path, files: list[Path]) -> None:
             if not isinstance(dep, str):
                 continue
             m = re.match(r"^(?:[\w-]+::)?([A-Za-z0-9_.-]+)\s*(?:==?|\s)\s*([0-9][\w.*]*)", dep.strip())
-            if m and m.group(1).lower() in _CONDA_NAMES:
-                facts.pin(_CONDA_NAMES[m.group(1).lower()], m.group(2).rstrip(".*"), where)
+            conda_names = kb().conda_names
+            if m and m.group(1).lower() in conda_names:
+                facts.pin(conda_names[m.group(1).lower()], m.group(2).rstrip(".*"), where)
 
 
 def _launchers(facts: _Facts, root: Path, files: list[Path]) -> None:
@@ -291,6 +293,14 @@ def _slug(text: str) -> str:
 # --- catalog scan ---------------------------------------------------------------------------------------------
 
 
+def modern_python() -> str:
+    """The modern profile's Python: the newest one its oldest torch release supports (the knowledge base's
+    torch.json), so every torch the profile admits has a build for it."""
+    spec = SpecifierSet(MODERN_TORCH_SPEC)
+    oldest = next(r for r in kb().torch_releases if spec.contains(r.torch))  # torch_releases: oldest first
+    return max(oldest.python, key=version_key)
+
+
 def _targets(pins: dict[str, tuple[str, str]]) -> list[tuple[str, Any]]:
     """(profile, catalog TargetVersions) to scan for: modern always; faithful when its torch is exact.
 
@@ -311,7 +321,7 @@ def _targets(pins: dict[str, tuple[str, str]]) -> list[tuple[str, Any]]:
             return None
         return value
 
-    out: list[tuple[str, Any]] = [("modern", TargetVersions(torch=MODERN_TORCH, python=MODERN_PYTHON))]
+    out: list[tuple[str, Any]] = [("modern", TargetVersions(torch=MODERN_SCAN_TORCH, python=modern_python()))]
     torch = exact("torch")
     if torch is not None:
         out.append(("faithful", TargetVersions(torch=torch, python=exact("python"))))
@@ -461,15 +471,13 @@ def _profiles(facts: _Facts, inf: _Inferred, source: str, notes: list[str], todo
         faithful["build"] = builds
     modern: dict[str, Any] = {
         "description": "Current PyTorch with the catalog's forward ports.",
-        "python": "3.11",
-        "torch": ">=2.1",
+        "python": modern_python(),
+        "torch": MODERN_TORCH_SPEC,
     }
     if pip:
         modern["pip"] = sorted(pip)
         notes.append("modern.pip lists the requirements unpinned; pin the ones that must stay old")
     if builds:
-        from legacyrun.infer.commands import modern_argv
-
         modern["build"] = [{**b, "argv": modern_argv(b["argv"])} for b in builds]
     return {"faithful": faithful, "modern": modern}
 
@@ -582,8 +590,6 @@ def _training(
 ) -> Any:
     """Datasets, data roots, smoke sections and the framework's adapt keys (legacyrun.infer.frameworks); the tasks
     and adapt rules are updated in place, the datasets and patches returned in the plan."""
-    from legacyrun.infer.frameworks import plan_training
-
     deps = {d.known.name for d in inf.deps.deps}
     plan = plan_training(root, docs, source, tasks, deps, adapt["reference_gpus"] if adapt else None)
     if adapt is not None:
@@ -651,19 +657,11 @@ def scaffold_recipe(
     `mirrors` (legacyrun.fetch.mirrors.Mirrors; default: the user's) is how dependent repositories are read to pin
     them at the project's commit date.
     """
-    from legacyrun.infer.commands import find_builds, find_tasks
-    from legacyrun.infer.deps import find_dependencies
-    from legacyrun.infer.pins import doc_files, infer_pins
-    from legacyrun.recipe.loader import parse_text
-    from legacyrun.recipe.sources import default_name
-
     if not _NAME_RE.match(name):
         raise UsageError(f"invalid recipe name {name!r}: use lower-case letters, digits, '.', '_' or '-'")
     with tempfile.TemporaryDirectory(prefix="legacyrun-scaffold-") as tmp:
         root = Path(tmp) / "repo"
         if mirrors is None:
-            from legacyrun.fetch.mirrors import Mirrors
-
             mirrors = Mirrors.from_environment()
         sha, date = _checkout(url, commit, root, mirrors)
         files = list(_walk(root))

@@ -7,27 +7,13 @@ to a YAML file (anything with a '/' or a .yaml/.yml suffix), or an exported bund
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from legacyrun.errors import UsageError
 from legacyrun.recipe.loader import LoadedRecipe, load_path
-from legacyrun.resources import data_root
-
-SUFFIXES = (".yaml", ".yml")
-
-
-@dataclass(frozen=True)
-class RecipeRef:
-    """A recipe file found by the registry, not yet parsed."""
-
-    name: str
-    path: Path
-    origin: str  # "builtin", "path:<dir>", ...
-
-
-def builtin_dir() -> Path:
-    return data_root("recipes")
+from legacyrun.recipe.refs import SUFFIXES, RecipeRef, builtin_dir, looks_like_path
+from legacyrun.share.bundle import find_bundle
+from legacyrun.share.sources import find_qualified, source_search_dirs
 
 
 def search_dirs() -> list[tuple[str, Path]]:
@@ -36,8 +22,6 @@ def search_dirs() -> list[tuple[str, Path]]:
     for entry in os.environ.get("LEGACYRUN_RECIPE_PATH", "").split(os.pathsep):
         if entry.strip():
             dirs.append((f"path:{entry}", Path(entry).expanduser()))
-    from legacyrun.recipe.sources import source_search_dirs
-
     dirs.extend(source_search_dirs())
     return dirs
 
@@ -54,19 +38,11 @@ def available() -> list[RecipeRef]:
     return sorted(seen.values(), key=lambda r: r.name)
 
 
-def looks_like_path(spec: str) -> bool:
-    return "/" in spec or os.sep in spec or spec.endswith(SUFFIXES)
-
-
 def find(spec: str) -> RecipeRef:
     """Resolve a recipe name or path to a file (not parsed)."""
     if spec.endswith(".tar.gz"):
-        from legacyrun.recipe.bundle import find_bundle
-
         return find_bundle(spec)
     if ":" in spec and not looks_like_path(spec):
-        from legacyrun.recipe.sources import find_qualified
-
         return find_qualified(spec)
     if looks_like_path(spec):
         path = Path(spec).expanduser()
@@ -86,17 +62,4 @@ def load(spec: str) -> LoadedRecipe:
     return load_path(ref.path, origin=ref.origin)
 
 
-def patches_dir_for(recipe_path: Path, name: str) -> Path:
-    """patches/<name>/ for a recipe: beside the recipe's folder (recipes/../patches), else next to the file."""
-    candidates = [
-        recipe_path.resolve().parent.parent / "patches" / name,
-        recipe_path.resolve().parent / "patches" / name,
-        data_root("patches") / name,
-    ]
-    for cand in candidates:
-        if cand.is_dir():
-            return cand
-    return candidates[0]
-
-
-__all__ = ["RecipeRef", "available", "builtin_dir", "find", "load", "looks_like_path", "patches_dir_for", "search_dirs"]
+__all__ = ["available", "find", "load", "search_dirs"]

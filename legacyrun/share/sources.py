@@ -4,7 +4,7 @@ YAML or of a .tar.gz of recipes, or a local directory.
 The registry of sources is one JSON file in config_dir() (written atomically, under a file lock so two processes
 cannot lose each other's edits). git and http sources are copied into cache_dir()/sources/<name>/ (they can be
 fetched again at any time: `recipe update`); a local directory is referenced in place. Recipes are the *.yaml
-files at the top of a source or in its recipes/ folder; `legacyrun.recipe.registry.search_dirs()` lists those
+files at the top of a source or in its recipes/ folder; `legacyrun.share.registry.search_dirs()` lists those
 folders after the built-in ones and LEGACYRUN_RECIPE_PATH, highest priority first.
 """
 
@@ -20,16 +20,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 from urllib.parse import urlparse
 
 from legacyrun import proc
 from legacyrun.errors import FetchError, RecipeError, UsageError
-from legacyrun.fsutil import atomic_write_text
+from legacyrun.fsutil import atomic_write_bytes, atomic_write_text
+from legacyrun.recipe.loader import parse_text
+from legacyrun.recipe.refs import RecipeRef, builtin_dir
+from legacyrun.share.bundle import safe_extract_tar
 from legacyrun.userdirs import cache_dir, config_dir
-
-if TYPE_CHECKING:
-    from legacyrun.recipe.registry import RecipeRef
 
 SourceKind = Literal["git", "http", "dir"]
 KINDS: tuple[str, ...] = ("git", "http", "dir")
@@ -157,8 +157,6 @@ def source_search_dirs() -> list[tuple[str, Path]]:
 
 def find_qualified(spec: str) -> RecipeRef:
     """`SOURCE:NAME`: the recipe NAME from exactly that origin (`builtin:NAME` for a built-in one)."""
-    from legacyrun.recipe.registry import RecipeRef, builtin_dir
-
     source_name, _, recipe = spec.partition(":")
     if not recipe:
         raise UsageError(f"{spec!r}: expected SOURCE:NAME")
@@ -280,8 +278,6 @@ def _download(url: str) -> bytes:
 
 def _validate_recipes(folder: Path, display: str) -> list[str]:
     """Every recipe file in a downloaded source must validate (the user asked for exactly this content)."""
-    from legacyrun.recipe.loader import parse_text
-
     names = []
     for sub in (folder, folder / "recipes"):
         if not sub.is_dir():
@@ -301,9 +297,6 @@ def _validate_recipes(folder: Path, display: str) -> list[str]:
 
 
 def _fetch_http(src: RecipeSource) -> str:
-    from legacyrun.fsutil import atomic_write_bytes
-    from legacyrun.recipe.bundle import safe_extract_tar
-
     data = _download(src.location)
     digest = hashlib.sha256(data).hexdigest()
     tmp = _fresh_dir(src.name)

@@ -1,18 +1,20 @@
 """Export bundles: one .tar.gz with a recipe, its patches and the workspace's locks, to hand to a colleague.
 
-Layout inside the tarball (so that the registry's patches_dir_for() finds the patches beside the recipe):
+Layout inside the tarball (so that legacyrun.recipe.refs.patches_dir_for() finds the patches beside the recipe):
 
     manifest.json              bundle format, legacyrun version, recipe name + hash, sha256 and size per member
     recipes/<name>.yaml        the recipe, byte for byte
     patches/<name>/...         the recipe's unified diffs (LoadedRecipe.patches_dir)
     legacyrun.lock             the workspace lock, when there is one
     conda-lock.yml             the conda lock, when there is one
+    requirements.lock.txt      the venv backend's hash-pinned requirements, when there is one
 
 The tarball is deterministic: members sorted, mtime 0, uid/gid 0, no user names, fixed modes, gzip without a
 timestamp or file name; exporting the same inputs twice gives the same bytes (and the same sha256).
 
 Opening a bundle extracts it, after checking every member's name and type and its sha256 against the manifest,
-into cache_dir()/bundles/<sha256 of the tarball>/, via a temp folder and a rename.
+into cache_dir()/bundles/<sha256 of the tarball>/, via a temp folder and a rename. `up BUNDLE.tar.gz` seeds the new
+workspace with every lock the bundle carries (seed_from_bundle), so each backend installs exactly that set.
 """
 
 from __future__ import annotations
@@ -26,18 +28,18 @@ import shutil
 import tarfile
 import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from legacyrun.errors import LockError, UsageError
-from legacyrun.fsutil import atomic_write_bytes, sha256_file
+from legacyrun import __version__
+from legacyrun.errors import FetchError, LockError, UsageError
+from legacyrun.fetch.archive import Limits, extract
+from legacyrun.fsutil import atomic_write_bytes, atomic_write_text, sha256_file
 from legacyrun.invocation import command
+from legacyrun.lock import LOCK_VERSION, Lockfile
+from legacyrun.recipe.loader import LoadedRecipe, load_path
+from legacyrun.recipe.refs import RecipeRef
 from legacyrun.userdirs import cache_dir
-
-if TYPE_CHECKING:
-    from legacyrun.recipe.loader import LoadedRecipe
-    from legacyrun.recipe.registry import RecipeRef
-    from legacyrun.workspace import Workspace
+from legacyrun.workspace import Workspace
 
 BUNDLE_VERSION = 1
 MANIFEST = "manifest.json"
@@ -82,22 +84,10 @@ class OpenedBundle:
     recipe_path: Path
     lock_text: str | None
     conda_lock_text: str | None
+    venv_lock_text: str | None = None
 
 
 # --- safe extraction (shared with http recipe sources) --------------------------------------------------------
-
-
-def _safe_name(name: str, display: str) -> str:
-    """A member name that stays inside the destination, or a BundleError."""
-    if not name or "\\" in name or name.startswith("/") or "\x00" in name:
-        raise BundleError(f"{display}: unsafe member name {name!r}")
-    parts = PurePosixPath(name).parts
-    if any(p == ".." for p in parts) or (parts and ":" in parts[0] and len(parts[0]) == 2):
-        raise BundleError(f"{display}: member {name!r} would be written outside the extraction folder")
-    clean = "/".join(p for p in parts if p not in ("", "."))
-    if not clean:
-        raise BundleError(f"{display}: unsafe member name {name!r}")
-    return clean
 
 
 def safe_extract_tar(archive: Path, dest: Path, *, display: str | None = None) -> list[str]:
@@ -106,9 +96,6 @@ def safe_extract_tar(archive: Path, dest: Path, *, display: str | None = None) -
 
     Returns the file names extracted. `dest` should be a fresh temp folder; the caller renames it into place.
     """
-    from legacyrun.errors import FetchError
-    from legacyrun.fetch.archive import Limits, extract
-
     shown = display or str(archive)
     limits = Limits(max_bytes=_MAX_MEMBER_BYTES, max_members=100_000, files_only=True)
     try:
@@ -152,8 +139,6 @@ def _sha(data: bytes) -> str:
 
 def export_bundle(loaded: LoadedRecipe, output: Path, *, workspace: Path | None = None) -> ExportResult:
     """Write `output` (.tar.gz) with the recipe, its patches and the workspace's locks (when present)."""
-    from legacyrun import __version__
-
     if not output.name.endswith(".tar.gz"):
         raise UsageError(f"export file must end in .tar.gz: {output}")
     name = loaded.recipe.name
@@ -166,8 +151,6 @@ def export_bundle(loaded: LoadedRecipe, output: Path, *, workspace: Path | None 
                 members[f"patches/{name}/{path.relative_to(patches).as_posix()}"] = path.read_bytes()
     lock_info: dict[str, object] | None = None
     if workspace is not None:
-        from legacyrun.workspace import Workspace
-
         ws = Workspace.at(workspace)
         # Every lock a backend wrote travels: the bundle reproduces the environment, not only the pins.
         locks = (
@@ -212,8 +195,6 @@ def _check_lock(data: bytes, display: str) -> dict[str, object]:
     """The lock must be a lockfile this legacyrun reads; returns the few fields the manifest repeats."""
     import yaml
     from pydantic import ValidationError
-
-    from legacyrun.lock import LOCK_VERSION, Lockfile
 
     try:
         parsed = yaml.safe_load(data.decode("utf-8"))
@@ -295,7 +276,7 @@ def open_bundle_full(path: Path) -> OpenedBundle:
     if len(recipes) != 1:
         raise BundleError(f"{display}: expected exactly one recipes/<name>.yaml, found {len(recipes)}")
     texts: dict[str, str | None] = {}
-    for member in (LOCK_MEMBER, CONDA_LOCK_MEMBER):
+    for member in (LOCK_MEMBER, CONDA_LOCK_MEMBER, VENV_LOCK_MEMBER):
         p = final / member
         texts[member] = p.read_bytes().decode("utf-8") if p.is_file() else None
     if texts[LOCK_MEMBER] is not None:
@@ -307,6 +288,7 @@ def open_bundle_full(path: Path) -> OpenedBundle:
         recipe_path=final / recipes[0],
         lock_text=texts[LOCK_MEMBER],
         conda_lock_text=texts[CONDA_LOCK_MEMBER],
+        venv_lock_text=texts[VENV_LOCK_MEMBER],
     )
 
 
@@ -316,8 +298,6 @@ def bundle_origin(digest: str) -> str:
 
 def open_bundle(path: Path) -> tuple[LoadedRecipe, str | None, str | None]:
     """(recipe, legacyrun.lock text or None, conda-lock.yml text or None) of an exported bundle."""
-    from legacyrun.recipe.loader import load_path
-
     opened = open_bundle_full(Path(path))
     loaded = load_path(opened.recipe_path, origin=bundle_origin(opened.sha256))
     return loaded, opened.lock_text, opened.conda_lock_text
@@ -325,8 +305,6 @@ def open_bundle(path: Path) -> tuple[LoadedRecipe, str | None, str | None]:
 
 def find_bundle(spec: str) -> RecipeRef:
     """The registry's hook: RECIPE given as a path ending .tar.gz is the recipe inside that bundle."""
-    from legacyrun.recipe.registry import RecipeRef
-
     opened = open_bundle_full(Path(spec).expanduser())
     return RecipeRef(opened.recipe_path.stem, opened.recipe_path, bundle_origin(opened.sha256))
 
@@ -345,22 +323,29 @@ class SeedResult:
 
 
 def seed_workspace_lock(
-    ws: Workspace, lock_text: str | None, conda_lock_text: str | None, *, replace: bool = False
+    ws: Workspace,
+    lock_text: str | None,
+    conda_lock_text: str | None,
+    *,
+    venv_lock_text: str | None = None,
+    replace: bool = False,
 ) -> SeedResult:
-    """Put a bundle's locks into a workspace so the next steps reproduce exactly that lock.
+    """Put a bundle's locks into a workspace so the next steps reproduce exactly that lock: legacyrun.lock for the
+    pins, conda-lock.yml and requirements.lock.txt for what the conda and venv backends install (the venv backend
+    installs a requirements.lock.txt made from the same requirements as it is, hash-pinned, without resolving).
 
     A missing file is written; an identical one is kept. A different one is kept when this same bundle lock was
     seeded before (the later steps of `up` own it since), and otherwise is a LockError unless `replace`.
     """
-    from legacyrun.fsutil import atomic_write_text
-
     written: list[str] = []
     kept: list[str] = []
     seeded = (ws.step_record(SEED_STEP) or {}).get("outputs", {})
-    for member, path, text in (
+    locks = (
         (LOCK_MEMBER, ws.lockfile, lock_text),
         (CONDA_LOCK_MEMBER, ws.conda_lockfile, conda_lock_text),
-    ):
+        (VENV_LOCK_MEMBER, ws.root / VENV_LOCK_MEMBER, venv_lock_text),
+    )
+    for member, path, text in locks:
         if text is None:
             continue
         digest = _sha(text.encode("utf-8"))
@@ -378,13 +363,17 @@ def seed_workspace_lock(
         written.append(member)
     if written:
         ws.root.mkdir(parents=True, exist_ok=True)
-        outputs = {
-            m: _sha(t.encode("utf-8"))
-            for m, t in ((LOCK_MEMBER, lock_text), (CONDA_LOCK_MEMBER, conda_lock_text))
-            if t is not None
-        }
+        outputs = {m: _sha(t.encode("utf-8")) for m, _path, t in locks if t is not None}
         ws.record_step(SEED_STEP, _sha(json.dumps(outputs, sort_keys=True).encode()), outputs)
     return SeedResult(written=written, kept=kept)
+
+
+def seed_from_bundle(ws: Workspace, path: Path, *, replace: bool = False) -> SeedResult:
+    """`up BUNDLE.tar.gz`: every lock the bundle carries, placed in `ws` before anything resolves or builds."""
+    opened = open_bundle_full(Path(path))
+    return seed_workspace_lock(
+        ws, opened.lock_text, opened.conda_lock_text, venv_lock_text=opened.venv_lock_text, replace=replace
+    )
 
 
 __all__ = [
@@ -401,5 +390,6 @@ __all__ = [
     "open_bundle",
     "open_bundle_full",
     "safe_extract_tar",
+    "seed_from_bundle",
     "seed_workspace_lock",
 ]

@@ -16,20 +16,20 @@ Callers (fetch, build, run, up) call ensure_trusted() before the first command o
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from legacyrun.errors import TrustError
-from legacyrun.fsutil import atomic_write_text, sha256_text
+from legacyrun.fsutil import atomic_write_text, sha256_file, sha256_text
 from legacyrun.invocation import command
+from legacyrun.recipe.loader import LoadedRecipe
+from legacyrun.recipe.refs import builtin_dir
 from legacyrun.userdirs import config_dir
-
-if TYPE_CHECKING:
-    from legacyrun.recipe.loader import LoadedRecipe
 
 TRUST_VERSION = 1
 
@@ -82,10 +82,6 @@ def code_of(loaded: LoadedRecipe) -> list[str]:
 def files_of(loaded: LoadedRecipe) -> list[str]:
     """`sha256  patches/<name>/<file>` for every file the recipe brings (links and odd files are listed too, by
     their target text, so that nothing under the folder escapes the hash)."""
-    import os
-
-    from legacyrun.fsutil import sha256_file
-
     root = loaded.patches_dir
     if not root.is_dir():
         return []
@@ -114,8 +110,6 @@ def is_builtin(loaded: LoadedRecipe) -> bool:
     """Built-in recipes ship with legacyrun and were reviewed with it; a path into that folder counts too."""
     if loaded.origin == "builtin":
         return True
-    from legacyrun.recipe.registry import builtin_dir
-
     try:
         return loaded.path.resolve().parent == builtin_dir().resolve()
     except OSError:
