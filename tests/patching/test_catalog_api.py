@@ -47,10 +47,10 @@ def test_rule_data_is_complete_and_consistent() -> None:
         assert r.keywords and r.files and r.what_breaks and r.fix and r.broke_in, r.id
         assert set(r.applies) <= {"torch", "python", "cuda"}, r.id
         if r.auto_fixable:
-            assert r.rewrites or r.id in transforms(), f"{r.id} is auto-fixable but has no transform"
+            assert r.transform in transforms(), f"{r.id} is auto-fixable but names no registered transform"
         else:
-            assert not r.rewrites and r.id not in transforms(), r.id
-        for find, _ in r.rewrites:
+            assert r.transform is None and not r.params, r.id
+        for find, _ in r.params.get("rewrites", ()):
             re.compile(find)
     assert sum(r.auto_fixable for r in rules) >= 60
 

@@ -1,5 +1,9 @@
 """legacyrun's forward-port catalog: rules as data (rules.yaml) plus the transforms that apply them.
 
+Each auto-fixable rule names a transform and its params in rules.yaml; transforms register once with
+`@transform("name", site_check=...)` (registry.py) in transforms_regex.py, transforms_py.py, transforms_native.py
+and codemods.py; their name tables are data/*.yaml.
+
 Public API (the patch engine and the `scan` command use exactly these):
     apply_rules(root, rule_ids, files, exclude, target) -> {relpath: (old_text, new_text)}   (reads only)
     scan(root, target=None, *, rule_ids=None) -> list[Finding]

@@ -11,8 +11,16 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from legacyrun.patching.catalog.model import TargetVersions
+from legacyrun.patching.catalog.registry import Transform, transform
 from legacyrun.patching.catalog.textops import ensure_python_import, insert_module_code
-from legacyrun.patching.catalog.transforms_py import LOSS_CALL, SCALAR_HINT, Transform
+from legacyrun.patching.catalog.transforms_py import (
+    SCALAR_HINT,
+    loss_call,
+    loss_site_fixable,
+    scalar_first_site_fixable,
+)
+
+LeaveCall = Callable[[Any, Any], Any]
 
 _cst: Any = None
 
@@ -126,7 +134,7 @@ def _bool_literal(node: Any) -> bool | None:
     raise ValueError("not a literal")
 
 
-def _transformer(leave_call: Callable[[Any, Any], Any]) -> Callable[[], Any]:
+def _transformer(leave_call: LeaveCall) -> Callable[[], Any]:
     cst = _lib()
 
     class _T(cst.CSTTransformer):  # type: ignore[name-defined]
@@ -136,43 +144,61 @@ def _transformer(leave_call: Callable[[Any, Any], Any]) -> Callable[[], Any]:
     return _T
 
 
-def call_codemod(leave_call: Callable[[Any, Any], Any], *, ensure: str | None = None) -> Transform:
-    """A codemod that rewrites single calls; `ensure` adds an import when anything changed."""
-
-    def run(text: str, target: TargetVersions | None) -> str:
-        new, _ = _run(text, _transformer(leave_call))
-        if ensure and new != text:
-            new = ensure_python_import(new, ensure)
-        return new
-
-    return run
+def _rewrite_calls(text: str, leave_call: LeaveCall, ensure: str | None = None) -> str:
+    """Rewrite single calls with `leave_call`; `ensure` adds an import when anything changed."""
+    new, _ = _run(text, _transformer(leave_call))
+    if ensure and new != text:
+        new = ensure_python_import(new, ensure)
+    return new
 
 
-def add_kwarg_codemod(names: re.Pattern[str], kw: str, value: str) -> Transform:
-    """Add `kw=value` to calls whose dotted name matches `names` and that lack it (and any **kwargs)."""
+def call_codemod(*, ensure: str | None = None) -> Callable[[LeaveCall], Transform]:
+    """Decorator: a `leave_Call(original, updated)` hook -> a transform that rewrites single calls."""
+
+    def wrap(leave_call: LeaveCall) -> Transform:
+        def run(text: str, target: TargetVersions | None) -> str:
+            return _rewrite_calls(text, leave_call, ensure)
+
+        return run
+
+    return wrap
+
+
+@transform("add_kwarg")
+def add_kwarg(text: str, target: TargetVersions | None, *, calls: str, keyword: str, value: str) -> str:
+    """Add `keyword=value` to calls whose dotted name fully matches the regex `calls` and that lack it (and any
+    **kwargs)."""
+    names = re.compile(calls)
 
     def leave(original: Any, updated: Any) -> Any:
         name = dotted(updated.func)
-        if name is None or not names.fullmatch(name) or kw in _keyword_names(updated) or _has_star(updated):
+        if name is None or not names.fullmatch(name) or keyword in _keyword_names(updated) or _has_star(updated):
             return updated
-        return add_arg(updated, _kw(kw, value))
+        return add_arg(updated, _kw(keyword, value))
 
-    return call_codemod(leave)
+    return _rewrite_calls(text, leave)
 
 
-def remove_kwarg_codemod(names: re.Pattern[str], kw: str, only_values: Sequence[str] | None = None) -> Transform:
+@transform("remove_kwarg")
+def remove_kwarg(
+    text: str, target: TargetVersions | None, *, calls: str, keyword: str, only_values: Sequence[str] | None = None
+) -> str:
+    """Drop `keyword=` from calls whose dotted name fully matches the regex `calls` (only where its value, with
+    single quotes, is one of `only_values` when given)."""
+    names = re.compile(calls)
+
     def leave(original: Any, updated: Any) -> Any:
         name = dotted(updated.func)
         if name is None or not names.fullmatch(name):
             return updated
         for a in updated.args:
-            if a.keyword is not None and a.keyword.value == kw:
+            if a.keyword is not None and a.keyword.value == keyword:
                 if only_values is not None and code_of(a.value).replace('"', "'") not in only_values:
                     return updated
-                return remove_args(updated, {kw})
+                return remove_args(updated, {keyword})
         return updated
 
-    return call_codemod(leave)
+    return _rewrite_calls(text, leave)
 
 
 # ---- py-data0-item ----------------------------------------------------------------------------------------------
@@ -204,6 +230,7 @@ def _is_reduction(node: Any) -> bool:
     return False
 
 
+@transform("data0_item")
 def data0_item(text: str, target: TargetVersions | None) -> str:
     cst = _lib()
     used = False
@@ -245,6 +272,7 @@ def data0_item(text: str, target: TargetVersions | None) -> str:
 # ---- py-variable-volatile ---------------------------------------------------------------------------------------
 
 
+@transform("variable_volatile")
 def variable_volatile(text: str, target: TargetVersions | None) -> str:
     cst = _lib()
 
@@ -290,9 +318,11 @@ def variable_volatile(text: str, target: TargetVersions | None) -> str:
 # ---- py-loss-size-average-reduce --------------------------------------------------------------------------------
 
 
-def _loss_reduction(original: Any, updated: Any) -> Any:
+@transform("loss_reduction", site_check=loss_site_fixable)
+@call_codemod()
+def loss_reduction(original: Any, updated: Any) -> Any:
     name = dotted(updated.func)
-    if name is None or not LOSS_CALL.fullmatch(name):
+    if name is None or not loss_call().fullmatch(name):
         return updated
     kws = {a.keyword.value: a.value for a in updated.args if a.keyword is not None}
     if not ({"size_average", "reduce"} & kws.keys()) or "reduction" in kws:
@@ -320,7 +350,9 @@ def _loss_reduction(original: Any, updated: Any) -> Any:
 _UPSAMPLE = re.compile(r"(F|functional|nn\.functional|torch\.nn\.functional)\.(upsample(?:_bilinear|_nearest)?)")
 
 
-def _upsample(original: Any, updated: Any) -> Any:
+@transform("upsample")
+@call_codemod()
+def upsample(original: Any, updated: Any) -> Any:
     cst = _lib()
     name = dotted(updated.func)
     m = _UPSAMPLE.fullmatch(name or "")
@@ -337,7 +369,9 @@ def _upsample(original: Any, updated: Any) -> Any:
 # ---- py-scalar-first-overloads ----------------------------------------------------------------------------------
 
 
-def _scalar_first(original: Any, updated: Any) -> Any:
+@transform("scalar_first", site_check=scalar_first_site_fixable)
+@call_codemod()
+def scalar_first(original: Any, updated: Any) -> Any:
     cst = _lib()
     func = updated.func
     if not isinstance(func, cst.Attribute) or dotted(func.value) == "torch":
@@ -362,6 +396,7 @@ def _scalar_first(original: Any, updated: Any) -> Any:
 # ---- py-convnd-padding-mode -------------------------------------------------------------------------------------
 
 
+@transform("convnd_padding_mode")
 def convnd_padding_mode(text: str, target: TargetVersions | None) -> str:
     cst = _lib()
 
@@ -399,7 +434,9 @@ def convnd_padding_mode(text: str, target: TargetVersions | None) -> str:
 # ---- py-distributed-local-rank ----------------------------------------------------------------------------------
 
 
-def _local_rank(original: Any, updated: Any) -> Any:
+@transform("local_rank")
+@call_codemod(ensure="import os")
+def local_rank(original: Any, updated: Any) -> Any:
     cst = _lib()
     if not (isinstance(updated.func, cst.Attribute) and updated.func.attr.value == "add_argument"):
         return updated
@@ -437,7 +474,9 @@ def _local_rank(original: Any, updated: Any) -> Any:
 # ---- py-div-rounding-mode-reverse -------------------------------------------------------------------------------
 
 
-def _div_trunc(original: Any, updated: Any) -> Any:
+@transform("div_trunc")
+@call_codemod()
+def div_trunc(original: Any, updated: Any) -> Any:
     cst = _lib()
     func = updated.func
     if not (isinstance(func, cst.Attribute) and func.attr.value == "div"):
@@ -453,7 +492,9 @@ def _div_trunc(original: Any, updated: Any) -> Any:
 # ---- py-linalg-qr-cholesky-misc ---------------------------------------------------------------------------------
 
 
-def _linalg_misc(original: Any, updated: Any) -> Any:
+@transform("linalg_misc")
+@call_codemod()
+def linalg_misc(original: Any, updated: Any) -> Any:
     cst = _lib()
     name = dotted(updated.func)
     if name not in ("torch.qr", "torch.cholesky", "torch.chain_matmul", "torch.matrix_rank"):
@@ -512,6 +553,7 @@ def _lr_text_size(obj, method, *args, **kwargs):
 """
 
 
+@transform("pillow_text_size")
 def pillow_text_size(text: str, target: TargetVersions | None) -> str:
     cst = _lib()
     used = False
@@ -540,27 +582,4 @@ def pillow_text_size(text: str, target: TargetVersions | None) -> str:
     return new
 
 
-_PICKLE = re.compile(r"c?[pP]ickle\.loads?|pkl\.loads?")
-
-TRANSFORMS: dict[str, Transform] = {
-    "py-data0-item": data0_item,
-    "py-variable-volatile": variable_volatile,
-    "py-loss-size-average-reduce": call_codemod(_loss_reduction),
-    "py-f-upsample": call_codemod(_upsample),
-    "py-grid-sample-align-corners": add_kwarg_codemod(
-        re.compile(r"(?:[\w.]+\.)?(?:grid_sample|affine_grid)"), "align_corners", "True"
-    ),
-    "py-torch-load-weights-only": add_kwarg_codemod(re.compile(r"torch\.load"), "weights_only", "False"),
-    "py-torch-load-weights-only-reverse": remove_kwarg_codemod(re.compile(r"torch\.load"), "weights_only"),
-    "py-meshgrid-indexing": add_kwarg_codemod(re.compile(r"torch\.meshgrid"), "indexing", "'ij'"),
-    "py-meshgrid-indexing-reverse": remove_kwarg_codemod(re.compile(r"torch\.meshgrid"), "indexing", ["'ij'"]),
-    "py-pickle-py2-encoding": add_kwarg_codemod(_PICKLE, "encoding", "'latin1'"),
-    "py-scalar-first-overloads": call_codemod(_scalar_first),
-    "py-convnd-padding-mode": convnd_padding_mode,
-    "py-distributed-local-rank": call_codemod(_local_rank, ensure="import os"),
-    "py-div-rounding-mode-reverse": call_codemod(_div_trunc),
-    "py-linalg-qr-cholesky-misc": call_codemod(_linalg_misc),
-    "py-pillow-textsize-getsize": pillow_text_size,
-}
-
-__all__ = ["TRANSFORMS", "add_arg", "code_of", "dotted", "remove_args"]
+__all__ = ["add_arg", "call_codemod", "code_of", "dotted", "remove_args"]

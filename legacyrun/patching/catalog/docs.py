@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from legacyrun.fsutil import atomic_write_text
 from legacyrun.patching.catalog.model import Rule, get_rules, rule_sets
 
 DEFAULT_PATH = Path(__file__).resolve().parents[3] / "docs" / "catalog.md"
@@ -107,8 +108,6 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"{path} is stale: run python -m legacyrun.patching.catalog.docs\n")
             return 1
         return 0
-    from legacyrun.fsutil import atomic_write_text
-
     atomic_write_text(path, text)
     return 0
 

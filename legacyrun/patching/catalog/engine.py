@@ -4,47 +4,35 @@ from __future__ import annotations
 
 import functools
 import os
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from legacyrun.errors import PatchError
+from legacyrun.patching.catalog import codemods, transforms_native, transforms_py, transforms_regex  # noqa: F401
 from legacyrun.patching.catalog.model import Rule, TargetVersions, expand_rule_ids
-from legacyrun.patching.catalog.textops import ensure_cpp_include, ensure_python_import
+from legacyrun.patching.catalog.registry import Registered, registry
 from legacyrun.patching.globs import matches
-
-SiteCheck = Callable[[str, int, str], bool]
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", "node_modules", ".mypy_cache", ".pytest_cache", ".tox"})
 MAX_BYTES = 4 * 1024 * 1024
 
 
-@functools.lru_cache(maxsize=1)
-def transforms() -> dict[str, Callable[[str, TargetVersions | None], str]]:
-    from legacyrun.patching.catalog import codemods, transforms_native, transforms_py
+def transforms() -> Mapping[str, Registered]:
+    """Every registered transform, by the name rules give in `transform:`.
 
-    return {**transforms_py.TRANSFORMS, **transforms_native.TRANSFORMS, **codemods.TRANSFORMS}
-
-
-@functools.lru_cache(maxsize=1)
-def site_checks() -> dict[str, SiteCheck]:
-    """Per-rule checks of whether one detected site is something the transform will fix."""
-    from legacyrun.patching.catalog import transforms_native as n
-    from legacyrun.patching.catalog import transforms_py as p
-
-    return {
-        "py-torch-six": p.six_site_fixable,
-        "py-scipy-misc-math": p.scipy_site_fixable,
-        "py-scalar-first-overloads": p.scalar_first_site_fixable,
-        "py-loss-size-average-reduce": p.loss_site_fixable,
-        "cpp-thcstate": n.thcstate_site_fixable,
-        "cuda-atomicadd-double": n.atomic_add_site_fixable,
-    }
+    The transform modules register theirs when imported; this module imports them all (above), unused otherwise.
+    """
+    return registry()
 
 
-@functools.lru_cache(maxsize=512)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.MULTILINE)
+def transform_of(rule: Rule) -> Registered | None:
+    """The transform the rule names (None for detect-only rules)."""
+    if rule.transform is None:
+        return None
+    found = registry().get(rule.transform)
+    if found is None:
+        raise PatchError(f"catalog rule {rule.id}: no transform named {rule.transform!r} is registered")
+    return found
 
 
 def sites(rule: Rule, text: str) -> Iterator[tuple[int, int, str, bool]]:
@@ -56,7 +44,8 @@ def sites(rule: Rule, text: str) -> Iterator[tuple[int, int, str, bool]]:
         return
     if not any(k in text for k in rule.keywords):
         return
-    check = site_checks().get(rule.id)
+    spec = transform_of(rule)
+    check = spec.site_check if spec is not None else None
     for m in rule.detect_re.finditer(text):
         pos = m.start()
         ls = text.rfind("\n", 0, pos) + 1
@@ -75,17 +64,8 @@ def apply_rule_text(rule: Rule, text: str, target: TargetVersions | None) -> str
     """
     if not rule.auto_fixable or not any(auto for *_, auto in sites(rule, text)):
         return text
-    new = text
-    for find, repl in rule.rewrites:
-        new = _compiled(find).sub(repl, new)
-    fn = transforms().get(rule.id)
-    if fn is not None:
-        new = fn(new, target)
-    if new != text and rule.ensure_import:
-        new = ensure_python_import(new, rule.ensure_import)
-    if new != text and rule.ensure_include:
-        new = ensure_cpp_include(new, rule.ensure_include)
-    return new
+    spec = transform_of(rule)
+    return text if spec is None else spec.fn(text, target, **rule.params)
 
 
 def apply_text(rules: list[Rule], relpath: str, text: str, target: TargetVersions | None) -> str:
@@ -206,6 +186,7 @@ __all__ = [
     "apply_rules",
     "apply_text",
     "read_text",
-    "site_checks",
+    "transform_of",
+    "transforms",
     "walk_files",
 ]

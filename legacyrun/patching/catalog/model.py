@@ -9,6 +9,7 @@ from importlib import resources
 from typing import Any
 
 from legacyrun.errors import PatchError, UsageError
+from legacyrun.patching.globs import matches
 
 SET_PREFIX = "set:"
 SET_NAMES = (
@@ -73,9 +74,8 @@ class Rule:
     fix: str
     auto_fixable: bool
     sets: tuple[str, ...]
-    rewrites: tuple[tuple[str, str], ...] = ()
-    ensure_import: str | None = None
-    ensure_include: str | None = None
+    transform: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
     manual_if: str | None = None
     file_requires: str | None = None
     detect_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
@@ -102,8 +102,6 @@ class Rule:
         return ", ".join(f"{k}{v}" for k, v in self.applies.items()) or "any version"
 
     def matches_file(self, relpath: str) -> bool:
-        from legacyrun.patching.globs import matches
-
         return matches(relpath, self.files)
 
 
@@ -161,7 +159,6 @@ def get_rules() -> tuple[Rule, ...]:
         raw = dict(raw)
         for key in ("keywords", "files", "sets"):
             raw[key] = tuple(raw[key])
-        raw["rewrites"] = tuple((f, r) for f, r in raw.get("rewrites", ()))
         rules.append(Rule(**raw))
     return tuple(rules)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from legacyrun.errors import PatchError
 from legacyrun.patching.catalog.engine import file_matches, read_text, sites, walk_files
-from legacyrun.patching.catalog.model import Finding, Rule, TargetVersions, expand_rule_ids, get_rules
+from legacyrun.patching.catalog.model import Finding, Rule, TargetVersions, expand_rule_ids, get_rules, rules_by_id
 
 _NL = re.compile("\n")
 PARALLEL_MIN_FILES = 3000  # below this, process start-up costs more than it saves
@@ -55,8 +55,6 @@ def scan(root: Path, target: TargetVersions | None = None, *, rule_ids: list[str
 
 
 def _scan_chunk(jobs: list[tuple[str, str, list[str]]]) -> list[Finding]:
-    from legacyrun.patching.catalog.model import rules_by_id
-
     by_id = rules_by_id()
     out: list[Finding] = []
     for rel, path, ids in jobs:

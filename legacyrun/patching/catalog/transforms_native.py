@@ -6,31 +6,25 @@ from __future__ import annotations
 import re
 
 from legacyrun.patching.catalog.model import TargetVersions
+from legacyrun.patching.catalog.registry import transform
+from legacyrun.patching.catalog.tables import table
 from legacyrun.patching.catalog.textops import after_last_include, call_args, has_include, line_bounds
-from legacyrun.patching.catalog.transforms_py import Transform
 
 # ---- cpp-thc-headers --------------------------------------------------------------------------------------------
 
-_HEADER_MAP = {
-    "THC/THC.h": ["ATen/cuda/CUDAContext.h"],
-    "THC/THCGeneral.h": ["ATen/cuda/CUDAContext.h"],
-    "THC/THCAtomics.cuh": ["ATen/cuda/Atomic.cuh"],
-    "THC/THCDeviceUtils.cuh": ["ATen/cuda/DeviceUtils.cuh"],
-    "THC/THCThrustAllocator.cuh": ["ATen/cuda/ThrustAllocator.h"],
-    "THC/THCBlas.h": ["ATen/cuda/CUDABlas.h"],
-    "TH/TH.h": ["ATen/ATen.h"],
-}
 _TH_INCLUDE = re.compile(
     r"^[ \t]*#[ \t]*include[ \t]*[<\"]((?:THC/THC\w*\.(?:h|cuh)|TH/TH\w*\.h))[>\"][^\n]*\n?", re.MULTILINE
 )
 
 
+@transform("thc_headers")
 def thc_headers(text: str, target: TargetVersions | None) -> str:
+    header_map: dict[str, list[str]] = table("thc_headers")["headers"]
     out: list[str] = []
     pos = 0
     added: set[str] = set()
     for m in _TH_INCLUDE.finditer(text):
-        repl = _HEADER_MAP.get(m.group(1))
+        repl = header_map.get(m.group(1))
         if repl is None:
             continue
         out.append(text[pos : m.start()])
@@ -62,6 +56,7 @@ def thcstate_site_fixable(text: str, start: int, line: str) -> bool:
     return bool(m and _state_unused(text, m))
 
 
+@transform("thcstate", site_check=thcstate_site_fixable)
 def thcstate(text: str, target: TargetVersions | None) -> str:
     # Only declarations whose variable is no longer used anywhere go: a remaining `state` argument means a
     # helper still takes THCState* and needs a manual signature change.
@@ -122,6 +117,7 @@ def _merge_literals(pieces: list[str]) -> list[str]:
     return out
 
 
+@transform("tharg_check")
 def tharg_check(text: str, target: TargetVersions | None) -> str:
     out: list[str] = []
     pos = 0
@@ -167,6 +163,7 @@ _CEIL_DIV_DEF = (
 )
 
 
+@transform("thc_ceil_div")
 def thc_ceil_div(text: str, target: TargetVersions | None) -> str:
     new = re.sub(r"\bTHCCeilDiv(\s*)\(", r"LR_CEIL_DIV\1(", text)
     if new != text and "#define LR_CEIL_DIV" not in new:
@@ -184,6 +181,7 @@ def atomic_add_site_fixable(text: str, start: int, line: str) -> bool:
     return line_bounds(text, start)[0] == start and text.find("{", start) >= 0
 
 
+@transform("atomic_add_double", site_check=atomic_add_site_fixable)
 def atomic_add_double(text: str, target: TargetVersions | None) -> str:
     for _ in range(100):
         m = next((m for m in _ATOMIC_ADD.finditer(text) if atomic_add_site_fixable(text, m.start(), "")), None)
@@ -239,6 +237,7 @@ _GENCODE_ITEM = re.compile(
 )
 
 
+@transform("gencode_old_arch")
 def gencode_old_arch(text: str, target: TargetVersions | None) -> str:
     return _GENCODE_ITEM.sub("", text)
 
@@ -246,6 +245,7 @@ def gencode_old_arch(text: str, target: TargetVersions | None) -> str:
 _TORCH_PIN = re.compile(r"\A(?![\s\S]*\bsetuptools\b)[\s\S]*?^\s*torch\s*==\s*1\.(?:\d|10)(?:\.\d+)?\b", re.MULTILINE)
 
 
+@transform("setuptools_pin")
 def setuptools_pin(text: str, target: TargetVersions | None) -> str:
     if not _TORCH_PIN.search(text):
         return text
@@ -253,14 +253,4 @@ def setuptools_pin(text: str, target: TargetVersions | None) -> str:
     return f"{text}{sep}setuptools==59.5.0  # legacyrun: torch<=1.10 imports distutils.version\n"
 
 
-TRANSFORMS: dict[str, Transform] = {
-    "cpp-thc-headers": thc_headers,
-    "cpp-thcstate": thcstate,
-    "cpp-tharg-check": tharg_check,
-    "cuda-thcceildiv": thc_ceil_div,
-    "cuda-atomicadd-double": atomic_add_double,
-    "sh-gencode-old-arch": gencode_old_arch,
-    "sh-setuptools-distutils-pin": setuptools_pin,
-}
-
-__all__ = ["TRANSFORMS", "atomic_add_site_fixable", "thcstate_site_fixable"]
+__all__ = ["atomic_add_site_fixable", "thcstate_site_fixable"]

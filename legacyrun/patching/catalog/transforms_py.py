@@ -1,15 +1,16 @@
 """Python rules that need more than a (find, replace) pair but no syntax tree: import-line rewrites driven by
-name tables, call rewrites located by balanced parentheses, and module-level helper insertion."""
+name tables (data/*.yaml), call rewrites located by balanced parentheses, and module-level helper insertion."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
 from legacyrun.patching.catalog.model import TargetVersions
+from legacyrun.patching.catalog.registry import transform
+from legacyrun.patching.catalog.tables import table
 from legacyrun.patching.catalog.textops import call_args, ensure_python_import, insert_module_code
-
-Transform = Callable[[str, TargetVersions | None], str]
 
 # `from M import a, b as c` on one line, or parenthesised over several; group 1 indent, 2 module, 3 names.
 _FROM = r"^([ \t]*)from[ \t]+({mod})[ \t]+import[ \t]+(\([^)]*\)|[^\n#]*?)[ \t]*(?:#[^\n]*)?$"
@@ -33,40 +34,47 @@ def _join(names: list[tuple[str, str]]) -> str:
 
 # ---- py-torch-six -----------------------------------------------------------------------------------------------
 
-_SIX_LINES: dict[str, Callable[[str], str]] = {
-    "container_abcs": lambda a: f"import collections.abc as {a}",
-    "string_classes": lambda a: f"{a} = (str, bytes)",
-    "int_classes": lambda a: f"{a} = int",
-    "inf": lambda a: "from math import inf" + ("" if a == "inf" else f" as {a}"),
-    "nan": lambda a: "from math import nan" + ("" if a == "nan" else f" as {a}"),
-    "PY3": lambda a: f"{a} = True",
-    "PY37": lambda a: f"{a} = True",
-    "queue": lambda a: "import queue" + ("" if a == "queue" else f" as {a}"),
-    "FileNotFoundError": lambda a: "" if a == "FileNotFoundError" else f"{a} = FileNotFoundError",
-}
-_SIX_ATTRS = {
-    "string_classes": "(str, bytes)",
-    "int_classes": "int",
-    "container_abcs": "collections.abc",
-    "inf": "math.inf",
-    "nan": "math.nan",
-}
+
+def _six_imports() -> dict[str, str | list[str]]:
+    imports: dict[str, str | list[str]] = table("torch_six")["imports"]
+    return imports
+
+
+def _six_attrs() -> dict[str, str]:
+    attrs: dict[str, str] = table("torch_six")["attributes"]
+    return attrs
+
+
+def _six_line(name: str, alias: str) -> str:
+    """The line that binds `alias` to what `from torch._six import name` bound."""
+    line = _six_imports()[name]
+    if not isinstance(line, str):
+        line = line[0] if alias == name else line[1]
+    return line.format(alias=alias)
+
+
+@functools.cache
+def _six_attr_re() -> re.Pattern[str]:
+    return re.compile(r"\btorch\._six\.(" + "|".join(_six_attrs()) + r")\b")
+
+
 _SIX_FROM = re.compile(_FROM.format(mod=r"torch\._six"), re.MULTILINE)
 
 
 def six_site_fixable(text: str, start: int, line: str) -> bool:
     m = _SIX_FROM.match(line)
     if m:
-        return all(n in _SIX_LINES for n, _ in _names(m.group(3)))
-    return bool(re.search(r"\btorch\._six\.(?:" + "|".join(_SIX_ATTRS) + r")\b", line))
+        return all(n in _six_imports() for n, _ in _names(m.group(3)))
+    return bool(_six_attr_re().search(line))
 
 
+@transform("torch_six", site_check=six_site_fixable)
 def torch_six(text: str, target: TargetVersions | None) -> str:
     def from_line(m: re.Match[str]) -> str:
         names = _names(m.group(3))
-        if not all(n in _SIX_LINES for n, _ in names):
+        if not all(n in _six_imports() for n, _ in names):
             return m.group(0)
-        lines = [_SIX_LINES[n](a) for n, a in names]
+        lines = [_six_line(n, a) for n, a in names]
         return "\n".join(m.group(1) + ln for ln in lines if ln) or f"{m.group(1)}pass"
 
     text = _SIX_FROM.sub(from_line, text)
@@ -74,9 +82,9 @@ def torch_six(text: str, target: TargetVersions | None) -> str:
 
     def attr(m: re.Match[str]) -> str:
         used.add(m.group(1))
-        return _SIX_ATTRS[m.group(1)]
+        return _six_attrs()[m.group(1)]
 
-    text = re.sub(r"\btorch\._six\.(" + "|".join(_SIX_ATTRS) + r")\b", attr, text)
+    text = _six_attr_re().sub(attr, text)
     if "container_abcs" in used:
         text = ensure_python_import(text, "import collections.abc")
     if used & {"inf", "nan"}:
@@ -86,28 +94,30 @@ def torch_six(text: str, target: TargetVersions | None) -> str:
 
 # ---- py-dataloader-private-imports ------------------------------------------------------------------------------
 
-_NUMPY_TYPE_MAP = (
-    "{'float64': torch.DoubleTensor, 'float32': torch.FloatTensor, 'float16': torch.HalfTensor, "
-    "'int64': torch.LongTensor, 'int32': torch.IntTensor, 'int16': torch.ShortTensor, "
-    "'int8': torch.CharTensor, 'uint8': torch.ByteTensor}"
-)
-_DL_CONSTS = {"numpy_type_map": _NUMPY_TYPE_MAP, "string_classes": "(str, bytes)", "int_classes": "int"}
+
+def _dl_consts() -> dict[str, str]:
+    consts: dict[str, str] = table("dataloader_private")["constants"]
+    return consts
+
+
 _DL_FROM = re.compile(_FROM.format(mod=r"torch\.utils\.data\.dataloader"), re.MULTILINE)
 
 
+@transform("dataloader_private")
 def dataloader_private(text: str, target: TargetVersions | None) -> str:
     needs_torch = False
 
     def from_line(m: re.Match[str]) -> str:
         nonlocal needs_torch
         names = _names(m.group(3))
-        keep = [(n, a) for n, a in names if n not in _DL_CONSTS]
-        moved = [(n, a) for n, a in names if n in _DL_CONSTS]
+        consts = _dl_consts()
+        keep = [(n, a) for n, a in names if n not in consts]
+        moved = [(n, a) for n, a in names if n in consts]
         if not moved:
             return m.group(0)
         ind = m.group(1)
         out = [f"{ind}from torch.utils.data.dataloader import {_join(keep)}"] if keep else []
-        out += [f"{ind}{a} = {_DL_CONSTS[n]}" for n, a in moved]
+        out += [f"{ind}{a} = {consts[n]}" for n, a in moved]
         needs_torch = needs_torch or any(n == "numpy_type_map" for n, _ in moved)
         return "\n".join(out)
 
@@ -120,6 +130,7 @@ def dataloader_private(text: str, target: TargetVersions | None) -> str:
 _HUB_FROM = re.compile(_FROM.format(mod=r"torch\.hub|torch\.utils\.model_zoo"), re.MULTILINE)
 
 
+@transform("download_url")
 def download_url(text: str, target: TargetVersions | None) -> str:
     def from_line(m: re.Match[str]) -> str:
         names = _names(m.group(3))
@@ -157,6 +168,7 @@ _TV_INTERP = re.compile(
 )
 
 
+@transform("tv_interpolation")
 def tv_interpolation(text: str, target: TargetVersions | None) -> str:
     for _ in range(10_000):
         m = _TV_INTERP.search(text)
@@ -167,38 +179,28 @@ def tv_interpolation(text: str, target: TargetVersions | None) -> str:
     return text
 
 
-_WEIGHTS = {
-    **{f"resnet{n}": f"ResNet{n}_Weights" for n in (18, 34, 50, 101, 152)},
-    **{f"vgg{n}": f"VGG{n}_Weights" for n in (11, 13, 16, 19)},
-    **{f"vgg{n}_bn": f"VGG{n}_BN_Weights" for n in (11, 13, 16, 19)},
-    **{f"densenet{n}": f"DenseNet{n}_Weights" for n in (121, 161, 169, 201)},
-    "alexnet": "AlexNet_Weights",
-    "mobilenet_v2": "MobileNet_V2_Weights",
-    "squeezenet1_0": "SqueezeNet1_0_Weights",
-    "squeezenet1_1": "SqueezeNet1_1_Weights",
-    "inception_v3": "Inception_V3_Weights",
-    "googlenet": "GoogLeNet_Weights",
-    "resnext50_32x4d": "ResNeXt50_32X4D_Weights",
-    "resnext101_32x8d": "ResNeXt101_32X8D_Weights",
-    "wide_resnet50_2": "Wide_ResNet50_2_Weights",
-    "wide_resnet101_2": "Wide_ResNet101_2_Weights",
-    "shufflenet_v2_x1_0": "ShuffleNet_V2_X1_0_Weights",
-    "mnasnet1_0": "MNASNet1_0_Weights",
-}
-_TV_PRETRAINED = re.compile(
-    r"\b(models)\.("
-    + "|".join(sorted(_WEIGHTS, key=len, reverse=True))
-    + r")\(([^)]*?)\bpretrained(\s*)=(\s*)(True|False)\b"
-)
+def _weights() -> dict[str, str]:
+    weights: dict[str, str] = table("tv_pretrained")["weights"]
+    return weights
 
 
+@functools.cache
+def _tv_pretrained_re() -> re.Pattern[str]:
+    return re.compile(
+        r"\b(models)\.("
+        + "|".join(sorted(_weights(), key=len, reverse=True))
+        + r")\(([^)]*?)\bpretrained(\s*)=(\s*)(True|False)\b"
+    )
+
+
+@transform("tv_pretrained")
 def tv_pretrained(text: str, target: TargetVersions | None) -> str:
     def sub(m: re.Match[str]) -> str:
         # IMAGENET1K_V1 are the weights `pretrained=True` loaded; DEFAULT may pick V2 with other numerics.
-        value = f"models.{_WEIGHTS[m.group(2)]}.IMAGENET1K_V1" if m.group(6) == "True" else "None"
+        value = f"models.{_weights()[m.group(2)]}.IMAGENET1K_V1" if m.group(6) == "True" else "None"
         return f"{m.group(1)}.{m.group(2)}({m.group(3)}weights{m.group(4)}={m.group(5)}{value}"
 
-    return _TV_PRETRAINED.sub(sub, text)
+    return _tv_pretrained_re().sub(sub, text)
 
 
 # ---- py-version-string-parse ------------------------------------------------------------------------------------
@@ -217,6 +219,7 @@ _VER_FLOAT = re.compile(
 _VER_STR = re.compile(r"\b(torch|torchvision)\.__version__\s*(<=|>=|<|>|==)\s*(['\"])(\d+(?:\.\d+){1,2})\3")
 
 
+@transform("version_parse")
 def version_parse(text: str, target: TargetVersions | None) -> str:
     text = _VER_FLOAT.sub(lambda m: f"{_version_tuple(m.group(1), 2)} {m.group(2)} ({m.group(3)}, {m.group(4)})", text)
 
@@ -229,46 +232,17 @@ def version_parse(text: str, target: TargetVersions | None) -> str:
 
 # ---- numpy ------------------------------------------------------------------------------------------------------
 
-_NP2 = {
-    "NaN": "nan",
-    "NAN": "nan",
-    "Inf": "inf",
-    "Infinity": "inf",
-    "infty": "inf",
-    "PINF": "inf",
-    "PZERO": "0.0",
-    "NZERO": "-0.0",
-    "float_": "float64",
-    "complex_": "complex128",
-    "cfloat": "complex128",
-    "longfloat": "longdouble",
-    "singlecomplex": "complex64",
-    "longcomplex": "clongdouble",
-    "clongfloat": "clongdouble",
-    "string_": "bytes_",
-    "unicode_": "str_",
-    "round_": "round",
-    "product": "prod",
-    "cumproduct": "cumprod",
-    "sometrue": "any",
-    "alltrue": "all",
-    "mat": "asmatrix",
-    "int0": "intp",
-    "uint0": "uintp",
-    "bool8": "bool_",
-}
-_NP2_RE = re.compile(r"\b(np|numpy)\.(NINF|" + "|".join(sorted(_NP2, key=len, reverse=True)) + r")\b(?!\s*=(?!=))")
+
+@functools.cache
+def _np2_re() -> re.Pattern[str]:
+    names = sorted(table("numpy2_members")["replacements"], key=len, reverse=True)
+    return re.compile(r"\b(np|numpy)\.(" + "|".join(names) + r")\b(?!\s*=(?!=))")
 
 
+@transform("numpy2_members")
 def numpy2_members(text: str, target: TargetVersions | None) -> str:
-    def sub(m: re.Match[str]) -> str:
-        mod, name = m.group(1), m.group(2)
-        if name == "NINF":
-            return f"(-{mod}.inf)"
-        new = _NP2[name]
-        return f"({new})" if new[0] in "-0" else f"{mod}.{new}"
-
-    return _NP2_RE.sub(sub, text)
+    replacements: dict[str, str] = table("numpy2_members")["replacements"]
+    return _np2_re().sub(lambda m: replacements[m.group(2)].format(mod=m.group(1)), text)
 
 
 def _rewrite_calls(text: str, pattern: re.Pattern[str], build: Callable[[re.Match[str], list[str]], str | None]) -> str:
@@ -295,6 +269,7 @@ def _rewrite_calls(text: str, pattern: re.Pattern[str], build: Callable[[re.Matc
 _ASSCALAR = re.compile(r"\b(np|numpy)\.asscalar\s*\(")
 
 
+@transform("numpy_asscalar")
 def numpy_asscalar(text: str, target: TargetVersions | None) -> str:
     def build(m: re.Match[str], args: list[str]) -> str | None:
         return f"{m.group(1)}.asarray({args[0]}).item()" if len(args) == 1 else None
@@ -304,44 +279,56 @@ def numpy_asscalar(text: str, target: TargetVersions | None) -> str:
 
 # ---- scipy / skimage / sklearn / cv2 -----------------------------------------------------------------------------
 
-_SCIPY_SPECIAL = ("comb", "factorial", "factorial2", "factorialk", "logsumexp")
+
+def _scipy_special() -> list[str]:
+    names: list[str] = table("scipy_math")["special"]
+    return names
+
+
+@functools.cache
+def _scipy_attr_re() -> re.Pattern[str]:
+    return re.compile(r"\bscipy\.misc\.(" + "|".join(_scipy_special()) + r")\b")
+
+
 _SCIPY_FROM = re.compile(_FROM.format(mod=r"scipy\.misc"), re.MULTILINE)
 
 
 def scipy_site_fixable(text: str, start: int, line: str) -> bool:
     m = _SCIPY_FROM.match(line)
     if m:
-        return all(n in _SCIPY_SPECIAL for n, _ in _names(m.group(3)))
-    return bool(re.search(r"\bscipy\.misc\.(?:" + "|".join(_SCIPY_SPECIAL) + r")\b", line))
+        return all(n in _scipy_special() for n, _ in _names(m.group(3)))
+    return bool(_scipy_attr_re().search(line))
 
 
+@transform("scipy_math", site_check=scipy_site_fixable)
 def scipy_math(text: str, target: TargetVersions | None) -> str:
     def from_line(m: re.Match[str]) -> str:
         names = _names(m.group(3))
-        if not all(n in _SCIPY_SPECIAL for n, _ in names):
+        if not all(n in _scipy_special() for n, _ in names):
             return m.group(0)
         return f"{m.group(1)}from scipy.special import {_join(names)}"
 
     text = _SCIPY_FROM.sub(from_line, text)
-    new = re.sub(r"\bscipy\.misc\.(" + "|".join(_SCIPY_SPECIAL) + r")\b", r"scipy.special.\1", text)
+    new = _scipy_attr_re().sub(r"scipy.special.\1", text)
     return ensure_python_import(new, "import scipy.special") if new != text else text
 
 
-_SKIMAGE = {
-    "compare_ssim": "structural_similarity",
-    "compare_psnr": "peak_signal_noise_ratio",
-    "compare_mse": "mean_squared_error",
-    "compare_nrmse": "normalized_root_mse",
-}
+def _skimage() -> dict[str, str]:
+    metrics: dict[str, str] = table("skimage_metrics")["metrics"]
+    return metrics
+
+
 _SKIMAGE_FROM = re.compile(_FROM.format(mod=r"skimage\.measure"), re.MULTILINE)
 
 
+@transform("skimage_metrics")
 def skimage_metrics(text: str, target: TargetVersions | None) -> str:
     def from_line(m: re.Match[str]) -> str:
         names = _names(m.group(3))
-        if not names or any(n not in _SKIMAGE or n != a for n, a in names):
+        metrics = _skimage()
+        if not names or any(n not in metrics or n != a for n, a in names):
             return m.group(0)
-        return f"{m.group(1)}from skimage.metrics import " + ", ".join(f"{_SKIMAGE[n]} as {n}" for n, _ in names)
+        return f"{m.group(1)}from skimage.metrics import " + ", ".join(f"{metrics[n]} as {n}" for n, _ in names)
 
     return _SKIMAGE_FROM.sub(from_line, text)
 
@@ -361,6 +348,7 @@ def linear_assignment(cost):
     return _lr_np.stack([rows, cols], axis=1)"""
 
 
+@transform("sklearn_assignment")
 def sklearn_assignment(text: str, target: TargetVersions | None) -> str:
     def sub(m: re.Match[str]) -> str:
         ind = m.group(1)
@@ -374,6 +362,7 @@ _FIND_CONTOURS = re.compile(
 )
 
 
+@transform("cv2_contours")
 def cv2_contours(text: str, target: TargetVersions | None) -> str:
     def build(m: re.Match[str], args: list[str]) -> str:
         return f"{m.group(1)}{m.group(2)}, {m.group(3)} = {m.group(4)}({', '.join(args)})[-2:]"
@@ -383,53 +372,30 @@ def cv2_contours(text: str, target: TargetVersions | None) -> str:
 
 # ---- py-collections-abc -----------------------------------------------------------------------------------------
 
-_ABC = [
-    "Awaitable",
-    "Coroutine",
-    "AsyncIterable",
-    "AsyncIterator",
-    "AsyncGenerator",
-    "Hashable",
-    "Iterable",
-    "Iterator",
-    "Generator",
-    "Reversible",
-    "Sized",
-    "Container",
-    "Callable",
-    "Collection",
-    "Set",
-    "MutableSet",
-    "Mapping",
-    "MutableMapping",
-    "MappingView",
-    "KeysView",
-    "ItemsView",
-    "ValuesView",
-    "Sequence",
-    "MutableSequence",
-    "ByteString",
-]
 _COLL_FROM = re.compile(_FROM.format(mod="collections"), re.MULTILINE)
-_COLL_ATTR = re.compile(
-    r"\bcollections\.(Iterable|Mapping|MutableMapping|Sequence|MutableSequence|Callable|Hashable|Sized|Container|Set|MutableSet|Iterator|Generator)\b"
-)
 
 
+@functools.cache
+def _coll_attr_re() -> re.Pattern[str]:
+    return re.compile(r"\bcollections\.(" + "|".join(table("collections_abc")["attributes"]) + r")\b")
+
+
+@transform("collections_abc")
 def collections_abc(text: str, target: TargetVersions | None) -> str:
     def from_line(m: re.Match[str]) -> str:
         names = _names(m.group(3))
-        abc = [(n, a) for n, a in names if n in _ABC]
+        abc_names = table("collections_abc")["names"]
+        abc = [(n, a) for n, a in names if n in abc_names]
         if not abc:
             return m.group(0)
-        rest = [(n, a) for n, a in names if n not in _ABC]
+        rest = [(n, a) for n, a in names if n not in abc_names]
         ind = m.group(1)
         out = [f"{ind}from collections import {_join(rest)}"] if rest else []
         out.append(f"{ind}from collections.abc import {_join(abc)}")
         return "\n".join(out)
 
     text = _COLL_FROM.sub(from_line, text)
-    new = _COLL_ATTR.sub(r"collections.abc.\1", text)
+    new = _coll_attr_re().sub(r"collections.abc.\1", text)
     return ensure_python_import(new, "import collections.abc") if new != text else text
 
 
@@ -441,6 +407,7 @@ _MASK_DTYPE_DEF = (
 )
 
 
+@transform("torch_bool_reverse")
 def torch_bool_reverse(text: str, target: TargetVersions | None) -> str:
     new = re.sub(r"\.bool\(\)", ".to(_LR_MASK_DTYPE)", text)
     new = re.sub(r"\btorch\.bool\b", "_LR_MASK_DTYPE", new)
@@ -457,6 +424,7 @@ def torch_bool_reverse(text: str, target: TargetVersions | None) -> str:
 _YAML_LOAD = re.compile(r"\byaml\.(?:load|load_all)\(\s*[^,()]+(?:\([^()]*\))?\s*\)")
 
 
+@transform("yaml_loader")
 def yaml_loader(text: str, target: TargetVersions | None) -> str:
     return _YAML_LOAD.sub(lambda m: m.group(0)[:-1].rstrip() + ", Loader=yaml.FullLoader)", text)
 
@@ -494,45 +462,25 @@ def enclosing_call(text: str, pos: int) -> str | None:
     return None
 
 
-LOSS_CALL = re.compile(
-    r"(?:(?:torch\.)?nn\.)?(?:L1Loss|MSELoss|CrossEntropyLoss|NLLLoss|NLLLoss2d|BCELoss|BCEWithLogitsLoss|KLDivLoss"
-    r"|SmoothL1Loss|SoftMarginLoss|MultiLabelMarginLoss|MultiLabelSoftMarginLoss|MultiMarginLoss|HingeEmbeddingLoss"
-    r"|CosineEmbeddingLoss|MarginRankingLoss|TripletMarginLoss|PoissonNLLLoss)"
-    r"|(?:F|functional|nn\.functional|torch\.nn\.functional)\.(?:l1_loss|mse_loss|cross_entropy|nll_loss"
-    r"|binary_cross_entropy|binary_cross_entropy_with_logits|kl_div|smooth_l1_loss|soft_margin_loss"
-    r"|multilabel_margin_loss|multilabel_soft_margin_loss|multi_margin_loss|hinge_embedding_loss"
-    r"|cosine_embedding_loss|margin_ranking_loss|triplet_margin_loss|poisson_nll_loss)"
-)
+@functools.cache
+def loss_call() -> re.Pattern[str]:
+    """Calls of the torch losses that take `size_average=`/`reduce=` (as their dotted names)."""
+    losses = table("torch_losses")
+    return re.compile(
+        r"(?:(?:torch\.)?nn\.)?(?:" + "|".join(losses["modules"]) + ")"
+        r"|(?:F|functional|nn\.functional|torch\.nn\.functional)\.(?:" + "|".join(losses["functional"]) + ")"
+    )
 
 
 def loss_site_fixable(text: str, start: int, line: str) -> bool:
     """`size_average=`/`reduce=` inside a torch loss call (other APIs have their own `reduce=`)."""
-    return bool(LOSS_CALL.fullmatch(enclosing_call(text, start) or ""))
+    return bool(loss_call().fullmatch(enclosing_call(text, start) or ""))
 
-
-TRANSFORMS: dict[str, Transform] = {
-    "py-torch-six": torch_six,
-    "py-dataloader-private-imports": dataloader_private,
-    "py-download-url-to-file": download_url,
-    "py-tv-interpolation-enum": tv_interpolation,
-    "py-tv-pretrained-weights": tv_pretrained,
-    "py-version-string-parse": version_parse,
-    "py-numpy2-removed-members": numpy2_members,
-    "py-numpy-asscalar": numpy_asscalar,
-    "py-scipy-misc-math": scipy_math,
-    "py-skimage-compare-metrics": skimage_metrics,
-    "py-sklearn-linear-assignment": sklearn_assignment,
-    "py-cv2-findcontours": cv2_contours,
-    "py-collections-abc": collections_abc,
-    "py-torch-bool-reverse": torch_bool_reverse,
-    "py-yaml-load-loader": yaml_loader,
-}
 
 __all__ = [
-    "LOSS_CALL",
     "SCALAR_HINT",
-    "TRANSFORMS",
     "enclosing_call",
+    "loss_call",
     "loss_site_fixable",
     "scalar_first_site_fixable",
     "scipy_site_fixable",
