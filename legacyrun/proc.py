@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from legacyrun.errors import ToolMissingError
 
@@ -92,6 +92,35 @@ def _check_argv(argv: Sequence[str | os.PathLike[str]]) -> tuple[str, ...]:
     return tuple(os.fspath(a) for a in argv)
 
 
+def _run(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    cwd: str | os.PathLike[str] | None,
+    env: Env | None,
+    input: str | bytes | None,
+    timeout: float | None,
+    text: bool,
+) -> tuple[tuple[str, ...], subprocess.CompletedProcess[Any]]:
+    """The one captured subprocess call behind `run` (text) and `run_bytes` (bytes)."""
+    args = _check_argv(argv)
+    log.debug("%s %s (cwd=%s)", "run" if text else "run_bytes", args, cwd)
+    try:
+        cp = subprocess.run(
+            args,
+            cwd=None if cwd is None else Path(cwd),
+            env=merged_env(env),
+            input=input,
+            capture_output=True,
+            text=text,
+            errors="replace" if text else None,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise ToolMissingError(f"{args[0]} is not installed or not on PATH") from exc
+    return args, cp
+
+
 def run(
     argv: Sequence[str | os.PathLike[str]],
     *,
@@ -101,22 +130,7 @@ def run(
     timeout: float | None = None,
 ) -> Completed:
     """Run to completion, capturing stdout and stderr as text."""
-    args = _check_argv(argv)
-    log.debug("run %s (cwd=%s)", args, cwd)
-    try:
-        cp = subprocess.run(
-            args,
-            cwd=None if cwd is None else Path(cwd),
-            env=merged_env(env),
-            input=input,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=timeout,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        raise ToolMissingError(f"{args[0]} is not installed or not on PATH") from exc
+    args, cp = _run(argv, cwd=cwd, env=env, input=input, timeout=timeout, text=True)
     return Completed(args, cp.returncode, cp.stdout, cp.stderr)
 
 
@@ -172,20 +186,7 @@ def run_bytes(
     timeout: float | None = None,
 ) -> CompletedBytes:
     """Run to completion with bytes in and out (e.g. `git cat-file --batch`, whose sizes count bytes)."""
-    args = _check_argv(argv)
-    log.debug("run_bytes %s (cwd=%s)", args, cwd)
-    try:
-        cp = subprocess.run(
-            args,
-            cwd=None if cwd is None else Path(cwd),
-            env=merged_env(env),
-            input=input,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        raise ToolMissingError(f"{args[0]} is not installed or not on PATH") from exc
+    args, cp = _run(argv, cwd=cwd, env=env, input=input, timeout=timeout, text=False)
     return CompletedBytes(args, cp.returncode, cp.stdout, cp.stderr)
 
 

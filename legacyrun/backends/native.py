@@ -447,7 +447,7 @@ def source_identity(tree: Path) -> str:
     (build outputs, .so files) do not count. A tree that is not a git checkout is identified by its absence only.
     """
     from legacyrun import proc
-    from legacyrun.patching.gitrepo import head_commit
+    from legacyrun.gitcli import head_commit
 
     if not tree.is_dir():
         return "missing"

@@ -1,4 +1,4 @@
-"""Sources at a pinned commit, through a shared cache of bare mirrors (GitPython drives the git CLI).
+"""Sources at a pinned commit, through a shared cache of bare mirrors (git through legacyrun.gitcli).
 
 1. The bare mirror for the source's upstream URL (git_mirrors_dir(), keyed by that URL, so `--mirror` rewrites
    share it) either has the commit already (no network), or gets it: first `git fetch --depth=1 URL SHA` (only what
@@ -19,14 +19,12 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from legacyrun import gitcli
 from legacyrun.errors import FetchError
 from legacyrun.fetch.mirrors import Mirrors
 from legacyrun.fetch.progress import Progress
 from legacyrun.userdirs import git_mirrors_dir
-
-_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
 
 
 @dataclass(frozen=True)
@@ -45,13 +43,6 @@ class SourceResult:
     @property
     def network(self) -> bool:
         return self.fetched_from is not None
-
-
-def _git_error(exc: Any) -> str:
-    text = (getattr(exc, "stderr", "") or str(exc)).strip()
-    lines = [ln.strip().removeprefix("stderr: ").strip("'\" ") for ln in text.splitlines() if ln.strip()]
-    useful = [ln for ln in lines if ln.startswith(("fatal", "error"))] or lines
-    return useful[-1] if useful else "git failed"
 
 
 _UNREACHABLE = (
@@ -79,91 +70,68 @@ def mirror_path(url: str) -> Path:
     return git_mirrors_dir() / f"{slug}-{hashlib.sha256(url.encode()).hexdigest()[:16]}.git"
 
 
-def _has_commit(repo: Any, commit: str) -> bool:
-    import git
-
-    try:
-        repo.git.cat_file("-e", f"{commit}^{{commit}}")
-    except git.GitCommandError:
-        return False
-    return True
-
-
-def _open_mirror(path: Path) -> Any:
-    import git
-
+def _open_mirror(path: Path) -> None:
     if (path / "HEAD").is_file():
-        return git.Repo(path)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    repo = git.Repo.init(path, bare=True)
-    with repo.config_writer() as cw:
-        # Work trees fetch single commits from the mirror by SHA.
-        cw.set_value("uploadpack", "allowAnySHA1InWant", "true")
-        cw.set_value("gc", "auto", "0")
-    return repo
+    gitcli.init(path, bare=True)
+    # Work trees fetch single commits from the mirror by SHA.
+    gitcli.git(["config", "uploadpack.allowAnySHA1InWant", "true"], cwd=path)
+    gitcli.git(["config", "gc.auto", "0"], cwd=path)
 
 
 def ensure_in_mirror(url: str, commit: str, mirrors: Mirrors, progress: Progress) -> tuple[Path, str | None, bool]:
     """The mirror path, the URL the commit came from (None: already cached) and whether it was a shallow fetch."""
-    import git
     from filelock import FileLock
 
     path = mirror_path(url)
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path) + ".lock"):
-        repo = _open_mirror(path)
-        if _has_commit(repo, commit):
+        _open_mirror(path)
+        if gitcli.has_commit(path, commit):
             return path, None, False
         failures: list[str] = []
-        with repo.git.custom_environment(**_ENV):
-            for candidate in mirrors.rewrite(url):
-                try:
-                    repo.git.fetch("--depth=1", "--no-tags", candidate, f"+{commit}:refs/legacyrun/{commit}")
-                    if _has_commit(repo, commit):
-                        return path, candidate, True
-                except git.GitCommandError as exc:
-                    reason = _git_error(exc)
-                    if _unreachable(reason):
-                        failures.append(f"{candidate}: {reason}")
-                        continue
-                    failures.append(f"{candidate}: shallow fetch by SHA: {reason}")
-                progress.note(f"{candidate}: shallow fetch of {commit[:12]} refused; fetching all branches and tags")
-                try:
-                    repo.git.fetch(candidate, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
-                except git.GitCommandError as exc:
-                    failures.append(f"{candidate}: full fetch: {_git_error(exc)}")
+        shallow = ["--depth=1", "--no-tags"]
+        for candidate in mirrors.rewrite(url):
+            done = gitcli.fetch(path, candidate, f"+{commit}:refs/legacyrun/{commit}", options=shallow)
+            if done.ok:
+                if gitcli.has_commit(path, commit):
+                    return path, candidate, True
+            else:
+                reason = gitcli.error_line(done.stderr)
+                if _unreachable(reason):
+                    failures.append(f"{candidate}: {reason}")
                     continue
-                if _has_commit(repo, commit):
-                    repo.git.update_ref(f"refs/legacyrun/{commit}", commit)
-                    return path, candidate, False
-                failures.append(f"{candidate}: has no commit {commit}")
+                failures.append(f"{candidate}: shallow fetch by SHA: {reason}")
+            progress.note(f"{candidate}: shallow fetch of {commit[:12]} refused; fetching all branches and tags")
+            done = gitcli.fetch(path, candidate, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
+            if not done.ok:
+                failures.append(f"{candidate}: full fetch: {gitcli.error_line(done.stderr)}")
+                continue
+            if gitcli.has_commit(path, commit):
+                gitcli.git(["update-ref", f"refs/legacyrun/{commit}", commit], cwd=path)
+                return path, candidate, False
+            failures.append(f"{candidate}: has no commit {commit}")
     raise FetchError(f"cannot get commit {commit} of {url}: " + "; ".join(failures))
 
 
 def _work_tree(mirror: Path, commit: str, target: Path, origin: str) -> None:
     """A new repository at `target` (which must not exist) holding exactly `commit`, checked out."""
-    import git
-
-    repo = git.Repo.init(target)
-    with repo.git.custom_environment(**_ENV):
-        repo.git.fetch("--depth=1", "--no-tags", mirror.as_uri(), f"refs/legacyrun/{commit}")
-        repo.git.checkout("--quiet", "--detach", commit)
-    repo.create_remote("origin", origin)
-    head = repo.head.commit.hexsha
+    gitcli.init(target)
+    gitcli.git(["fetch", "--depth=1", "--no-tags", mirror.as_uri(), f"refs/legacyrun/{commit}"], cwd=target)
+    gitcli.git(["checkout", "--quiet", "--detach", commit], cwd=target)
+    gitcli.git(["remote", "add", "origin", origin], cwd=target)
+    head = gitcli.rev_parse(target, "HEAD")
     if head != commit:
         raise FetchError(f"{target}: checked out {head}, expected {commit}")
 
 
 def _submodules(tree: Path) -> list[tuple[str, str, str]]:
     """(path, url, commit) of each submodule recorded at HEAD."""
-    import git
-
     if not (tree / ".gitmodules").is_file():
         return []
-    repo = git.Repo(tree)
-    try:
-        raw = repo.git.config("-f", ".gitmodules", "--get-regexp", r"^submodule\..*\.(path|url)$")
-    except git.GitCommandError:
+    raw = gitcli.output(["config", "-f", ".gitmodules", "--get-regexp", r"^submodule\..*\.(path|url)$"], cwd=tree)
+    if raw is None:
         return []
     paths: dict[str, str] = {}
     urls: dict[str, str] = {}
@@ -173,7 +141,7 @@ def _submodules(tree: Path) -> list[tuple[str, str, str]]:
         (paths if attr == "path" else urls)[name] = value
     out = []
     for name, sub_path in paths.items():
-        listing = repo.git.ls_tree("HEAD", sub_path).split()
+        listing = gitcli.git(["ls-tree", "HEAD", sub_path], cwd=tree).split()
         if len(listing) >= 3 and listing[1] == "commit" and name in urls:
             out.append((sub_path, urls[name], listing[2]))
     return out
@@ -204,28 +172,18 @@ def _fill(
         _fill(_resolve_url(url, sub_url), sub_commit, sub_target, mirrors, progress, f"{label}/{sub_path}")
         subs.append(sub_path)
     if subs:
-        import git
-
-        git.Repo(target).git.submodule("init")
+        gitcli.git(["submodule", "init"], cwd=target)
     return fetched_from, shallow, subs
 
 
 def existing_commit_ok(path: Path, commit: str) -> bool:
     """True when `path` is a work tree at `commit`, or at patch commits made on top of it (no network needed)."""
-    import git
-
-    try:
-        repo = git.Repo(path)
-        head = repo.head.commit.hexsha
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
+    if not (path / ".git").exists():
         return False
-    if head == commit:
-        return True
-    try:
-        repo.git.merge_base("--is-ancestor", commit, head)
-    except git.GitCommandError:
+    head = gitcli.head_commit(path)
+    if head is None:
         return False
-    return True
+    return head == commit or gitcli.is_ancestor(path, commit, head)
 
 
 def fetch_source(
@@ -252,14 +210,11 @@ def fetch_source(
             _work_tree(mirror, commit, tmp, url)
             subs = []
         os.replace(tmp, target)
-    except Exception as exc:
+    except gitcli.GitError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, FetchError):
-            raise
-        import git
-
-        if isinstance(exc, git.GitCommandError):
-            raise FetchError(f"source {name} ({url} @ {commit}): {_git_error(exc)}") from None
+        raise FetchError(f"source {name} ({url} @ {commit}): {exc.reason}") from None
+    except Exception:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
         progress.finish(key)

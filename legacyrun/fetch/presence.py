@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from legacyrun import gitcli
 from legacyrun.fsutil import sha256_text
 from legacyrun.recipe.models import Dataset
 from legacyrun.workspace import Workspace
@@ -100,12 +101,8 @@ def _tracked(folder: Path, ws: Workspace) -> set[Path] | None:
     tree = src / folder.relative_to(src).parts[0]
     if not (tree / ".git").exists():
         return None
-    from legacyrun import proc
-
-    done = proc.run(["git", "ls-files", "-z", "--", str(folder)], cwd=tree)
-    if not done.ok:
-        return None
-    return {tree / rel for rel in done.stdout.split("\0") if rel}
+    files = gitcli.tracked_files(tree, [str(folder)])
+    return None if files is None else {tree / rel for rel in files}
 
 
 def _unclaimed(folder: Path, claims: list[Path], tracked: set[Path] | None) -> bool:

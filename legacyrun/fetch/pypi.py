@@ -38,7 +38,7 @@ from legacyrun.fetch.http import download
 from legacyrun.fetch.mirrors import Mirrors
 from legacyrun.fetch.progress import Progress
 from legacyrun.fetch.release import PRISTINE_REF, SHA_KEY, existing_release, pinned_commit
-from legacyrun.patching.gitrepo import GitRepo
+from legacyrun.gitcli import GitRepo
 from legacyrun.recipe.models import PypiRelease
 
 DEFAULT_INDEX = "https://pypi.org/simple/"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from legacyrun.patching.gitrepo import GitRepo
+from legacyrun.gitcli import GitRepo
 from legacyrun.recipe.models import Source
 
 PRISTINE_REF = "refs/legacyrun/pristine"

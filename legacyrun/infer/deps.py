@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from legacyrun import proc
+from legacyrun import gitcli
 from legacyrun.fetch.mirrors import Mirrors
 
 _DATA = Path(__file__).parent / "data" / "dependencies.yaml"
@@ -75,25 +75,19 @@ def known_table() -> tuple[Known, ...]:
     )
 
 
-def _git(args: list[str], cwd: Path | None = None) -> str | None:
-    git = proc.which("git", install_hint="apt-get install git")
-    res = proc.run([git, *args], cwd=cwd, env={"GIT_TERMINAL_PROMPT": "0"})
-    return res.stdout.strip() if res.ok else None
-
-
 def pin_at_date(url: str, date: str, pin: str, mirrors: Mirrors) -> tuple[str, str] | None:
     """(commit, 'tag v0.6 (2021-10-25)' or 'main on DATE') current at `date`, or None when no mirror answers."""
     with tempfile.TemporaryDirectory(prefix="legacyrun-dep-") as tmp:
         repo = Path(tmp) / "repo.git"
         for cand in mirrors.rewrite(url):
             extra = ["--filter=blob:none"] if cand.startswith(("http://", "https://")) else []
-            if _git(["clone", "--bare", "--quiet", *extra, cand, str(repo)]) is not None:
+            if gitcli.run(["clone", "--bare", "--quiet", *extra, cand, str(repo)]).ok:
                 break
         else:
             return None
         if pin == "tag":
             refs = (
-                _git(
+                gitcli.output(
                     [
                         "for-each-ref",
                         "--sort=-creatordate",
@@ -107,10 +101,10 @@ def pin_at_date(url: str, date: str, pin: str, mirrors: Mirrors) -> tuple[str, s
             for line in refs.splitlines():
                 tag, _, when = line.partition(" ")
                 if _TAG_RE.match(tag) and when <= date:
-                    sha = _git(["rev-parse", f"{tag}^{{commit}}"], cwd=repo)
+                    sha = gitcli.rev_parse(repo, tag)
                     if sha:
                         return sha, f"release {tag} ({when}), the newest out on {date}"
-        sha = _git(["rev-list", "-1", f"--before={date}T23:59:59", "HEAD"], cwd=repo)
+        sha = gitcli.output(["rev-list", "-1", f"--before={date}T23:59:59", "HEAD"], cwd=repo)
         if sha:
             return sha, f"the default branch on {date}"
     return None

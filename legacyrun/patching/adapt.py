@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
+from legacyrun import gitcli
 from legacyrun.errors import PatchError
 from legacyrun.patching import globs
 from legacyrun.patching.globs import select
@@ -474,26 +475,22 @@ class _CommitFiles:
 
     @classmethod
     def open(cls, path: Path, commit: str) -> _CommitFiles | None:
-        from legacyrun.patching.gitrepo import GitRepo
-
         if not path.is_dir():
             return None
-        listed = GitRepo(path).run("ls-tree", "-r", "-z", "--name-only", f"{commit}^{{commit}}", check=False)
+        listed = gitcli.run(["ls-tree", "-r", "-z", "--name-only", f"{commit}^{{commit}}"], cwd=path)
         if not listed.ok:
             return None
         return cls(path, commit, [n for n in listed.stdout.split("\0") if n])
 
     def prefetch(self, rels: list[str]) -> None:
-        from legacyrun import proc
-
         wanted = [r for r in dict.fromkeys(rels) if r not in self.contents]
         if not wanted:
             return
         if any("\n" in r for r in wanted):  # cat-file reads one name per line
             self.contents.update((r, None) for r in wanted)
             return
-        done = proc.run_bytes(
-            ["git", "cat-file", "--batch"],
+        done = gitcli.git_bytes(
+            ["cat-file", "--batch"],
             cwd=self.path,
             input="".join(f"{self.commit}:{r}\n" for r in wanted).encode("utf-8"),
         )

@@ -32,15 +32,16 @@ from pathlib import Path
 
 from legacyrun.errors import PatchError
 from legacyrun.fetch.release import pinned_commit
+from legacyrun.gitcli import GitRepo
 from legacyrun.invocation import command
 from legacyrun.patching import kinds
 from legacyrun.patching.adapt import AdaptPlan, adapt_changes, adapt_hash, plan_adaptation
-from legacyrun.patching.gitrepo import BRANCH, GitRepo
 from legacyrun.patching.target import Target, when_holds
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.recipe.models import CatalogPatch, DiffPatch, RegexPatch
 from legacyrun.workspace import Workspace
 
+BRANCH = "legacyrun/patched"
 TRAILER = "legacyrun-patch"
 _TRAILER_RE = re.compile(rf"^{TRAILER}: (\S+) ([0-9a-f]{{64}})$", re.MULTILINE)
 JOURNAL = "legacyrun-patch-in-progress.json"

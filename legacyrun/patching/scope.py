@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from legacyrun import gitcli
 from legacyrun.patching.globs import matches
 from legacyrun.patching.target import Target, when_holds
 from legacyrun.recipe.models import CatalogPatch
@@ -127,12 +128,10 @@ def recipe_scope(loaded: LoadedRecipe, ws: Workspace, path: Path, target: Target
 
 
 def _tracked(tree: Path) -> frozenset[str] | None:
-    from legacyrun import proc
-
     if not (tree / ".git").exists():
         return None
-    done = proc.run(["git", "ls-files", "-z"], cwd=tree)
-    return frozenset(p for p in done.stdout.split("\0") if p) if done.ok else None
+    files = gitcli.tracked_files(tree)
+    return None if files is None else frozenset(files)
 
 
 @dataclass

@@ -86,7 +86,7 @@ def readapt(
 
 def _heads(loaded: LoadedRecipe, ws: Workspace) -> dict[str, str]:
     """The commit each source tree is at when the task starts (the pinned commit plus legacyrun's patches)."""
-    from legacyrun.patching.gitrepo import head_commit
+    from legacyrun.gitcli import head_commit
 
     heads: dict[str, str] = {}
     for src in loaded.recipe.sources:

@@ -240,7 +240,7 @@ class _Chain:
 
     def patch_ok(self, outputs: dict[str, Any]) -> bool:
         """Skipped only while each tree is still at the head the last patch run left (no revert since)."""
-        from legacyrun.patching.gitrepo import head_commit
+        from legacyrun.gitcli import head_commit
 
         heads = outputs.get("heads") or {}
         for name, head in heads.items():

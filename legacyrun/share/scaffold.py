@@ -1,6 +1,6 @@
 """`legacyrun recipe new NAME --from-repo GIT_URL`: a first recipe for a repository nobody wrote one for.
 
-It clones the repository into a temp folder (git CLI through legacyrun.proc), checks out the commit (HEAD when
+It clones the repository into a temp folder (git CLI through legacyrun.gitcli), checks out the commit (HEAD when
 none is given) and reads what a person would read first: requirements*.txt, setup.py (install_requires,
 python_requires, CUDAExtension), environment.yml, make.sh, launch scripts with nproc_per_node, the versions the
 README names, and the forward-port catalog's `scan` of the code. The result is recipe YAML that validates, with
@@ -20,7 +20,7 @@ from typing import Any
 
 from packaging.specifiers import SpecifierSet
 
-from legacyrun import proc
+from legacyrun import gitcli
 from legacyrun.errors import FetchError, UsageError
 from legacyrun.fetch.mirrors import Mirrors
 from legacyrun.infer.commands import find_builds, find_tasks, modern_argv
@@ -101,42 +101,31 @@ class ScaffoldResult:
 # --- git ------------------------------------------------------------------------------------------------------
 
 
-def _git(args: list[str], cwd: Path | None = None) -> str:
-    git = proc.which("git", install_hint="apt-get install git")
-    res = proc.run([git, *args], cwd=cwd, env={"GIT_TERMINAL_PROMPT": "0"})
-    if not res.ok:
-        detail = (res.stderr.strip().splitlines() or ["(no message)"])[-1]
-        raise FetchError(f"git {args[0]} failed: {detail}")
-    return res.stdout.strip()
-
-
 def _checkout(url: str, commit: str | None, dest: Path, mirrors: Any = None) -> tuple[str, str]:
     """(commit, its committer date YYYY-MM-DD) of `url` checked out at `commit` (HEAD, or the only branch when the
     repository's HEAD names no branch, as in a bare mirror made from a bundle)."""
     candidates = mirrors.rewrite(url) if mirrors is not None else [url]
     for i, cand in enumerate(candidates):
         try:
-            _git(["clone", "--quiet", cand, str(dest)])
+            gitcli.clone(cand, dest)
             break
         except FetchError as exc:
             if i == len(candidates) - 1:
                 raise FetchError(f"cannot clone {url}: {exc.message}") from None
-    if not commit:
-        try:
-            _git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cwd=dest)
-        except FetchError:
-            branches = [b.strip() for b in _git(["branch", "-r", "--format=%(refname:short)"], cwd=dest).splitlines()]
-            branches = [b for b in branches if b and not b.endswith("/HEAD")]
-            if not branches:
-                raise FetchError(f"{url} has no commits") from None
-            commit = branches[0]
+    if not commit and gitcli.rev_parse(dest, "HEAD") is None:
+        listed = gitcli.git(["branch", "-r", "--format=%(refname:short)"], cwd=dest)
+        branches = [b.strip() for b in listed.splitlines()]
+        branches = [b for b in branches if b and not b.endswith("/HEAD")]
+        if not branches:
+            raise FetchError(f"{url} has no commits")
+        commit = branches[0]
     if commit:
-        try:
-            full = _git(["rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"], cwd=dest)
-        except FetchError:
-            raise UsageError(f"commit {commit} is not in {url}") from None
-        _git(["-c", "advice.detachedHead=false", "checkout", "--quiet", full], cwd=dest)
-    return _git(["rev-parse", "HEAD"], cwd=dest), _git(["log", "-1", "--format=%cs"], cwd=dest)
+        full = gitcli.rev_parse(dest, commit)
+        if full is None:
+            raise UsageError(f"commit {commit} is not in {url}")
+        gitcli.git(["-c", "advice.detachedHead=false", "checkout", "--quiet", full], cwd=dest)
+    date = gitcli.git(["log", "-1", "--format=%cs"], cwd=dest).strip()
+    return gitcli.git(["rev-parse", "HEAD"], cwd=dest).strip(), date
 
 
 # --- reading the tree -----------------------------------------------------------------------------------------

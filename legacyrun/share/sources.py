@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
-from legacyrun import proc
+from legacyrun import gitcli
 from legacyrun.errors import FetchError, RecipeError, UsageError
 from legacyrun.fsutil import atomic_write_bytes, atomic_write_text
 from legacyrun.recipe.loader import parse_text
@@ -216,17 +216,8 @@ def _check_name(name: str) -> None:
 # --- fetching -------------------------------------------------------------------------------------------------
 
 
-def _git(*args: str, cwd: Path | None = None) -> str:
-    git = proc.which("git", install_hint="apt-get install git")
-    res = proc.run([git, *args], cwd=cwd, env={"GIT_TERMINAL_PROMPT": "0"})
-    if not res.ok:
-        detail = (res.stderr.strip().splitlines() or ["(no message)"])[-1]
-        raise FetchError(f"git {args[0]} failed: {detail}")
-    return res.stdout.strip()
-
-
 def _remote_head(url: str) -> str:
-    out = _git("ls-remote", url, "HEAD")
+    out = gitcli.git(["ls-remote", url, "HEAD"]).strip()
     if not out:
         raise FetchError(f"git repository {url} has no HEAD (empty repository?)")
     return out.split()[0]
@@ -254,10 +245,10 @@ def _fetch_git(src: RecipeSource) -> str:
     tmp = _fresh_dir(src.name)
     try:
         try:
-            _git("clone", "--quiet", src.location, str(tmp / "repo"))
+            gitcli.clone(src.location, tmp / "repo")
         except FetchError as exc:
             raise FetchError(f"cannot clone recipe source {src.location}: {exc.message}") from None
-        revision = _git("rev-parse", "HEAD", cwd=tmp / "repo")
+        revision = gitcli.git(["rev-parse", "HEAD"], cwd=tmp / "repo").strip()
         _swap_in(tmp / "repo", src.local_root)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -12,8 +12,8 @@ import pytest
 from patching.patchkit import LEGACY_FILES, Project
 
 from legacyrun import memo, proc
+from legacyrun.gitcli import GitRepo
 from legacyrun.patching.adapt import AdaptPlan, compute, plan_adaptation
-from legacyrun.patching.gitrepo import GitRepo
 from legacyrun.patching.target import Target
 
 ADAPT = """\
@@ -67,7 +67,8 @@ def test_plan_is_read_in_two_calls_then_remembered(
     memo.forget_memory()
     git_calls.clear()
     first = plan_adaptation(loaded, target, p.ws)
-    commands = [c[c.index("git") + 1 :] for c in git_calls]
+    assert all(Path(c[0]).name == "git" for c in git_calls), git_calls  # argv[0]: git's path on PATH
+    commands = [c[1:] for c in git_calls]
     assert len(commands) == 2, commands
     assert "ls-tree" in commands[0] and commands[1][-2:] == ("cat-file", "--batch")
 

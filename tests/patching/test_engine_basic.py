@@ -8,8 +8,7 @@ import pytest
 from patching.patchkit import Project, git
 
 from legacyrun.errors import PatchError
-from legacyrun.patching.engine import apply, plan_patches, revert
-from legacyrun.patching.gitrepo import BRANCH
+from legacyrun.patching.engine import BRANCH, apply, plan_patches, revert
 from legacyrun.patching.target import Target
 
 PATCHES = """\

@@ -10,8 +10,7 @@ from patching.patchkit import Project, git
 
 from legacyrun.errors import PatchError
 from legacyrun.patching import engine
-from legacyrun.patching.engine import JOURNAL, apply, plan_patches, revert
-from legacyrun.patching.gitrepo import BRANCH
+from legacyrun.patching.engine import BRANCH, JOURNAL, apply, plan_patches, revert
 from legacyrun.patching.target import Target
 
 PATCHES = """\

@@ -20,8 +20,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from legacyrun import memo
 from legacyrun.backends.native import _req_name
 from legacyrun.errors import RecipeError, WorkspaceBusyError
+from legacyrun.gitcli import head_commit
 from legacyrun.host import gcc_versions, nvcc_version
-from legacyrun.patching.gitrepo import head_commit
 from legacyrun.recipe.loader import parse_text
 from legacyrun.workspace import Workspace
 
