@@ -47,6 +47,9 @@ class Dependency:
     commit: str | None = None
     ref: str | None = None
     todo: str | None = None
+    # its setup.py's install_requires at `commit` (with its own specifiers): the recipe lists them, so they are
+    # resolved and hash-pinned at lock time with the rest and its pip build step runs with --no-deps
+    install_requires: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -75,8 +78,31 @@ def known_table() -> tuple[Known, ...]:
     )
 
 
+_INSTALL_REQUIRES = re.compile(r"\binstall_requires\s*=\s*\[(.*?)\]", re.S)
+
+
+def install_requires(setup_text: str) -> list[str]:
+    """The string items of setup.py's literal `install_requires=[...]` list (comments skipped), in order."""
+    m = _INSTALL_REQUIRES.search(setup_text)
+    if not m:
+        return []
+    out: list[str] = []
+    for line in m.group(1).splitlines():
+        code = line.split("#", 1)[0]
+        for dq, sq in re.findall(r""""([^"]*)"|'([^']*)'""", code):
+            if (dq or sq).strip():
+                out.append((dq or sq).strip())
+    return out
+
+
 def pin_at_date(url: str, date: str, pin: str, mirrors: Mirrors) -> tuple[str, str] | None:
     """(commit, 'tag v0.6 (2021-10-25)' or 'main on DATE') current at `date`, or None when no mirror answers."""
+    got = _pin_and_read(url, date, pin, mirrors)
+    return None if got is None else (got[0], got[1])
+
+
+def _pin_and_read(url: str, date: str, pin: str, mirrors: Mirrors) -> tuple[str, str, str | None] | None:
+    """pin_at_date plus the text of setup.py at that commit (None when it has none)."""
     with tempfile.TemporaryDirectory(prefix="legacyrun-dep-") as tmp:
         repo = Path(tmp) / "repo.git"
         for cand in mirrors.rewrite(url):
@@ -103,11 +129,15 @@ def pin_at_date(url: str, date: str, pin: str, mirrors: Mirrors) -> tuple[str, s
                 if _TAG_RE.match(tag) and when <= date:
                     sha = gitcli.rev_parse(repo, tag)
                     if sha:
-                        return sha, f"release {tag} ({when}), the newest out on {date}"
+                        return sha, f"release {tag} ({when}), the newest out on {date}", _setup_at(repo, sha)
         sha = gitcli.output(["rev-list", "-1", f"--before={date}T23:59:59", "HEAD"], cwd=repo)
         if sha:
-            return sha, f"the default branch on {date}"
+            return sha, f"the default branch on {date}", _setup_at(repo, sha)
     return None
+
+
+def _setup_at(repo: Path, sha: str) -> str | None:
+    return gitcli.output(["show", f"{sha}:setup.py"], cwd=repo)
 
 
 def find_dependencies(
@@ -144,16 +174,32 @@ def find_dependencies(
                     if date is None:
                         dep.todo = f"{where}: {known.name} is cloned here; no commit date to pin it at"
                     else:
-                        got = pin_at_date(known.url, date, known.pin, mirrors)
+                        got = _pin_and_read(known.url, date, known.pin, mirrors)
                         if got is None:
                             dep.todo = (
                                 f"{where}: {known.name} ({known.url}) could not be read through any mirror; "
                                 "add it as a source at the commit current on " + date
                             )
                         else:
-                            dep.commit, dep.ref = got
+                            dep.commit, dep.ref, setup_text = got
+                            if known.kind == "source" and _pip_build(known.build):
+                                dep.install_requires = install_requires(setup_text or "")
                 res.deps.append(dep)
     return res
 
 
-__all__ = ["Dependency", "DepsResult", "Known", "find_dependencies", "known_table", "pin_at_date"]
+def _pip_build(build: dict[str, Any]) -> bool:
+    """A build step that pip-installs the tree (and so would resolve its install_requires at build time)."""
+    argv = [str(a) for a in build.get("argv") or []]
+    return "pip" in argv and "install" in argv
+
+
+__all__ = [
+    "Dependency",
+    "DepsResult",
+    "Known",
+    "find_dependencies",
+    "install_requires",
+    "known_table",
+    "pin_at_date",
+]

@@ -37,30 +37,36 @@ def recipe_name(url: str) -> str:
     return slug or "project"
 
 
-_HEADER_RE = re.compile(r"^# Scaffolded by `legacyrun recipe new \S+ --from-repo (\S+)` at commit ([0-9a-f]{40})\.$")
+SCAFFOLD_RECORD = Path(".legacyrun") / "scaffold.json"  # what the scaffold of recipe.yaml left to decide
 
 
 def scaffold_into(ref: str, workspace_root: Path, mirrors: Any) -> tuple[Path, Any]:
     """Scaffold `ref` and write the recipe into `workspace_root`; (recipe path, ScaffoldResult). A recipe that an
     earlier `up` scaffolded there from the same URL is kept as it is (with the known fixes and the edits made to
     it since); delete it to scaffold again."""
+    import json
+
     from legacyrun.fsutil import atomic_write_text
     from legacyrun.share.scaffold import ScaffoldResult, scaffold_recipe
 
     url = repository_url(ref)
     path = workspace_root / RECIPE_FILE
+    record = workspace_root / SCAFFOLD_RECORD
     try:
+        kept = json.loads(record.read_text(encoding="utf-8"))
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        text = ""
-    head = _HEADER_RE.match(text.split("\n", 1)[0])
-    if head and head.group(1) == url:
-        todos = [ln[len("# TODO: ") :] for ln in text.splitlines() if ln.startswith("# TODO: ")]
-        kept = ScaffoldResult(recipe_name(url), text, [], url, head.group(2), {}, [], True, todos, reused=True)
-        return path, kept
+    except (OSError, ValueError):
+        kept = None
+    if isinstance(kept, dict) and kept.get("url") == url and isinstance(kept.get("todos"), list):
+        name, commit = recipe_name(url), str(kept.get("commit", ""))
+        todos = [str(t) for t in kept["todos"]]
+        return path, ScaffoldResult(name, text, [], url, commit, {}, [], True, todos, reused=True)
     result = scaffold_recipe(recipe_name(url), url, mirrors=mirrors)
     workspace_root.mkdir(parents=True, exist_ok=True)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.unlink(missing_ok=True)  # a crash between the two writes scaffolds again next time
     atomic_write_text(path, result.text)
+    atomic_write_text(record, json.dumps({"url": url, "commit": result.commit, "todos": result.todos}))
     return path, result
 
 

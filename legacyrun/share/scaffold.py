@@ -26,6 +26,7 @@ from legacyrun.fetch.mirrors import Mirrors
 from legacyrun.infer.commands import find_builds, find_tasks, modern_argv
 from legacyrun.infer.deps import find_dependencies
 from legacyrun.infer.frameworks import plan_training
+from legacyrun.infer.imports import implied_requirements
 from legacyrun.infer.pins import doc_files, infer_pins
 from legacyrun.knowledge import kb, version_key
 from legacyrun.recipe.loader import parse_text
@@ -184,6 +185,35 @@ def _requirements(facts: _Facts, root: Path, files: list[Path]) -> None:
             if not line or line.startswith(("#", "-", "git+", "http")):
                 continue
             _add_requirement(facts, line, where)
+
+
+def _rule_requirements(profiles: dict[str, Any], rules: dict[str, list[str]], notes: list[str]) -> None:
+    """A catalog rule that rewrites code to import another package (py-tensorboardx: tensorboardX ->
+    torch.utils.tensorboard, which needs `tensorboard`) brings that package into its profile's pip list."""
+    from packaging.utils import canonicalize_name
+
+    from legacyrun.patching.catalog.model import rules_by_id
+
+    for profile, ids in sorted(rules.items()):
+        spec = profiles.get(profile)
+        if spec is None:
+            continue
+        have = {canonicalize_name(re.split(r"[<>=!~; \[]", str(p), maxsplit=1)[0]) for p in spec.get("pip", [])}
+        for rid in ids:
+            rule = rules_by_id().get(rid)
+            for req in rule.requires if rule is not None else ():
+                if canonicalize_name(req) not in have:
+                    have.add(canonicalize_name(req))
+                    spec.setdefault("pip", []).append(req)
+                    notes.append(f"{profile}.pip {req}: catalog rule {rid} makes the code import it")
+
+
+def _implied(facts: _Facts, root: Path, files: list[Path]) -> None:
+    """Packages the code imports through another's module path (torch.utils.tensorboard -> tensorboard)."""
+    for imp in implied_requirements(root, files):
+        if imp.requirement not in facts.pip:
+            facts.pip[imp.requirement] = imp.requirement
+            facts.notes.append(f"requirement {imp.requirement} ({imp.where}): {imp.why}")
 
 
 def _setup_py(facts: _Facts, root: Path, files: list[Path]) -> None:
@@ -392,11 +422,14 @@ def _build_steps(inf: _Inferred, source: str, notes: list[str], todos: list[str]
     for dep in inf.deps.deps:
         if dep.known.kind == "source" and dep.commit and dep.known.build:
             b = dep.known.build
+            argv = [str(a) for a in b["argv"]]
+            if dep.install_requires and "install" in argv and "--no-deps" not in argv:
+                argv.insert(argv.index("install") + 1, "--no-deps")  # its requirements are in the pip lists
             builds.append(
                 {
                     "name": dep.known.name,
                     "source": dep.known.name,
-                    "argv": list(b["argv"]),
+                    "argv": argv,
                     **({"env": dict(b["env"])} if b.get("env") else {}),
                     **({"clean": list(b["clean"])} if b.get("clean") else {}),
                     **({"cuda": False} if b.get("cuda") is False else {}),
@@ -423,6 +456,30 @@ def _build_steps(inf: _Inferred, source: str, notes: list[str], todos: list[str]
     return builds
 
 
+def _dependency_requirements(inf: _Inferred, pip: dict[str, str], notes: list[str]) -> dict[str, str]:
+    """Dependencies' install_requires (canonical name -> their line) that the project's own list lacks."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    have = {canonicalize_name(k) for k in pip}
+    out: dict[str, str] = {}
+    for dep in inf.deps.deps:
+        if not dep.install_requires or not dep.commit:
+            continue
+        for line in dep.install_requires:
+            try:
+                name = canonicalize_name(Requirement(line).name)
+            except InvalidRequirement:
+                continue
+            if name not in have and name not in _TORCH_NAMES:
+                out.setdefault(name, line)
+        notes.append(
+            f"pip: {dep.known.name}'s install_requires at {dep.commit[:12]} ({len(dep.install_requires)}, with its"
+            " setup.py's specifiers), resolved and hash-pinned at lock time; its build step runs with --no-deps"
+        )
+    return out
+
+
 def _profiles(facts: _Facts, inf: _Inferred, source: str, notes: list[str], todos: list[str]) -> dict[str, Any]:
     pins = dict(inf.pins.pins)
     for key in ("torch", "torchvision", "cuda", "python"):
@@ -445,6 +502,8 @@ def _profiles(facts: _Facts, inf: _Inferred, source: str, notes: list[str], todo
     for dep in inf.deps.deps:
         if dep.known.kind == "pip" and dep.known.pypi:
             pip.setdefault(dep.known.pypi, dep.known.pypi)
+    dep_pip = _dependency_requirements(inf, pip, notes)
+    names = sorted({*pip, *dep_pip})
     faithful: dict[str, Any] = {
         "description": "What the authors ran (scaffolded; each pin's evidence is in the header and on its line).",
         "python": python,
@@ -454,8 +513,8 @@ def _profiles(facts: _Facts, inf: _Inferred, source: str, notes: list[str], todo
         if key in pins:
             faithful[key] = pins[key]
     faithful.update(readme)
-    if pip:
-        faithful["pip"] = [pip[k] for k in sorted(pip)]
+    if names:
+        faithful["pip"] = [pip.get(k) or dep_pip[k] for k in names]
     if builds:
         faithful["build"] = builds
     modern: dict[str, Any] = {
@@ -463,8 +522,9 @@ def _profiles(facts: _Facts, inf: _Inferred, source: str, notes: list[str], todo
         "python": modern_python(),
         "torch": MODERN_TORCH_SPEC,
     }
-    if pip:
-        modern["pip"] = sorted(pip)
+    if names:
+        # the project's own requirements unpinned; a dependency's keep its setup.py's specifiers (fvcore<0.1.6)
+        modern["pip"] = [k if k in pip else dep_pip[k] for k in names]
         notes.append("modern.pip lists the requirements unpinned; pin the ones that must stay old")
     if builds:
         modern["build"] = [{**b, "argv": modern_argv(b["argv"])} for b in builds]
@@ -658,6 +718,7 @@ def scaffold_recipe(
         _environment_yml(facts, root, files)
         _requirements(facts, root, files)
         _setup_py(facts, root, files)
+        _implied(facts, root, files)
         _launchers(facts, root, files)
         _readme(facts, root)
         docs = doc_files(root, files)
@@ -683,6 +744,7 @@ def scaffold_recipe(
     rules: dict[str, list[str]] = {}
     if catalog_available:
         patches, rules = _catalog_patches(findings, source, notes)
+        _rule_requirements(profiles, rules, notes)
     else:
         notes.append("catalog scan skipped: legacyrun.patching.catalog is not part of this installation")
     patches = training.patches + patches

@@ -147,3 +147,85 @@ def test_a_failure_is_located_in_the_sources(tmp_path: Path) -> None:
     )
     log.write_text("nothing to see\n")
     assert locate_failure(log) is None
+
+
+def test_cpu_plan_fix_goes_to_the_failing_file_only(tmp_path: Path, make_git_repo: Callable) -> None:
+    """On a CPU plan a hard-coded CUDA device is fixed by a device rule in the one file of the traceback where the
+    rule finds a site (not the other files that call .cuda()); a second failure in another file extends the same
+    `cpu-plan-<source>` patch; on a GPU plan, or once covered, there is no fix."""
+    from legacyrun.infer.fixes import apply_fix, find_fix
+    from legacyrun.recipe.loader import parse_text
+
+    path, src = _scaffolded(tmp_path, make_git_repo)
+    (src / "sixnet" / "head.py").write_text(
+        'import torch\ngpu = torch.device("cuda")\n\ndef f(x):\n    return x.cuda()\n'
+    )
+    (src / "sixnet" / "other.py").write_text("def g(x):\n    return x.cuda()\n")
+    ws_src = src.parent
+    log = tmp_path / "log.txt"
+    log.write_text(
+        "Traceback (most recent call last):\n"
+        f'  File "{ws_src}/sixnet/train.py", line 3, in <module>\n'
+        f'  File "{ws_src}/sixnet/sixnet/head.py", line 5, in f\n'
+        '  File "/env/lib/python3.11/site-packages/torch/cuda/__init__.py", line 591, in _lazy_init\n'
+        "RuntimeError: Found no NVIDIA driver on your system. Please check that you have an NVIDIA GPU\n"
+    )
+    assert find_fix(log, path.read_text(), "modern", src, cpu=False) is None
+    fix = find_fix(log, path.read_text(), "modern", src, cpu=True)
+    assert fix is not None and (fix.kind, fix.items, fix.source, fix.files) == (
+        "cpu", ("py-cuda-hardcoded-device",), "sixnet", ("sixnet/head.py",)
+    )  # fmt: skip
+    assert fix.evidence == f"{log}:5" and "no-nvidia-driver" in fix.reason
+    line = apply_fix(path, fix, 1)
+    text = path.read_text()
+    assert "known fix 1: known failure no-nvidia-driver" in text.splitlines()[line - 1]
+    patch = next(p for p in parse_text(text, str(path)).patches if p.id == "cpu-plan-sixnet")
+    assert patch.kind == "catalog" and patch.rules == ["py-cuda-hardcoded-device"]
+    assert patch.files == ["sixnet/head.py"] and patch.when is not None and patch.when.device == "cpu"
+    assert find_fix(log, text, "modern", src, cpu=True) is None  # covered: the same failure again is a decision
+    log.write_text(log.read_text().replace('sixnet/head.py", line 5', 'sixnet/other.py", line 2'))
+    fix = find_fix(log, text, "modern", src, cpu=True)
+    assert fix is not None and fix.files == ("sixnet/other.py",)
+    apply_fix(path, fix, 2)
+    patch = next(p for p in parse_text(path.read_text(), str(path)).patches if p.id == "cpu-plan-sixnet")
+    assert patch.files == ["sixnet/head.py", "sixnet/other.py"] and patch.rules == ["py-cuda-hardcoded-device"]
+
+
+def test_up_url_keeps_the_recipe_it_scaffolded(tmp_path: Path, make_git_repo: Callable) -> None:
+    """A second `up URL` into the same workspace keeps recipe.yaml (its known fixes and hand edits) and the
+    decisions its scaffold left; without the scaffold's record (.legacyrun/scaffold.json) it is scaffolded again."""
+    from legacyrun.infer.up import scaffold_into
+
+    repo = _repo(make_git_repo)
+    path, first = scaffold_into(repo.url, tmp_path / "ws", None)  # type: ignore[attr-defined]
+    assert not first.reused
+    path.write_text(path.read_text() + "# an edit\n")
+    again_path, again = scaffold_into(repo.url, tmp_path / "ws", None)  # type: ignore[attr-defined]
+    assert again_path == path and again.reused and again.commit == first.commit and again.todos == first.todos
+    assert path.read_text().endswith("# an edit\n")
+    (tmp_path / "ws" / ".legacyrun" / "scaffold.json").unlink()
+    _p, third = scaffold_into(repo.url, tmp_path / "ws", None)  # type: ignore[attr-defined]
+    assert not third.reused and path.read_text() == first.text
+
+
+def test_imports_and_catalog_rules_imply_requirements(tmp_path: Path, make_git_repo: Callable) -> None:
+    """`from torch.utils.tensorboard import ...` in the code, or a catalog rule that rewrites to it
+    (py-tensorboardx), puts `tensorboard` in the pip lists, with the evidence in the header."""
+    from legacyrun.infer.imports import implied_requirements
+    from legacyrun.infer.up import scaffold_into
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "log.py").write_text("import os\nfrom torch.utils.tensorboard import SummaryWriter\n")
+    found = implied_requirements(tmp_path, [tmp_path / "a" / "log.py"])
+    assert [(f.requirement, f.where) for f in found] == [("tensorboard", "a/log.py:2")]
+
+    repo = make_git_repo("BoardNet")
+    repo.write("README.md", "# BoardNet\n\n```\npip install torch==1.4.0\npython train.py\n```\n")
+    repo.write("train.py", "from tensorboardX import SummaryWriter\nw = SummaryWriter('runs')\n")
+    repo.commit("release")
+    path, _res = scaffold_into(repo.url, tmp_path / "ws", None)  # type: ignore[attr-defined]
+    text = path.read_text()
+    assert "# modern.pip tensorboard: catalog rule py-tensorboardx makes the code import it" in text
+    from legacyrun.recipe.loader import parse_text
+
+    assert "tensorboard" in parse_text(text, str(path)).env.profiles["modern"].pip

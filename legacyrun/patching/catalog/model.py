@@ -76,6 +76,9 @@ class Rule:
     sets: tuple[str, ...]
     transform: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    # packages the fixed code imports that the legacy code did not (py-tensorboardx -> tensorboard): a recipe that
+    # applies the rule needs them in its profile's pip list (the scaffold adds them)
+    requires: tuple[str, ...] = ()
     manual_if: str | None = None
     file_requires: str | None = None
     detect_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
@@ -159,6 +162,7 @@ def get_rules() -> tuple[Rule, ...]:
         raw = dict(raw)
         for key in ("keywords", "files", "sets"):
             raw[key] = tuple(raw[key])
+        raw["requires"] = tuple(raw.get("requires", ()))
         rules.append(Rule(**raw))
     return tuple(rules)
 
