@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -50,6 +51,8 @@ class Dependency:
     # its setup.py's install_requires at `commit` (with its own specifiers): the recipe lists them, so they are
     # resolved and hash-pinned at lock time with the rest and its pip build step runs with --no-deps
     install_requires: list[str] = field(default_factory=list)
+    # the catalog's findings in its tree at `commit` (what `scan` returned): the scaffold makes them its own patch
+    findings: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -101,8 +104,14 @@ def pin_at_date(url: str, date: str, pin: str, mirrors: Mirrors) -> tuple[str, s
     return None if got is None else (got[0], got[1])
 
 
-def _pin_and_read(url: str, date: str, pin: str, mirrors: Mirrors) -> tuple[str, str, str | None] | None:
-    """pin_at_date plus the text of setup.py at that commit (None when it has none)."""
+Scan = Callable[[Path], list[dict[str, Any]]]
+
+
+def _pin_and_read(
+    url: str, date: str, pin: str, mirrors: Mirrors, scan: Scan | None = None
+) -> tuple[str, str, str | None, list[dict[str, Any]]] | None:
+    """pin_at_date plus the text of setup.py at that commit (None when it has none) and, with `scan`, what it
+    finds in the tree at that commit (checked out into a temporary folder)."""
     with tempfile.TemporaryDirectory(prefix="legacyrun-dep-") as tmp:
         repo = Path(tmp) / "repo.git"
         for cand in mirrors.rewrite(url):
@@ -129,10 +138,11 @@ def _pin_and_read(url: str, date: str, pin: str, mirrors: Mirrors) -> tuple[str,
                 if _TAG_RE.match(tag) and when <= date:
                     sha = gitcli.rev_parse(repo, tag)
                     if sha:
-                        return sha, f"release {tag} ({when}), the newest out on {date}", _setup_at(repo, sha)
+                        why = f"release {tag} ({when}), the newest out on {date}"
+                        return sha, why, _setup_at(repo, sha), _scan_at(repo, sha, scan)
         sha = gitcli.output(["rev-list", "-1", f"--before={date}T23:59:59", "HEAD"], cwd=repo)
         if sha:
-            return sha, f"the default branch on {date}", _setup_at(repo, sha)
+            return sha, f"the default branch on {date}", _setup_at(repo, sha), _scan_at(repo, sha, scan)
     return None
 
 
@@ -140,10 +150,26 @@ def _setup_at(repo: Path, sha: str) -> str | None:
     return gitcli.output(["show", f"{sha}:setup.py"], cwd=repo)
 
 
+def _scan_at(repo: Path, sha: str, scan: Scan | None) -> list[dict[str, Any]]:
+    if scan is None:
+        return []
+    tree = repo.parent / "tree"
+    tree.mkdir()
+    if not gitcli.run(["--git-dir", str(repo), "--work-tree", str(tree), "checkout", "-q", "-f", sha, "--", "."]).ok:
+        return []
+    return scan(tree)
+
+
 def find_dependencies(
-    root: Path, docs: list[Path], own_url: str, date: str | None, mirrors: Mirrors | None = None
+    root: Path,
+    docs: list[Path],
+    own_url: str,
+    date: str | None,
+    mirrors: Mirrors | None = None,
+    scan: Scan | None = None,
 ) -> DepsResult:
-    """Known dependencies the docs clone or pip-install from git, each pinned at `date` where a mirror answers."""
+    """Known dependencies the docs clone or pip-install from git, each pinned at `date` where a mirror answers;
+    `scan(tree)` runs on the tree of each one that becomes a source."""
     mirrors = mirrors if mirrors is not None else Mirrors.from_environment()
     own = _URL_RE.search(own_url)
     own_key = f"{own.group(1)}/{own.group(2)}".lower() if own else ""
@@ -174,14 +200,16 @@ def find_dependencies(
                     if date is None:
                         dep.todo = f"{where}: {known.name} is cloned here; no commit date to pin it at"
                     else:
-                        got = _pin_and_read(known.url, date, known.pin, mirrors)
+                        got = _pin_and_read(
+                            known.url, date, known.pin, mirrors, scan if known.kind == "source" else None
+                        )
                         if got is None:
                             dep.todo = (
                                 f"{where}: {known.name} ({known.url}) could not be read through any mirror; "
                                 "add it as a source at the commit current on " + date
                             )
                         else:
-                            dep.commit, dep.ref, setup_text = got
+                            dep.commit, dep.ref, setup_text, dep.findings = got
                             if known.kind == "source" and _pip_build(known.build):
                                 dep.install_requires = install_requires(setup_text or "")
                 res.deps.append(dep)

@@ -56,7 +56,8 @@ class Fix:
             where = f"{self.source}/{self.files[0]}" if self.files else self.source
             return f"CPU-plan rules {', '.join(self.items)} in {where}: {self.reason} ({self.evidence})"
         what = "catalog rules" if self.kind == "catalog" else "requirement"
-        return f"{what} {', '.join(self.items)} for profile {self.profile}: {self.reason} ({self.evidence})"
+        of = f" in {self.source}" if self.kind == "catalog" and self.source else ""
+        return f"{what} {', '.join(self.items)}{of} for profile {self.profile}: {self.reason} ({self.evidence})"
 
 
 def _recipe_data(text: str) -> dict[str, Any]:
@@ -66,12 +67,14 @@ def _recipe_data(text: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _patch_rules(data: dict[str, Any], profile: str) -> set[str]:
-    """Rules every catalog patch that applies to `profile` (no profile condition, or this one) already has."""
+def _patch_rules(data: dict[str, Any], profile: str, source: str | None = None) -> set[str]:
+    """Rules the catalog patches that apply to `profile` (no profile condition, or this one) and to `source`
+    (when given) already have."""
     out: set[str] = set()
     for p in data.get("patches") or []:
         profiles = (p.get("when") or {}).get("profiles")
-        if p.get("kind") == "catalog" and (profiles is None or profile in profiles):
+        mine = source is None or p.get("source") == source
+        if p.get("kind") == "catalog" and (profiles is None or profile in profiles) and mine:
             out.update(p.get("rules") or [])
     return out
 
@@ -97,16 +100,18 @@ def find_fix(log: Path, recipe_text: str, profile: str, source_root: Path | None
     from legacyrun.diagnose import explain_file
 
     data = _recipe_data(recipe_text)
-    have = _patch_rules(data, profile)
     try:
         lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
     for m in explain_file(log):
         reason, evidence = f"known failure {m.signature_id} ({m.title})", f"{log}:{m.line}"
-        missing = tuple(r for r in m.catalog_rules if r not in have)
+        # the rules go to the source whose file failed (a dependency's own patch when it is not the project)
+        frames = _frames(lines, m.line)
+        where = frames[-1][0] if frames else None
+        missing = tuple(r for r in m.catalog_rules if r not in _patch_rules(data, profile, where))
         if missing:
-            return Fix("catalog", missing, profile, reason, evidence)
+            return Fix("catalog", missing, profile, reason, evidence, source=where)
         if cpu and m.cpu_rules and source_root is not None:
             found = _cpu_site(lines, m.line, m.cpu_rules, source_root.parent, _cpu_patch(data))
             if found is not None:
@@ -139,6 +144,19 @@ def _cpu_patch(data: dict[str, Any]) -> set[tuple[str, str, str]]:
     return out
 
 
+def _frames(lines: list[str], at: int) -> list[tuple[str, str]]:
+    """(source, file) of the traceback frames in the workspace's sources before line `at` of the log, outermost
+    first (an earlier traceback that ended in its own exception is not this one's)."""
+    frames: list[tuple[str, str]] = []
+    for line in lines[: max(at, 1)]:
+        f = _FRAME.search(line)
+        if f:
+            frames.append((f.group(1), f.group(2)))
+        elif _EXCEPTION.match(line) and at <= len(lines) and line.strip() != lines[at - 1].strip():
+            frames = []
+    return frames
+
+
 def _cpu_site(
     lines: list[str], at: int, rule_ids: tuple[str, ...], src: Path, have: set[tuple[str, str, str]]
 ) -> tuple[str, str, tuple[str, ...]] | None:
@@ -148,13 +166,7 @@ def _cpu_site(
     from legacyrun.patching.catalog.model import rules_by_id
     from legacyrun.patching.catalog.scanner import scan_text
 
-    frames: list[tuple[str, str]] = []
-    for line in lines[: max(at, 1)]:
-        f = _FRAME.search(line)
-        if f:
-            frames.append((f.group(1), f.group(2)))
-        elif _EXCEPTION.match(line) and line.strip() != lines[at - 1].strip():
-            frames = []  # an earlier, unrelated traceback ended here
+    frames = _frames(lines, at)
     rules = [rules_by_id()[r] for r in rule_ids if r in rules_by_id()]
     seen: set[tuple[str, str]] = set()
     for source, rel in reversed(frames):
@@ -218,7 +230,10 @@ def apply_fix(recipe_path: Path, fix: Fix, attempt: int) -> int:
 
 
 def _edit_catalog(lines: list[str], fix: Fix, comment: str) -> int:
+    first = _first_source(lines)
+    source = fix.source or first
     pid = _PATCH_OF_PROFILE.get(fix.profile, f"{fix.profile}-fixes")
+    pid = pid if source == first else f"{pid}-{source}"  # as the scaffold names a dependency's patch
     start = next((i for i, ln in enumerate(lines) if ln == f"- id: {pid}"), None)
     if start is not None:
         end = _block_end(lines, start, 0)
@@ -234,7 +249,7 @@ def _edit_catalog(lines: list[str], fix: Fix, comment: str) -> int:
         f"- id: {pid}",
         "  " + comment,
         "  kind: catalog",
-        f"  source: {_first_source(lines)}",
+        f"  source: {source}",
         f"  rules: {_flow(sorted(fix.items))}",
         f"  why: known fixes of the failures `up --smoke` met on the {fix.profile} profile",
         f"  when: {{profiles: [{fix.profile}]}}",

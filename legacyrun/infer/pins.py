@@ -258,6 +258,11 @@ def _date_pins(date: str) -> dict[str, tuple[str, str]]:
     return out
 
 
+def era_torch(date: str | None) -> str | None:
+    """The newest torch release out on `date` (YYYY-MM-DD), or None."""
+    return _date_pins(date).get("torch", (None, ""))[0] if date else None
+
+
 def code_floor(root: Path) -> tuple[str, str] | None:
     """(torch X, 'FILE:LINE rule') for the newest API the code uses, from the catalog's `reverse` rules `torch<X`."""
     try:
@@ -367,4 +372,12 @@ def infer_pins(root: Path, files: list[Path], date: str | None) -> PinInference:
     return res
 
 
-__all__ = ["Evidence", "PinInference", "code_floor", "collect_evidence", "doc_files", "infer_pins"]
+__all__ = [
+    "Evidence",
+    "PinInference",
+    "code_floor",
+    "collect_evidence",
+    "doc_files",
+    "era_torch",
+    "infer_pins",
+]

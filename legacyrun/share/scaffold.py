@@ -27,7 +27,7 @@ from legacyrun.infer.commands import find_builds, find_tasks, modern_argv
 from legacyrun.infer.deps import find_dependencies
 from legacyrun.infer.frameworks import plan_training
 from legacyrun.infer.imports import implied_requirements
-from legacyrun.infer.pins import doc_files, infer_pins
+from legacyrun.infer.pins import doc_files, era_torch, infer_pins
 from legacyrun.knowledge import kb, version_key
 from legacyrun.recipe.loader import parse_text
 from legacyrun.share.sources import default_name
@@ -374,10 +374,32 @@ def _scan(root: Path, pins: dict[str, tuple[str, str]]) -> tuple[bool, list[dict
     return True, sorted(out, key=lambda d: (d["profile"], d["path"], d["line"], d["rule_id"]))
 
 
+def _since_era(findings: list[dict[str, Any]], date: str | None) -> list[dict[str, Any]]:
+    """A dependency pinned at the project's date was written for the torch of that date: the findings of rules for
+    breaks before it (grid_sample's align_corners default, torch 1.3) are what its authors meant, not breaks."""
+    from packaging.version import Version
+
+    from legacyrun.patching.catalog.model import rules_by_id
+
+    era = era_torch(date)
+    if era is None:
+        return findings
+    out = []
+    for f in findings:
+        rule = rules_by_id().get(f["rule_id"])
+        m = re.fullmatch(r">=\s*(\d+(?:\.\d+)*)", (rule.applies.get("torch", "") if rule else "").strip())
+        if m and Version(m.group(1)) < Version(era):
+            continue
+        out.append(f)
+    return out
+
+
 def _catalog_patches(
-    findings: list[dict[str, Any]], source: str, notes: list[str]
+    findings: list[dict[str, Any]], source: str, notes: list[str], *, dependency: bool = False
 ) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
-    """One catalog patch per profile with the auto-fixable rule ids; the other findings become TODO lines."""
+    """One catalog patch per profile with the auto-fixable rule ids; the other findings become TODO lines. For a
+    `dependency` source the patches' ids end in `-<source>`, and its manual sites are counted in one note (they
+    are the dependency's, seldom on the path the project runs)."""
     patches: list[dict[str, Any]] = []
     rules_by_profile: dict[str, list[str]] = {}
     for profile, patch_id, why in (
@@ -389,6 +411,7 @@ def _catalog_patches(
         if not rules:
             continue
         rules_by_profile[profile] = rules
+        patch_id = f"{patch_id}-{source}" if dependency else patch_id
         patches.append(
             {
                 "id": patch_id,
@@ -400,12 +423,18 @@ def _catalog_patches(
             }
         )
         notes.append(f"catalog patch {patch_id} ({profile}): {', '.join(rules)}")
-    if not patches:
+    if not patches and not dependency:
         notes.append("catalog scan found nothing to patch automatically")
     manual: dict[tuple[str, int, str], dict[str, Any]] = {}
     for f in findings:
         if not f["auto_fixable"]:
             manual.setdefault((f["path"], f["line"], f["rule_id"]), f)
+    if dependency:
+        if manual:
+            notes.append(
+                f"{source}: {len(manual)} sites need a hand-made patch if they run (`legacyrun scan src/{source}`)"
+            )
+        return patches, rules_by_profile
     for f in list(manual.values())[:_MAX_FINDING_NOTES]:
         notes.append(f"TODO: {f['path']}:{f['line']}: {f['rule_id']} needs a hand-made patch: {f['what_breaks']}")
     if len(manual) > _MAX_FINDING_NOTES:
@@ -724,13 +753,16 @@ def scaffold_recipe(
         docs = doc_files(root, files)
         _doc_pip(facts, root, docs)
         top_docs = [d for d in docs if d.parent == root]
+        pinned = infer_pins(root, files, date)
+        scan_pins = {k: (v, "") for k, v in pinned.pins.items()}
         inf = _Inferred(
-            pins=infer_pins(root, files, date),
-            deps=find_dependencies(root, docs, url, date, mirrors),
+            pins=pinned,
+            deps=find_dependencies(
+                root, docs, url, date, mirrors, scan=lambda tree: _since_era(_scan(tree, scan_pins)[1], date)
+            ),
             builds=find_builds(root, files),
             commands=find_tasks(root, top_docs, files),
         )
-        scan_pins = {k: (v, "") for k, v in inf.pins.pins.items()}
         catalog_available, findings = _scan(root, scan_pins)
         slug = _slug(source_name or default_name(url))
         source = slug if _NAME_RE.match(slug) else name
@@ -744,6 +776,12 @@ def scaffold_recipe(
     rules: dict[str, list[str]] = {}
     if catalog_available:
         patches, rules = _catalog_patches(findings, source, notes)
+        for dep in inf.deps.deps:
+            if dep.known.kind == "source" and dep.commit and dep.findings:
+                more, more_rules = _catalog_patches(dep.findings, dep.known.name, notes, dependency=True)
+                patches += more
+                for prof, ids in more_rules.items():
+                    rules[prof] = sorted({*rules.get(prof, []), *ids})
         _rule_requirements(profiles, rules, notes)
     else:
         notes.append("catalog scan skipped: legacyrun.patching.catalog is not part of this installation")

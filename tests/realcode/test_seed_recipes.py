@@ -46,11 +46,12 @@ class Seed:
         return [json.loads((d / "provenance.json").read_text()) for d in sorted((self.ws / "runs").iterdir())]
 
 
-def _up(recipe: str, tmp: Path) -> Seed:
+def _up(recipe: str, tmp: Path, cache: Path) -> Seed:
     mirror = make_mirror(tmp / "mirror")
     ws = tmp / "ws"
-    # Private cache and config (session fixtures run outside the per-test autouse isolation).
-    env = {"LEGACYRUN_CACHE_DIR": str(tmp / "cache"), "LEGACYRUN_CONFIG_DIR": str(tmp / "config"), "CI": "true"}
+    # The session's real-code cache (ccache, wheels, downloads) and a private config (session fixtures run
+    # outside the per-test autouse isolation).
+    env = {"LEGACYRUN_CACHE_DIR": str(cache), "LEGACYRUN_CONFIG_DIR": str(tmp / "config"), "CI": "true"}
     env.pop("LEGACYRUN_MIRRORS", None)
     first = run_console_script(
         "up", recipe, "--cpu", "--smoke", "--backend", "venv", *PINS, "--mirror", mirror_rule(mirror),
@@ -60,13 +61,13 @@ def _up(recipe: str, tmp: Path) -> Seed:
 
 
 @pytest.fixture(scope="session")
-def mask2former_up(tmp_path_factory: pytest.TempPathFactory) -> Seed:
-    return _up("mask2former", tmp_path_factory.mktemp("seed-mask2former"))
+def mask2former_up(tmp_path_factory: pytest.TempPathFactory, realcode_cache: Path) -> Seed:
+    return _up("mask2former", tmp_path_factory.mktemp("seed-mask2former"), realcode_cache)
 
 
 @pytest.fixture(scope="session")
-def masktextspotter_up(tmp_path_factory: pytest.TempPathFactory) -> Seed:
-    return _up("masktextspotter", tmp_path_factory.mktemp("seed-masktextspotter"))
+def masktextspotter_up(tmp_path_factory: pytest.TempPathFactory, realcode_cache: Path) -> Seed:
+    return _up("masktextspotter", tmp_path_factory.mktemp("seed-masktextspotter"), realcode_cache)
 
 
 def _ok(res: CliResult) -> dict[str, Any]:
