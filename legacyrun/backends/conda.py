@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import re
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -26,15 +26,11 @@ from legacyrun.backends.base import (
     Progress,
     Rendered,
     _no_progress,
-    content_id,
 )
-from legacyrun.backends.native import (
-    fail_with_log,
-    pip_index_args,
-    pip_lines,
-    steps_summary,
-)
+from legacyrun.backends.identity import content_id
+from legacyrun.backends.native import fail_with_log, steps_summary
 from legacyrun.backends.prefix import PrefixBackend
+from legacyrun.backends.requirements import channel_url, conda_specs, environment_yml, pip_index_args, pip_lines
 from legacyrun.errors import BuildError, LockError
 from legacyrun.fsutil import atomic_write_text
 from legacyrun.invocation import command
@@ -45,8 +41,6 @@ if TYPE_CHECKING:
 PLATFORM: Literal["linux-64"] = "linux-64"
 MARKER = "conda-meta/legacyrun-env-id"
 STEPS_RECORD = "conda-meta/legacyrun-steps.json"
-CHANNEL_ALIAS = "https://conda.anaconda.org/"
-_DEFAULTS = "https://repo.anaconda.com/pkgs/main"
 
 # Oldest Linux driver for each CUDA minor (NVIDIA's CUDA toolkit release notes, table 3); the message names it.
 DRIVER_FOR_CUDA: dict[str, str] = {
@@ -77,58 +71,6 @@ DRIVER_FOR_CUDA: dict[str, str] = {
     "12.9": "575.51.03",
     "13.0": "580.65.06",
 }
-
-
-def channel_url(channel: str, mirrors: Mapping[str, str] | None = None) -> str:
-    """A channel name, URL or local path as a URL, with the longest matching mirror prefix rewritten."""
-    if channel.startswith("/"):
-        url = Path(channel).as_uri()
-    elif "://" in channel:
-        url = channel
-    elif channel == "defaults":
-        url = _DEFAULTS
-    else:
-        url = CHANNEL_ALIAS + channel
-    from legacyrun.fetch.mirrors import rewrite_prefix
-
-    return rewrite_prefix(url.rstrip("/"), mirrors)
-
-
-def _spec_name(spec: str) -> str:
-    return re.split(r"[\s=<>!~\[]", spec.strip(), maxsplit=1)[0].lower()
-
-
-def conda_specs(plan: BuildPlan) -> list[str]:
-    """Resolved specs (python and torch first), then the profile's extra conda specs not already named."""
-    specs = list(plan.resolution.conda_specs)
-    if not specs:
-        specs = [f"python {plan.resolution.python}.*"]
-    names = {_spec_name(s) for s in specs}
-    for extra in plan.profile_spec.conda:
-        if _spec_name(extra) not in names:
-            specs.append(extra)
-            names.add(_spec_name(extra))
-    return specs
-
-
-def environment_yml(plan: BuildPlan) -> str:
-    """The environment spec (channels + specs + pip extras); also what the docker backend feeds micromamba."""
-    deps: list[Any] = list(conda_specs(plan))
-    pip = pip_lines(plan)
-    if pip:
-        if "pip" not in {_spec_name(d) for d in deps if isinstance(d, str)}:
-            deps.append("pip")
-        args = pip_index_args(plan)
-        options = [f"{args[i]} {args[i + 1]}" for i in range(0, len(args), 2)]  # one line per option
-        deps.append({"pip": [*options, *pip]})
-    data = {
-        "name": plan.recipe.recipe.name,
-        "channels": [channel_url(c, plan.mirrors) for c in plan.resolution.conda_channels],
-        "dependencies": deps,
-    }
-    return "# Rendered by legacyrun; conda-lock.yml pins it exactly.\n" + yaml.safe_dump(
-        data, sort_keys=False, default_flow_style=False
-    )
 
 
 def virtual_packages(plan: BuildPlan) -> list[Any]:
@@ -426,10 +368,7 @@ class CondaBackend(PrefixBackend):
 __all__ = [
     "DRIVER_FOR_CUDA",
     "CondaBackend",
-    "channel_url",
-    "conda_specs",
     "driver_for",
-    "environment_yml",
     "install",
     "installed",
     "lock_text",

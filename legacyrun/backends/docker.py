@@ -27,21 +27,19 @@ from legacyrun.backends.base import (
     Progress,
     Rendered,
     _no_progress,
-    content_id,
-    iter_source_files,
-    source_tree_hash,
 )
+from legacyrun.backends.identity import content_id, iter_source_files, source_tree_hash
 from legacyrun.backends.native import (
     fail_with_log,
     gcc_names,
-    pip_index_args,
-    pip_lines,
     skip_note,
     skipped_on_plan,
     step_env,
     steps_summary,
 )
+from legacyrun.backends.requirements import environment_yml, pip_index_args, pip_lines, requirements_text
 from legacyrun.errors import BuildError, ToolMissingError, UsageError
+from legacyrun.host import docker_status
 from legacyrun.knowledge import kb
 
 if TYPE_CHECKING:
@@ -193,11 +191,6 @@ def _python_block(plan: BuildPlan) -> str:
     )
 
 
-def requirements_text(plan: BuildPlan) -> str:
-    lines = pip_lines(plan)
-    return "".join(f"{ln}\n" for ln in lines)
-
-
 def _pip_block(plan: BuildPlan) -> str:
     if not pip_lines(plan):
         return "# no pip packages"
@@ -269,12 +262,6 @@ def _labels(plan: BuildPlan) -> str:
         f"{LABEL_NS}.native-build": "1" if plan.profile_spec.build else "0",
     }
     return "LABEL " + " \\\n      ".join(f"{k}={json.dumps(v)}" for k, v in sorted(labels.items()))
-
-
-def environment_yml(plan: BuildPlan) -> str:
-    from legacyrun.backends.conda import environment_yml as conda_env_yml
-
-    return conda_env_yml(plan)
 
 
 def render_dockerfile(plan: BuildPlan) -> str:
@@ -354,17 +341,13 @@ def write_context(plan: BuildPlan, rendered: Rendered, out: IO[bytes]) -> None:
 
 
 def _client() -> Any:
+    # Reachability is the host probe's question (legacyrun.host.docker_status), asked the same way everywhere.
+    ok, why = docker_status(os.environ, timeout=3.0)
+    if not ok:
+        raise ToolMissingError(why, hint="start docker, set DOCKER_HOST, or use --backend conda")
     from docker.client import DockerClient
 
-    try:
-        client = DockerClient.from_env(timeout=600)
-        client.ping()
-    except Exception as exc:
-        raise ToolMissingError(
-            f"no docker daemon answers: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
-            hint="start docker, set DOCKER_HOST, or use --backend conda",
-        ) from None
-    return client
+    return DockerClient.from_env(timeout=600)
 
 
 def device_requests(gpus: GpuSelection | None) -> list[dict[str, Any]]:
@@ -615,6 +598,5 @@ __all__ = [
     "gpus_flag",
     "image_tag",
     "render_dockerfile",
-    "requirements_text",
     "write_context",
 ]
