@@ -11,7 +11,7 @@ import functools
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -23,6 +23,8 @@ from legacyrun.fetch.mirrors import rewrite_prefix
 
 LOCK_NAME = "requirements.lock.txt"
 """The hash-pinned pip closure beside legacyrun.lock (what `recipe export` carries with the lock)."""
+LOCK_HEADER = "# legacyrun requirements lock; input "
+NOT_PINNED = "# not pinned: "
 
 # A name with plain version clauses: how resolved pins and most extras are written. Read here because
 # importing packaging.requirements costs a no-op `up` ~30 ms; any other form goes to packaging (same answer).
@@ -122,7 +124,7 @@ def requirements_text(plan: BuildPlan) -> str:
     return "".join(f"{ln}\n" for ln in lines)
 
 
-def _archive_sha256(item: dict[str, Any]) -> str | None:
+def archive_sha256(item: dict[str, Any]) -> str | None:
     info = item.get("download_info") or {}
     archive = info.get("archive_info") or {}
     hashes = archive.get("hashes") or {}
@@ -141,11 +143,11 @@ def _archive_sha256(item: dict[str, Any]) -> str | None:
 
 def lock_from_report(report: dict[str, Any], input_hash: str, options: list[str]) -> str:
     """requirements.lock.txt text from pip's installation report (sorted, hashed where a hash is known)."""
-    lines = [f"# legacyrun requirements lock; input {input_hash}", *options]
+    lines = [f"{LOCK_HEADER}{input_hash}", *options]
     for item in sorted(report.get("install", []), key=lambda i: str(i["metadata"]["name"]).lower()):
         meta = item["metadata"]
         line = f"{meta['name']}=={meta['version']}"
-        sha = _archive_sha256(item)
+        sha = archive_sha256(item)
         if sha:
             line += f" --hash=sha256:{sha}"
         lines.append(line)
@@ -157,7 +159,7 @@ def lock_input_hash(path: Path) -> str | None:
         first = path.read_text(encoding="utf-8").splitlines()[0]
     except (OSError, IndexError):
         return None
-    return first.rsplit(" ", 1)[-1] if first.startswith("# legacyrun requirements lock") else None
+    return first.rsplit(" ", 1)[-1] if first.startswith(LOCK_HEADER) else None
 
 
 CHANNEL_ALIAS = "https://conda.anaconda.org/"
@@ -214,18 +216,117 @@ def environment_yml(plan: BuildPlan) -> str:
     )
 
 
+# --- the pinned set on disk ---------------------------------------------------------------------------------------
+
+
+def input_hash(kind: str, text: str) -> str:
+    """The id of what a backend pins: its kind and the requirement text pip resolves (docker and conda sets never
+    pass for each other or for the venv's, which hashes requirements.in alone)."""
+    return hashlib.sha256(f"{kind}\n{text}".encode()).hexdigest()
+
+
+def not_pinned_text(digest: str, reason: str) -> str:
+    """requirements.lock.txt when the set could not be pinned here: the input and the one-line reason, no packages."""
+    return f"{LOCK_HEADER}{digest}\n{NOT_PINNED}{' '.join(reason.split())}\n"
+
+
+@dataclass(frozen=True)
+class LockedSet:
+    """requirements.lock.txt as made for one input: a pinned set (reason None) or why it could not be pinned."""
+
+    text: str
+    reason: str | None = None
+
+    @property
+    def pinned(self) -> bool:
+        return self.reason is None
+
+    @property
+    def lines(self) -> list[str]:
+        """The requirement lines (no comments, no options)."""
+        return [ln for ln in self.text.splitlines() if ln.strip() and not ln.startswith(("#", "-"))]
+
+
+def read_locked_set(path: Path, digest: str) -> LockedSet | None:
+    """The set at `path` when it was made from this input, else None (no file, or made from another input)."""
+    if lock_input_hash(path) != digest:
+        return None
+    text = path.read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line.startswith(NOT_PINNED):
+            return LockedSet(text, line[len(NOT_PINNED) :].strip() or "unknown")
+    return LockedSet(text)
+
+
+def platform_wheels(report: dict[str, Any]) -> list[str]:
+    """Names whose chosen file is a wheel for one platform or ABI (not `-none-any`), sorted."""
+    out = []
+    for item in report.get("install", []):
+        url = str((item.get("download_info") or {}).get("url") or "")
+        name = url.rsplit("/", 1)[-1].split("#", 1)[0]
+        if name.endswith(".whl") and not name.endswith("-none-any.whl"):
+            out.append(str(item["metadata"]["name"]))
+    return sorted(out, key=str.lower)
+
+
+def unhashed(report: dict[str, Any]) -> list[str]:
+    """Names whose chosen file has no sha256 (the index gave none and it is not a local file), sorted."""
+    return sorted(
+        (str(i["metadata"]["name"]) for i in report.get("install", []) if archive_sha256(i) is None), key=str.lower
+    )
+
+
+def pinned_or_reason(report: dict[str, Any], digest: str, options: list[str], *, any_platform: bool) -> LockedSet:
+    """The hash-pinned set from pip's report, or why it cannot be one.
+
+    any_platform=False (docker): a wheel for one platform is refused, because the image's pip picks among a
+    release's wheels for its own platform (its glibc, not this host's) and may take another file than the hash."""
+    missing = unhashed(report)
+    if missing:
+        return LockedSet("", f"the index gives no sha256 for {', '.join(missing)}")
+    if not any_platform:
+        bound = platform_wheels(report)
+        if bound:
+            return LockedSet(
+                "",
+                f"{', '.join(bound)} {'has' if len(bound) == 1 else 'have'} platform wheels, and the image's pip may "
+                "choose another file of the same release than this host's",
+            )
+    return LockedSet(lock_from_report(report, digest, options))
+
+
+def pin_summary(locked: LockedSet | None, when: str) -> str:
+    """The one line of a plan about its pip set: pinned, why not, or when it will be."""
+    if locked is None:
+        return f"pip set: resolved here and hash-pinned into {LOCK_NAME} {when}"
+    if locked.pinned:
+        return f"pip set: {len(locked.lines)} package(s) from {LOCK_NAME} (hash-pinned, --require-hashes --no-deps)"
+    return f"pip set not hash-pinned: {locked.reason}; pip resolves it at install time"
+
+
 __all__ = [
     "CHANNEL_ALIAS",
+    "LOCK_HEADER",
     "LOCK_NAME",
+    "NOT_PINNED",
+    "LockedSet",
+    "archive_sha256",
     "channel_url",
     "conda_specs",
     "environment_yml",
+    "input_hash",
     "lock_from_report",
     "lock_input_hash",
     "mirrored",
+    "not_pinned_text",
     "option_lines",
+    "pin_summary",
+    "pinned_or_reason",
     "pip_index_args",
     "pip_lines",
+    "platform_wheels",
+    "read_locked_set",
     "requirements_in",
     "requirements_text",
+    "unhashed",
 ]
