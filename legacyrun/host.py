@@ -210,14 +210,19 @@ def gcc_versions(env: Mapping[str, str]) -> list[str]:
     return [str(m) for m in sorted(majors)]
 
 
-def docker_answers(env: Mapping[str, str], timeout: float = DOCKER_TIMEOUT) -> bool:
-    """Whether a Docker daemon answers GET /_ping on DOCKER_HOST (unix socket or tcp) within `timeout`."""
+def docker_status(env: Mapping[str, str], timeout: float = DOCKER_TIMEOUT) -> tuple[bool, str]:
+    """Whether a Docker daemon answers GET /_ping on DOCKER_HOST (unix socket or tcp) within `timeout`, and why.
+
+    The one reachability check: the host probe, the backend choice and the docker backend all ask it.
+    """
     host = env.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    answers = f"a docker daemon answers at {host}"
+    silent = f"no docker daemon answers at {host}"
     try:
         if host.startswith("unix://"):
             path = host[len("unix://") :]
             if not os.path.exists(path):
-                return False
+                return False, silent + " (no socket)"
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.settimeout(timeout)
             sock.connect(path)
@@ -225,13 +230,20 @@ def docker_answers(env: Mapping[str, str], timeout: float = DOCKER_TIMEOUT) -> b
             name, _, port = host[len("tcp://") :].rstrip("/").rpartition(":")
             sock = socket.create_connection((name or "127.0.0.1", int(port or 2375)), timeout=timeout)
         else:
-            return False
+            return False, f"{silent} (only unix:// and tcp:// hosts are probed)"
         with sock:
             sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
             reply = sock.recv(64)
-        return reply.startswith(b"HTTP/1.") and b" 200 " in reply[:16]
-    except (OSError, ValueError):
-        return False
+    except (OSError, ValueError) as exc:
+        return False, f"{silent} ({type(exc).__name__})"
+    if reply.startswith(b"HTTP/1.") and b" 200 " in reply[:16]:
+        return True, answers
+    return False, f"{silent} (no HTTP 200 to /_ping)"
+
+
+def docker_answers(env: Mapping[str, str], timeout: float = DOCKER_TIMEOUT) -> bool:
+    """docker_status without the why (what HostInfo.docker records)."""
+    return docker_status(env, timeout)[0]
 
 
 def free_disk(path: Path | None) -> int | None:
@@ -376,6 +388,7 @@ __all__ = [
     "assumed_host",
     "check_driver",
     "docker_answers",
+    "docker_status",
     "free_disk",
     "gcc_versions",
     "host_from_flags",

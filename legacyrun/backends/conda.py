@@ -13,12 +13,16 @@ import asyncio
 import hashlib
 import re
 import shutil
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
+from legacyrun import proc
+from legacyrun.backends import pinning
 from legacyrun.backends.base import (
     BuildPlan,
     EnvRef,
@@ -26,15 +30,26 @@ from legacyrun.backends.base import (
     Progress,
     Rendered,
     _no_progress,
-    content_id,
 )
-from legacyrun.backends.native import (
-    fail_with_log,
+from legacyrun.backends.identity import content_id
+from legacyrun.backends.native import fail_with_log, steps_summary
+from legacyrun.backends.prefix import PrefixBackend
+from legacyrun.backends.requirements import (
+    LOCK_NAME,
+    LockedSet,
+    channel_url,
+    conda_specs,
+    environment_yml,
+    input_hash,
+    mirrored,
+    not_pinned_text,
+    option_lines,
+    pin_summary,
+    pinned_or_reason,
     pip_index_args,
     pip_lines,
-    steps_summary,
+    read_locked_set,
 )
-from legacyrun.backends.prefix import PrefixBackend
 from legacyrun.errors import BuildError, LockError
 from legacyrun.fsutil import atomic_write_text
 from legacyrun.invocation import command
@@ -45,8 +60,6 @@ if TYPE_CHECKING:
 PLATFORM: Literal["linux-64"] = "linux-64"
 MARKER = "conda-meta/legacyrun-env-id"
 STEPS_RECORD = "conda-meta/legacyrun-steps.json"
-CHANNEL_ALIAS = "https://conda.anaconda.org/"
-_DEFAULTS = "https://repo.anaconda.com/pkgs/main"
 
 # Oldest Linux driver for each CUDA minor (NVIDIA's CUDA toolkit release notes, table 3); the message names it.
 DRIVER_FOR_CUDA: dict[str, str] = {
@@ -77,58 +90,6 @@ DRIVER_FOR_CUDA: dict[str, str] = {
     "12.9": "575.51.03",
     "13.0": "580.65.06",
 }
-
-
-def channel_url(channel: str, mirrors: Mapping[str, str] | None = None) -> str:
-    """A channel name, URL or local path as a URL, with the longest matching mirror prefix rewritten."""
-    if channel.startswith("/"):
-        url = Path(channel).as_uri()
-    elif "://" in channel:
-        url = channel
-    elif channel == "defaults":
-        url = _DEFAULTS
-    else:
-        url = CHANNEL_ALIAS + channel
-    from legacyrun.fetch.mirrors import rewrite_prefix
-
-    return rewrite_prefix(url.rstrip("/"), mirrors)
-
-
-def _spec_name(spec: str) -> str:
-    return re.split(r"[\s=<>!~\[]", spec.strip(), maxsplit=1)[0].lower()
-
-
-def conda_specs(plan: BuildPlan) -> list[str]:
-    """Resolved specs (python and torch first), then the profile's extra conda specs not already named."""
-    specs = list(plan.resolution.conda_specs)
-    if not specs:
-        specs = [f"python {plan.resolution.python}.*"]
-    names = {_spec_name(s) for s in specs}
-    for extra in plan.profile_spec.conda:
-        if _spec_name(extra) not in names:
-            specs.append(extra)
-            names.add(_spec_name(extra))
-    return specs
-
-
-def environment_yml(plan: BuildPlan) -> str:
-    """The environment spec (channels + specs + pip extras); also what the docker backend feeds micromamba."""
-    deps: list[Any] = list(conda_specs(plan))
-    pip = pip_lines(plan)
-    if pip:
-        if "pip" not in {_spec_name(d) for d in deps if isinstance(d, str)}:
-            deps.append("pip")
-        args = pip_index_args(plan)
-        options = [f"{args[i]} {args[i + 1]}" for i in range(0, len(args), 2)]  # one line per option
-        deps.append({"pip": [*options, *pip]})
-    data = {
-        "name": plan.recipe.recipe.name,
-        "channels": [channel_url(c, plan.mirrors) for c in plan.resolution.conda_channels],
-        "dependencies": deps,
-    }
-    return "# Rendered by legacyrun; conda-lock.yml pins it exactly.\n" + yaml.safe_dump(
-        data, sort_keys=False, default_flow_style=False
-    )
 
 
 def virtual_packages(plan: BuildPlan) -> list[Any]:
@@ -343,6 +304,13 @@ def installed(prefix: Path) -> list[tuple[str, str, str, str]]:
     return sorted(out)
 
 
+def locked_pip_set(plan: BuildPlan) -> LockedSet | None:
+    """The workspace's requirements.lock.txt when it was made for this env's pip extras (keyed by environment.yml:
+    the extras are resolved against the packages conda installed)."""
+    digest = input_hash("conda", environment_yml(plan))
+    return read_locked_set(plan.workspace.root / LOCK_NAME, digest)
+
+
 class CondaBackend(PrefixBackend):
     marker = MARKER
     steps_record = STEPS_RECORD
@@ -359,6 +327,7 @@ class CondaBackend(PrefixBackend):
             f"channels: {', '.join(channel_url(c, plan.mirrors) for c in plan.resolution.conda_channels) or '-'}",
             f"specs: {', '.join(conda_specs(plan))}",
             f"pip extras: {', '.join(pip_lines(plan)) or '-'}",
+            *([pin_summary(locked_pip_set(plan), "at build (with the env's own pip)")] if pip_lines(plan) else []),
             "from conda-lock.yml (no solve)"
             if plan.workspace.conda_lockfile.exists()
             else "solve, then write conda-lock.yml",
@@ -404,16 +373,52 @@ class CondaBackend(PrefixBackend):
 
     @staticmethod
     def _pip_extras(plan: BuildPlan, prefix: Path, progress: Progress, on_failure: OnFailure | None) -> None:
-        from legacyrun import proc
-
+        """Install the pip extras from the hash-pinned set (resolved now with the env's pip when there is none for
+        this environment.yml), or, when it cannot be pinned, as before with a plain `pip install`."""
         lines = pip_lines(plan)
         if not lines:
             return
-        python = prefix / "bin" / "python"
+        python = str(prefix / "bin" / "python")
+        locked = CondaBackend._pin_extras(plan, python, progress)
+        if locked.pinned and not locked.lines:
+            progress("pip extras: conda installed all of them already")
+            return
+        with tempfile.TemporaryDirectory(prefix="legacyrun-pip-") as tmp:
+            if locked.pinned:
+                install_from = Path(tmp) / LOCK_NAME
+                install_from.write_text(mirrored(locked.text, plan), encoding="utf-8")
+                argv = [python, "-m", "pip", "install", "--require-hashes", "--no-deps", "-r", str(install_from)]
+                progress(f"pip install --require-hashes --no-deps -r {LOCK_NAME} ({len(locked.lines)} package(s))")
+            else:
+                argv = [python, "-m", "pip", "install", *pip_index_args(plan), *lines]
+                progress(f"pip install {' '.join(lines)}")
+            CondaBackend._pip(plan, prefix, argv, progress, on_failure)
+
+    @staticmethod
+    def _pin_extras(plan: BuildPlan, python: str, progress: Progress) -> LockedSet:
+        digest = input_hash("conda", environment_yml(plan))
+        path = plan.workspace.root / LOCK_NAME
+        current = read_locked_set(path, digest)
+        if current is not None and current.pinned:
+            return current
+        options = option_lines(pip_index_args(replace(plan, mirrors=None)))
+        text = "".join(f"{ln}\n" for ln in [*options, *pip_lines(plan)])
+        log = plan.workspace.logs / "build-pip-resolve.log"
+        got = pinning.resolve(python, mirrored(text, plan), ignore_installed=False, log_path=log, progress=progress)
+        if got.report is None:
+            locked = LockedSet("", got.reason or "pip gave no report")
+        else:
+            locked = pinned_or_reason(got.report, digest, options, any_platform=True)
+        if not locked.pinned:
+            locked = LockedSet(not_pinned_text(digest, locked.reason or ""), locked.reason)
+        atomic_write_text(path, locked.text)
+        progress(pin_summary(locked, ""))
+        return locked
+
+    @staticmethod
+    def _pip(plan: BuildPlan, prefix: Path, argv: list[str], progress: Progress, on_failure: OnFailure | None) -> None:
         log_path = plan.workspace.logs / "build-pip.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        argv = [str(python), "-m", "pip", "install", *pip_index_args(plan), *lines]
-        progress(f"pip install {' '.join(lines)}")
         stream = proc.stream(argv, env={"PYTHONNOUSERSITE": "1"})
         with log_path.open("w", encoding="utf-8") as log:
             for line in stream:
@@ -426,13 +431,11 @@ class CondaBackend(PrefixBackend):
 __all__ = [
     "DRIVER_FOR_CUDA",
     "CondaBackend",
-    "channel_url",
-    "conda_specs",
     "driver_for",
-    "environment_yml",
     "install",
     "installed",
     "lock_text",
+    "locked_pip_set",
     "records_from_lock",
     "solve",
     "virtual_packages",

@@ -11,14 +11,16 @@ import io
 import json
 import os
 import shlex
+import shutil
 import tarfile
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from legacyrun.backends import toolkit
+from legacyrun.backends import pinning, toolkit
 from legacyrun.backends.base import (
     Backend,
     BuildPlan,
@@ -27,21 +29,35 @@ from legacyrun.backends.base import (
     Progress,
     Rendered,
     _no_progress,
-    content_id,
-    iter_source_files,
-    source_tree_hash,
 )
+from legacyrun.backends.identity import content_id, iter_source_files, source_tree_hash
 from legacyrun.backends.native import (
     fail_with_log,
     gcc_names,
-    pip_index_args,
-    pip_lines,
     skip_note,
     skipped_on_plan,
     step_env,
     steps_summary,
 )
+from legacyrun.backends.requirements import (
+    LOCK_NAME,
+    LockedSet,
+    environment_yml,
+    input_hash,
+    mirrored,
+    not_pinned_text,
+    option_lines,
+    pin_summary,
+    pinned_or_reason,
+    pip_index_args,
+    pip_lines,
+    read_locked_set,
+    requirements_in,
+    requirements_text,
+)
 from legacyrun.errors import BuildError, ToolMissingError, UsageError
+from legacyrun.fsutil import atomic_write_text
+from legacyrun.host import docker_status
 from legacyrun.knowledge import kb
 
 if TYPE_CHECKING:
@@ -193,14 +209,13 @@ def _python_block(plan: BuildPlan) -> str:
     )
 
 
-def requirements_text(plan: BuildPlan) -> str:
-    lines = pip_lines(plan)
-    return "".join(f"{ln}\n" for ln in lines)
-
-
-def _pip_block(plan: BuildPlan) -> str:
+def _pip_block(plan: BuildPlan, locked: LockedSet | None = None) -> str:
     if not pip_lines(plan):
         return "# no pip packages"
+    if locked is not None and locked.pinned:
+        # The closure was resolved at the first build (pin_pip_set): no resolver runs in the image.
+        dest = f"/opt/legacyrun/{LOCK_NAME}"
+        return f"COPY {LOCK_NAME} {dest}\n" + _run([f"python -m pip install --require-hashes --no-deps -r {dest}"])
     args = " ".join(shlex.quote(a) for a in pip_index_args(plan))
     cmd = "python -m pip install " + (args + " " if args else "") + "-r /opt/legacyrun/requirements.txt"
     return "COPY requirements.txt /opt/legacyrun/requirements.txt\n" + _run([cmd])
@@ -271,13 +286,8 @@ def _labels(plan: BuildPlan) -> str:
     return "LABEL " + " \\\n      ".join(f"{k}={json.dumps(v)}" for k, v in sorted(labels.items()))
 
 
-def environment_yml(plan: BuildPlan) -> str:
-    from legacyrun.backends.conda import environment_yml as conda_env_yml
-
-    return conda_env_yml(plan)
-
-
-def render_dockerfile(plan: BuildPlan) -> str:
+def render_dockerfile(plan: BuildPlan, locked: LockedSet | None = None) -> str:
+    """The Dockerfile; with `locked` (a pinned pip set) pip installs that set instead of resolving in the image."""
     base = plan.image_base
     if not base:
         raise UsageError("no docker base image: the resolution has none; pass --base-image IMAGE")
@@ -290,7 +300,7 @@ def render_dockerfile(plan: BuildPlan) -> str:
         "apt_block": _apt_block(plan),
         "python_block": _python_block(plan),
         "toolkit_block": toolkit.toolkit_block(plan),
-        "pip_block": _pip_block(plan),
+        "pip_block": _pip_block(plan, locked),
         "cuda_env": _cuda_env(plan),
         "workspace": plan.workspace.root.as_posix(),
         "build_block": _build_block(plan),
@@ -300,6 +310,62 @@ def render_dockerfile(plan: BuildPlan) -> str:
     for key, value in blocks.items():
         text = text.replace(f"@{key}@", value)
     return text
+
+
+def pip_set_input(plan: BuildPlan) -> tuple[str, str] | None:
+    """(requirement text, its input hash) of the image's pip set when this host may pin it, else None (no pip
+    set, or torch comes from micromamba's environment.yml: that set is resolved in the image)."""
+    if not pip_lines(plan) or plan.resolution.installer == "conda":
+        return None
+    text = requirements_in(plan)
+    return text, input_hash("docker", text)
+
+
+def locked_pip_set(plan: BuildPlan) -> LockedSet | None:
+    """The workspace's requirements.lock.txt when it was made for this image's pip set."""
+    found = pip_set_input(plan)
+    return read_locked_set(plan.workspace.root / LOCK_NAME, found[1]) if found else None
+
+
+def pip_set_line(plan: BuildPlan) -> str | None:
+    """The plan's one line about hash pinning its pip set (None: no pip set)."""
+    if not pip_lines(plan):
+        return None
+    if plan.resolution.installer == "conda":
+        return "pip set not hash-pinned: micromamba installs it from environment.yml inside the image"
+    return pin_summary(locked_pip_set(plan), f"at the first build (with python{plan.resolution.python} of this host)")
+
+
+def pin_pip_set(plan: BuildPlan, progress: Progress = _no_progress) -> LockedSet | None:
+    """Resolve the image's pip set on this host and write requirements.lock.txt: hash-pinned, or the reason why not.
+
+    A set pinned for this input is kept; one that could not be pinned is tried again (the index or this host may
+    have changed). Resolved with this host's python of the image's version (see backends/pinning.py)."""
+    found = pip_set_input(plan)
+    if found is None:
+        return None
+    text, digest = found
+    path = plan.workspace.root / LOCK_NAME
+    current = read_locked_set(path, digest)
+    if current is not None and current.pinned:
+        return current
+    version = plan.resolution.python
+    python = shutil.which(f"python{version}")
+    if python is None:
+        locked = LockedSet("", f"no python{version} on this host to resolve the image's set with")
+    else:
+        log = plan.workspace.logs / "build-pip-resolve.log"
+        got = pinning.resolve(python, mirrored(text, plan), ignore_installed=True, log_path=log, progress=progress)
+        if got.report is None:
+            locked = LockedSet("", got.reason or "pip gave no report")
+        else:
+            options = option_lines(pip_index_args(replace(plan, mirrors=None)))
+            locked = pinned_or_reason(got.report, digest, options, any_platform=False)
+    if not locked.pinned:
+        locked = LockedSet(not_pinned_text(digest, locked.reason or ""), locked.reason)
+    atomic_write_text(path, locked.text)
+    progress(pin_summary(locked, ""))
+    return locked
 
 
 def image_tag(plan: BuildPlan, env_id: str) -> str:
@@ -354,17 +420,13 @@ def write_context(plan: BuildPlan, rendered: Rendered, out: IO[bytes]) -> None:
 
 
 def _client() -> Any:
+    # Reachability is the host probe's question (legacyrun.host.docker_status), asked the same way everywhere.
+    ok, why = docker_status(os.environ, timeout=3.0)
+    if not ok:
+        raise ToolMissingError(why, hint="start docker, set DOCKER_HOST, or use --backend conda")
     from docker.client import DockerClient
 
-    try:
-        client = DockerClient.from_env(timeout=600)
-        client.ping()
-    except Exception as exc:
-        raise ToolMissingError(
-            f"no docker daemon answers: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
-            hint="start docker, set DOCKER_HOST, or use --backend conda",
-        ) from None
-    return client
+    return DockerClient.from_env(timeout=600)
 
 
 def device_requests(gpus: GpuSelection | None) -> list[dict[str, Any]]:
@@ -398,7 +460,13 @@ class DockerBackend(Backend):
             files["requirements.txt"] = reqs
         if plan.resolution.installer == "conda":
             files["environment.yml"] = environment_yml(plan)
+        # The id is that of the set as asked for (as for the venv): pinning it at the first build must not rename
+        # the image `up` planned, and a pinned set is a function of what was asked for (and the index that day).
         env_id = content_id(files, {"sources": source_tree_hash(plan.workspace.src)})
+        locked = locked_pip_set(plan)
+        if locked is not None and locked.pinned:
+            files["Dockerfile"] = render_dockerfile(plan, locked)
+            files[LOCK_NAME] = mirrored(locked.text, plan)
         ref, unpinned = base_pin(plan)
         summary = [
             f"docker image {image_tag(plan, env_id)} FROM {ref}",
@@ -407,6 +475,9 @@ class DockerBackend(Backend):
             f"{len(pip_lines(plan))} pip requirement(s), {len(plan.profile_spec.apt)} apt package(s), "
             f"{len(plan.profile_spec.build)} native build step(s)",
         ]
+        pinned = pip_set_line(plan)
+        if pinned:
+            summary.append(pinned)
         runfile = toolkit.runfile_for(plan)
         if runfile is not None:
             urls = toolkit.candidate_urls(runfile, plan.mirrors)
@@ -480,6 +551,8 @@ class DockerBackend(Backend):
         if self._image_exists(client, tag):
             progress(f"image {tag} is up to date")
             return EnvRef(self.name, rendered.env_id, tag, built=False, sources_in_env=native, base_id=base_id)
+        if pin_pip_set(plan, progress) is not None:
+            rendered = self.render(plan)  # the same id; the Dockerfile now installs the pinned set
         log_path = plan.workspace.logs / "build-docker.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile() as ctx:
@@ -614,7 +687,8 @@ __all__ = [
     "device_requests",
     "gpus_flag",
     "image_tag",
+    "pin_pip_set",
+    "pip_set_line",
     "render_dockerfile",
-    "requirements_text",
     "write_context",
 ]

@@ -1,5 +1,4 @@
-"""Native-extension build steps (maskrcnn_benchmark `setup.py build develop`, Mask2Former `make.sh`) and the
-pip requirement lines every backend installs.
+"""Native-extension build steps (maskrcnn_benchmark `setup.py build develop`, Mask2Former `make.sh`).
 
 On a plan with CUDA, a `cuda: true` step gets TORCH_CUDA_ARCH_LIST from the resolution (so a GPU-less build host
 still compiles kernels for the target GPU), FORCE_CUDA=1 and CUDA_HOME. A plan without CUDA never compiles CUDA:
@@ -13,7 +12,6 @@ only the changed files.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -30,69 +28,6 @@ from legacyrun.errors import BuildError, ToolMissingError, UsageError
 from legacyrun.fsutil import atomic_write_text
 from legacyrun.invocation import command
 from legacyrun.recipe.models import BuildStep
-
-# A name with plain version clauses: how resolved pins and most extras are written. Read here because
-# importing packaging.requirements costs a no-op `up` ~30 ms; any other form goes to packaging (same answer).
-_PRE_POST_DEV = r"(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?"
-_VERSION_CLAUSE = (
-    rf"(?:(?:==|!=)\s*(?:\d+(?:\.\d+)*\.\*|\d+(?:\.\d+)*{_PRE_POST_DEV}(?:\+[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*)?)"
-    rf"|~=\s*\d+(?:\.\d+)+{_PRE_POST_DEV}|(?:<=|>=|<|>)\s*\d+(?:\.\d+)*{_PRE_POST_DEV})"
-)
-_SIMPLE_REQ = re.compile(
-    rf"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(?:\s*{_VERSION_CLAUSE}(?:\s*,\s*{_VERSION_CLAUSE})*)?"
-)
-
-
-@functools.lru_cache(maxsize=4096)  # rendering a plan asks for the same lines many times
-def _req_name(line: str) -> str | None:
-    simple = _SIMPLE_REQ.fullmatch(line)
-    if simple is not None:
-        return simple.group(1).lower().replace("_", "-")
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    try:
-        return Requirement(line).name.lower().replace("_", "-")
-    except InvalidRequirement:
-        return None
-
-
-def _installs_torch(plan: BuildPlan) -> bool:
-    res = plan.resolution
-    names = {_req_name(ln) for ln in res.pip_specs}
-    names |= {re.split(r"[\s=<>!~\[]", spec.strip(), maxsplit=1)[0].lower() for spec in res.conda_specs}
-    return bool(names & {"torch", "pytorch"})
-
-
-def pip_lines(plan: BuildPlan) -> list[str]:
-    """Resolved pip specs (torch first) plus the profile's extras whose names the resolution did not pin."""
-    res = plan.resolution
-    lines = list(res.pip_specs)
-    if res.installer == "conda":
-        # torch and friends come from conda; only the profile's pure-pip extras go through pip.
-        lines = [ln for ln in lines if _req_name(ln) not in {"torch", "torchvision", "pytorch"}]
-    seen = {_req_name(ln) for ln in lines}
-    for extra in plan.profile_spec.pip:
-        if _req_name(extra) not in seen:
-            lines.append(extra)
-            seen.add(_req_name(extra))
-    if plan.profile_spec.build and "ninja" not in seen and _installs_torch(plan):
-        # torch.utils.cpp_extension builds in parallel (MAX_JOBS) only with ninja; without it a CUDA op that takes
-        # a minute takes ten.
-        lines.append("ninja")
-    return lines
-
-
-def pip_index_args(plan: BuildPlan) -> list[str]:
-    """pip options for the PyTorch wheel index of this CUDA variant (as extra index: PyPI stays for the rest)."""
-    from legacyrun.fetch.mirrors import rewrite_prefix
-
-    res = plan.resolution
-    args: list[str] = []
-    if res.pip_index_url:
-        args += ["--extra-index-url", rewrite_prefix(res.pip_index_url, plan.mirrors)]
-    if res.pip_find_links:
-        args += ["--find-links", rewrite_prefix(res.pip_find_links, plan.mirrors)]
-    return args
 
 
 def gcc_names(version: str | None) -> tuple[str, str] | None:
@@ -834,8 +769,6 @@ __all__ = [
     "local_setup",
     "local_step_env",
     "merged",
-    "pip_index_args",
-    "pip_lines",
     "read_step_parts",
     "read_step_record",
     "run_local_steps",

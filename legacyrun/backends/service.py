@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from legacyrun.backends import choose_backend, get_backend
 from legacyrun.backends.base import Backend, BuildPlan, EnvRef, OnFailure, Progress, Rendered, _no_progress
 from legacyrun.errors import LockError, UsageError
 from legacyrun.invocation import command, fill
@@ -131,17 +132,6 @@ def record_environment(plan: BuildPlan, backend: str, ref: EnvRef) -> bool:
     return True
 
 
-def choose_backend(name: str | None, plan: BuildPlan | None = None) -> tuple[str, str]:
-    """The backend to use and why: the one asked for, else docker when a daemon answers, else conda."""
-    from legacyrun.backends.base import BACKEND_NAMES, default_backend
-
-    if name is not None:
-        if name not in BACKEND_NAMES:
-            raise UsageError(f"unknown backend {name!r}; choose one of: {', '.join(BACKEND_NAMES)}")
-        return name, "chosen with --backend"
-    return default_backend()
-
-
 def build_environment(
     plan: BuildPlan,
     *,
@@ -157,7 +147,6 @@ def build_environment(
     force: rerun every native build step (or only `force_step`) in the kept environment (venv, conda).
     """
     from legacyrun import lock
-    from legacyrun.backends.base import get_backend
     from legacyrun.backends.native import forced_steps
 
     name, why = choose_backend(backend, plan)
@@ -236,7 +225,6 @@ def env_ref_from_lock(workspace: Workspace, recipe: LoadedRecipe | None = None) 
 __all__ = [
     "BuildResult",
     "build_environment",
-    "choose_backend",
     "env_ref_from_lock",
     "patch_series_hash",
     "plan_for",

@@ -16,8 +16,7 @@ import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
+from typing import TYPE_CHECKING
 
 from legacyrun.backends.base import (
     BuildPlan,
@@ -26,16 +25,20 @@ from legacyrun.backends.base import (
     Progress,
     Rendered,
     _no_progress,
-    content_id,
 )
-from legacyrun.backends.native import (
-    STEPS_RECORD,
-    fail_with_log,
+from legacyrun.backends.identity import content_id
+from legacyrun.backends.native import STEPS_RECORD, fail_with_log, steps_summary
+from legacyrun.backends.prefix import PrefixBackend
+from legacyrun.backends.requirements import (
+    LOCK_NAME,
+    lock_from_report,
+    lock_input_hash,
+    mirrored,
+    option_lines,
     pip_index_args,
     pip_lines,
-    steps_summary,
+    requirements_in,
 )
-from legacyrun.backends.prefix import PrefixBackend
 from legacyrun.errors import BuildError
 from legacyrun.fsutil import atomic_write_text
 
@@ -43,40 +46,6 @@ if TYPE_CHECKING:
     pass
 
 MARKER = ".legacyrun-env-id"
-LOCK_NAME = "requirements.lock.txt"
-
-
-def requirements_in(plan: BuildPlan) -> str:
-    """What pip resolves: index options first, then the pinned lines (torch first).
-
-    The index URLs are the canonical ones, never mirror-rewritten: a mirror is how the files travel, not what the
-    environment is, so an env built through --mirror or LEGACYRUN_MIRRORS has the same id (and `run` without the
-    mirror finds it). Mirrors are applied to a temporary copy at install time (`_mirrored`).
-    """
-    lines = [*_option_lines(pip_index_args(replace(plan, mirrors=None))), *pip_lines(plan)]
-    return "".join(f"{ln}\n" for ln in lines)
-
-
-_INDEX_OPTIONS = ("--extra-index-url ", "--index-url ", "--find-links ")
-
-
-def _mirrored(text: str, plan: BuildPlan) -> str:
-    """Requirement text with the index option URLs rewritten by the plan's mirrors."""
-    from legacyrun.fetch.mirrors import rewrite_prefix
-
-    if not plan.mirrors:
-        return text
-    out = []
-    for line in text.splitlines():
-        for opt in _INDEX_OPTIONS:
-            if line.startswith(opt):
-                line = opt + rewrite_prefix(line[len(opt) :].strip(), plan.mirrors)
-        out.append(line)
-    return "\n".join(out) + "\n"
-
-
-def _option_lines(args: list[str]) -> list[str]:
-    return [f"{args[i]} {args[i + 1]}" for i in range(0, len(args), 2)]
 
 
 def find_python(version: str) -> str:
@@ -90,44 +59,6 @@ def find_python(version: str) -> str:
         f"venv: Python {version} is not installed (no python{version} on PATH)",
         hint="install it, or use --backend conda (which installs its own Python)",
     )
-
-
-def _archive_sha256(item: dict[str, Any]) -> str | None:
-    info = item.get("download_info") or {}
-    archive = info.get("archive_info") or {}
-    hashes = archive.get("hashes") or {}
-    if "sha256" in hashes:
-        return str(hashes["sha256"])
-    legacy = archive.get("hash") or ""
-    if legacy.startswith("sha256="):
-        return legacy.split("=", 1)[1]
-    url = str(info.get("url") or "")
-    if url.startswith("file://"):
-        path = Path(unquote(urlparse(url).path))
-        if path.is_file():
-            return hashlib.sha256(path.read_bytes()).hexdigest()
-    return None
-
-
-def lock_from_report(report: dict[str, Any], input_hash: str, options: list[str]) -> str:
-    """requirements.lock.txt text from pip's installation report (sorted, hashed where a hash is known)."""
-    lines = [f"# legacyrun requirements lock; input {input_hash}", *options]
-    for item in sorted(report.get("install", []), key=lambda i: str(i["metadata"]["name"]).lower()):
-        meta = item["metadata"]
-        line = f"{meta['name']}=={meta['version']}"
-        sha = _archive_sha256(item)
-        if sha:
-            line += f" --hash=sha256:{sha}"
-        lines.append(line)
-    return "\n".join(lines) + "\n"
-
-
-def lock_input_hash(path: Path) -> str | None:
-    try:
-        first = path.read_text(encoding="utf-8").splitlines()[0]
-    except (OSError, IndexError):
-        return None
-    return first.rsplit(" ", 1)[-1] if first.startswith("# legacyrun requirements lock") else None
 
 
 class VenvBackend(PrefixBackend):
@@ -189,7 +120,7 @@ class VenvBackend(PrefixBackend):
         hashed = all("--hash=" in ln for ln in text.splitlines() if ln and not ln.startswith(("#", "-")))
         with tempfile.TemporaryDirectory(prefix="legacyrun-pip-") as tmp:
             install_from = Path(tmp) / LOCK_NAME
-            install_from.write_text(_mirrored(text, plan), encoding="utf-8")
+            install_from.write_text(mirrored(text, plan), encoding="utf-8")
             argv = [env_python, "-m", "pip", "install", "--no-deps", "-r", str(install_from)]
             if hashed:
                 argv.insert(4, "--require-hashes")
@@ -207,13 +138,13 @@ class VenvBackend(PrefixBackend):
     ) -> str:
         with tempfile.TemporaryDirectory(prefix="legacyrun-pip-") as tmp:
             req = Path(tmp) / "requirements.in"
-            req.write_text(_mirrored(input_text, plan), encoding="utf-8")
+            req.write_text(mirrored(input_text, plan), encoding="utf-8")
             report_path = Path(tmp) / "report.json"
             argv = [env_python, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet"]
             argv += ["--report", str(report_path), "-r", str(req)]
             self._pip(plan, argv, "pip-resolve", progress, on_failure)
             report = json.loads(report_path.read_text(encoding="utf-8"))
-        options = _option_lines(pip_index_args(replace(plan, mirrors=None)))
+        options = option_lines(pip_index_args(replace(plan, mirrors=None)))
         return lock_from_report(report, input_hash, options)
 
     @staticmethod
@@ -233,4 +164,4 @@ class VenvBackend(PrefixBackend):
             fail_with_log(f"venv: {what} failed (exit {stream.returncode})", log_path, on_failure)
 
 
-__all__ = ["LOCK_NAME", "VenvBackend", "find_python", "lock_from_report", "requirements_in"]
+__all__ = ["VenvBackend", "find_python"]

@@ -192,8 +192,8 @@ def run_command(req: RunRequest, *, on_line: Callable[[str], None] | None = None
     It makes its BuildPlan the way `up` does (`plan_for`, mirrors from --mirror, LEGACYRUN_MIRRORS and the config
     file), so an environment built through a mirror is found again without one.
     """
-    from legacyrun.backends.base import get_backend
-    from legacyrun.backends.service import choose_backend, plan_for
+    from legacyrun.backends import choose_backend, get_backend
+    from legacyrun.backends.service import plan_for
     from legacyrun.fetch.mirrors import Mirrors
     from legacyrun.lock import read
     from legacyrun.run.gpus import select_gpus

@@ -276,8 +276,7 @@ class _Chain:
         return self._plan[1]
 
     def backend(self) -> Any:
-        from legacyrun.backends.base import get_backend
-        from legacyrun.backends.service import choose_backend
+        from legacyrun.backends import choose_backend, get_backend
 
         if self.backend_name is None:
             self.backend_name, self.backend_why = choose_backend(self.req.backend)

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from support.backend_plans import PlanFactory, gpu_host, resolution
 
-from legacyrun.backends.base import default_backend, get_backend, source_tree_hash
+from legacyrun.backends import default_backend, get_backend
 from legacyrun.backends.docker import DockerBackend, render_dockerfile, write_context
-from legacyrun.backends.native import pip_lines, run_local_steps
+from legacyrun.backends.identity import source_tree_hash
+from legacyrun.backends.native import run_local_steps
+from legacyrun.backends.requirements import pip_lines
 from legacyrun.errors import BuildError, UsageError
 
 LEGACY = {
@@ -197,7 +199,8 @@ def test_native_step_failure_names_log_and_calls_hook(make_plan: PlanFactory, tm
 
 
 def test_channel_urls_and_mirrors() -> None:
-    from legacyrun.backends.conda import channel_url, driver_for
+    from legacyrun.backends.conda import driver_for
+    from legacyrun.backends.requirements import channel_url
 
     assert channel_url("pytorch") == "https://conda.anaconda.org/pytorch"
     assert channel_url("defaults") == "https://repo.anaconda.com/pkgs/main"

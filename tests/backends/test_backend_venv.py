@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from support.backend_plans import PlanFactory, resolution
 
-from legacyrun.backends.venv import LOCK_NAME, VenvBackend
+from legacyrun.backends.requirements import LOCK_NAME
+from legacyrun.backends.venv import VenvBackend
 from legacyrun.errors import BuildError
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"

@@ -19,10 +19,10 @@ from legacyrun.backends.native import (
     choose_compiler,
     host_compilers,
     local_cuda_env,
-    pip_lines,
     run_local_steps,
     step_env,
 )
+from legacyrun.backends.requirements import pip_lines
 from legacyrun.backends.venv import VenvBackend
 
 GCC12 = [HostCompiler("gcc-12", "g++-12", 12, True), HostCompiler("gcc", "g++", 12, False)]

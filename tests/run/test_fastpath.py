@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from packaging.requirements import InvalidRequirement, Requirement
 
 from legacyrun import memo
-from legacyrun.backends.native import _req_name
+from legacyrun.backends.requirements import _req_name
 from legacyrun.errors import RecipeError, WorkspaceBusyError
 from legacyrun.gitcli import head_commit
 from legacyrun.host import gcc_versions, nvcc_version
