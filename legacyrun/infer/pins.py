@@ -24,6 +24,8 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from legacyrun.knowledge import kb
+from legacyrun.patching.catalog import TargetVersions, scan
+from legacyrun.patching.catalog.model import get_rules
 
 KEYS = ("torch", "torchvision", "cuda", "python")
 
@@ -260,11 +262,6 @@ def _date_pins(date: str) -> dict[str, tuple[str, str]]:
 
 def code_floor(root: Path) -> tuple[str, str] | None:
     """(torch X, 'FILE:LINE rule') for the newest API the code uses, from the catalog's `reverse` rules `torch<X`."""
-    try:
-        from legacyrun.patching.catalog import TargetVersions, scan
-        from legacyrun.patching.catalog.model import get_rules
-    except ImportError:
-        return None
     floors: dict[str, str] = {}
     for rule in get_rules():
         spec = rule.applies.get("torch", "")

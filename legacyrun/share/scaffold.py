@@ -28,6 +28,7 @@ from legacyrun.infer.deps import find_dependencies
 from legacyrun.infer.frameworks import plan_training
 from legacyrun.infer.pins import doc_files, infer_pins
 from legacyrun.knowledge import kb, version_key
+from legacyrun.patching.catalog import TargetVersions, scan
 from legacyrun.recipe.loader import parse_text
 from legacyrun.share.sources import default_name
 
@@ -291,16 +292,8 @@ def modern_python() -> str:
 
 
 def _targets(pins: dict[str, tuple[str, str]]) -> list[tuple[str, Any]]:
-    """(profile, catalog TargetVersions) to scan for: modern always; faithful when its torch is exact.
-
-    A catalog without TargetVersions gets one untargeted scan (its forward rules) for modern.
-    """
+    """(profile, catalog TargetVersions) to scan for: modern always; faithful when its torch is exact."""
     from packaging.version import InvalidVersion, Version
-
-    try:
-        from legacyrun.patching.catalog import TargetVersions
-    except ImportError:
-        return [("modern", None)]
 
     def exact(key: str) -> str | None:
         value = pins.get(key, ("", ""))[0]
@@ -318,11 +311,8 @@ def _targets(pins: dict[str, tuple[str, str]]) -> list[tuple[str, Any]]:
 
 
 def _scan(root: Path, pins: dict[str, tuple[str, str]]) -> tuple[bool, list[dict[str, Any]]]:
-    """The catalog's findings per profile as plain dicts; (False, []) when the catalog is not in this build."""
-    try:
-        from legacyrun.patching.catalog import scan
-    except ImportError:
-        return False, []
+    """(the catalog was asked, its findings per profile as plain dicts); the catalog ships with legacyrun, so the
+    first item is always True (kept in the result's JSON as `catalog_available`)."""
     out = []
     for profile, target in _targets(pins):
         for f in scan(root, target):
