@@ -27,7 +27,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from legacyrun.host import assumed_host
-    from legacyrun.resolve import resolve
+    from legacyrun.resolve.engine import resolve
     from legacyrun.share.registry import load
 
     loaded = load(args.recipe)

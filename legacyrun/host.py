@@ -18,9 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from legacyrun import proc
+from legacyrun import memo, proc
 from legacyrun.errors import ToolMissingError, UsageError
-from legacyrun.resolve.model import GpuInfo, HostInfo
+from legacyrun.knowledge import kb
+from legacyrun.knowledge.base import cc_key, cc_text
+from legacyrun.resolution import GpuInfo, HostInfo
 
 SMI_ENV = "LEGACYRUN_NVIDIA_SMI"
 ASSUME_GPU_ENV = "LEGACYRUN_ASSUME_GPU"
@@ -52,8 +54,6 @@ def _child_env(env: Mapping[str, str]) -> dict[str, str | None]:
 
 def parse_smi_csv(text: str, *, has_cc: bool) -> SmiResult:
     """Rows of `--query-gpu=index,uuid,name[,compute_cap],driver_version,memory.total --format=csv,noheader`."""
-    from legacyrun.knowledge import kb
-
     result = SmiResult()
     for row in csv.reader(text.splitlines(), skipinitialspace=True):
         if not row or not row[0].strip():
@@ -142,8 +142,6 @@ def apply_visible_devices(found: list[tuple[str, str, GpuInfo]], value: str | No
 def _tool_output(exe: str, args: tuple[str, ...], env: Mapping[str, str]) -> tuple[bool, str] | None:
     """(exited 0, stdout) of `exe args`, None when it cannot run. Remembered per binary (its path, size, times and
     inode): a version does not change while the file does not, and a no-op `up` must not wait for nvcc twice."""
-    from legacyrun import memo
-
     ident = memo.file_identity(exe)
     key = memo.key_of("tool", ident, args) if ident is not None else None
     if key is not None:
@@ -259,8 +257,6 @@ def free_disk(path: Path | None) -> int | None:
 def _driver_cuda(driver: str | None) -> str | None:
     if not driver:
         return None
-    from legacyrun.knowledge import kb
-
     return kb().max_cuda_for_driver(driver)
 
 
@@ -300,9 +296,6 @@ _CC_SPEC = re.compile(r"^(?:sm_?|compute_)?(\d{2,3})$|^(\d{1,2})\.(\d)$", re.IGN
 
 def parse_gpu_spec(spec: str) -> list[GpuInfo]:
     """--gpu value: 'H100', 'RTX 3090', 'sm_86', '8.6', with an optional count ('2xA100' or 'A100:2')."""
-    from legacyrun.knowledge import kb
-    from legacyrun.knowledge.base import cc_key, cc_text
-
     text = spec.strip()
     count = 1
     for pattern, count_first in ((_COUNT_PREFIX, True), (_COUNT_SUFFIX, False)):

@@ -17,6 +17,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from legacyrun.fsutil import atomic_write_text
+from legacyrun.userdirs import cache_dir
+
 _MEMORY: dict[tuple[str, str], Any] = {}
 _MISS = object()
 
@@ -43,8 +46,6 @@ def code_identity(module_file: str) -> list[Any] | None:
 
 
 def _path(kind: str, key: str) -> Path:
-    from legacyrun.userdirs import cache_dir
-
     return cache_dir() / "memo" / kind / f"{key}.json"
 
 
@@ -68,8 +69,6 @@ def put(kind: str, key: str, value: Any, *, persist: bool = True) -> None:
     _MEMORY[(kind, key)] = value
     if not persist:
         return
-    from legacyrun.fsutil import atomic_write_text
-
     try:
         text = json.dumps({"value": value}, sort_keys=True, separators=(",", ":"))
         atomic_write_text(_path(kind, key), text)

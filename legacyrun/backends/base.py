@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from legacyrun.proc import Stream
     from legacyrun.recipe.loader import LoadedRecipe
     from legacyrun.recipe.models import Profile
-    from legacyrun.resolve.model import Resolution
+    from legacyrun.resolution import Resolution
     from legacyrun.run.gpus import GpuSelection
     from legacyrun.workspace import Workspace
 

@@ -16,7 +16,7 @@ from legacyrun.backends.base import Backend, BuildPlan, EnvRef, OnFailure, Progr
 from legacyrun.errors import LockError, UsageError
 from legacyrun.invocation import command, fill
 from legacyrun.recipe.loader import LoadedRecipe
-from legacyrun.resolve.model import Resolution
+from legacyrun.resolution import Resolution
 from legacyrun.workspace import Workspace
 
 

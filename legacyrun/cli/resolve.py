@@ -15,7 +15,7 @@ from legacyrun.cli import render
 from legacyrun.cli.context import JsonOpt, RecipeArg, WorkspaceOpt, options
 
 if TYPE_CHECKING:
-    from legacyrun.resolve.model import HostInfo, Resolution
+    from legacyrun.resolution import HostInfo, Resolution
 
 GpuOpt = Annotated[
     str | None,

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from legacyrun import proc
 from legacyrun.errors import FetchError
 from legacyrun.fetch.progress import Progress
 
@@ -26,9 +27,7 @@ _INDEX = re.compile(r"^\s*(\d+)\|(.+?)\s*$")
 
 def aria2c() -> str:
     """Path of aria2c, or ToolMissingError with the install hint."""
-    from legacyrun.proc import which
-
-    return which("aria2c", install_hint=INSTALL_HINT)
+    return proc.which("aria2c", install_hint=INSTALL_HINT)
 
 
 def available() -> bool:
@@ -48,8 +47,6 @@ def parse_readout(line: str) -> tuple[int, int] | None:
 
 
 def _run(argv: list[str], *, progress: Progress, key: str, what: str) -> None:
-    from legacyrun import proc
-
     stream = proc.stream(argv)
     errors: list[str] = []
     for line in stream:
@@ -98,8 +95,6 @@ class TorrentFile:
 
 def list_files(torrent: Path) -> list[TorrentFile]:
     """The files a .torrent holds, with aria2c's 1-based indexes."""
-    from legacyrun import proc
-
     done = proc.run([aria2c(), "--show-files=true", str(torrent)])
     if not done.ok:
         raise FetchError(f"{torrent}: aria2c cannot read the torrent: {(done.stderr or done.stdout).strip()[-200:]}")

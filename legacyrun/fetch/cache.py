@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from legacyrun.fsutil import atomic_write_text
 from legacyrun.userdirs import downloads_dir
 
 
@@ -57,8 +58,6 @@ def remember_url(urls: list[str], filename: str, sha256: str, origin: dict[str, 
     """Note which content a recipe's URLs gave, so another workspace without a recorded sha256 reuses it; with the
     first-use origin (url, validator, bytes) of a download without a published sha256, which that workspace
     records as if it had downloaded the file itself."""
-    from legacyrun.fsutil import atomic_write_text
-
     extra = json.dumps(origin, sort_keys=True) + "\n" if origin else ""
     atomic_write_text(_url_index(urls, filename), sha256 + "\n" + extra)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from legacyrun import __version__
 from legacyrun.errors import FetchError
 from legacyrun.fetch.progress import NullProgress, Progress
 
@@ -321,8 +322,6 @@ def download(
     when it may be resumed (a wrong hash removes it).
     """
     import requests
-
-    from legacyrun import __version__
 
     progress = progress or NullProgress()
     options = options or HttpOptions()

@@ -9,6 +9,7 @@ are one prefix or a list of prefixes.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from legacyrun.errors import UsageError
+from legacyrun.userdirs import config_file
 
 ENV_VAR = "LEGACYRUN_MIRRORS"
 
@@ -100,10 +102,6 @@ class Mirrors:
     @classmethod
     def from_environment(cls, cli_values: Iterable[str] = ()) -> Mirrors:
         """The usual three sources for this process: CLI values, os.environ, the user config file."""
-        import os
-
-        from legacyrun.userdirs import config_file
-
         return cls.from_sources(cli_values, os.environ, config_file())
 
     def as_mapping(self) -> dict[str, str]:

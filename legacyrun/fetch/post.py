@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from legacyrun import proc
 from legacyrun.errors import FetchError
 from legacyrun.fsutil import atomic_write_text
+from legacyrun.patching.globs import glob_regex
 from legacyrun.recipe.models import ListStep, MoveStep, PostStep, RunStep
 
 
@@ -37,8 +39,6 @@ def _list(root: Path, step: ListStep, where: str) -> int:
     base = _inside(root, step.root, where)
     rel_to = _inside(root, step.relative_to, where) if step.relative_to is not None else base
     out = _inside(root, step.output, where)
-    from legacyrun.patching.globs import glob_regex
-
     # The recipes' one glob dialect (legacyrun/patching/globs.py), over paths relative to `root`.
     pattern = glob_regex(step.glob)
     lines = []
@@ -55,8 +55,6 @@ def _list(root: Path, step: ListStep, where: str) -> int:
 
 
 def _run(root: Path, step: RunStep, where: str) -> None:
-    from legacyrun import proc
-
     cwd = _inside(root, step.cwd, where)
     done = proc.run(step.argv, cwd=cwd)
     if not done.ok:

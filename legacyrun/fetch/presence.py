@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from legacyrun import gitcli
+from legacyrun.fetch.record import data_inputs_hash, locked_files
 from legacyrun.fsutil import sha256_text
 from legacyrun.recipe.models import Dataset
 from legacyrun.workspace import Workspace
@@ -67,19 +68,15 @@ def record_present(ws: Workspace, ds: Dataset, rec: dict[str, Any]) -> bool:
     if "content" in out:
         if out["content"] != content_key(ds):
             return False
-    else:
-        from legacyrun.fetch.record import data_inputs_hash  # a record written before content keys existed
-
-        if rec.get("inputs_hash") != data_inputs_hash(ds):
-            return False
+    # A record written before content keys existed.
+    elif rec.get("inputs_hash") != data_inputs_hash(ds):
+        return False
     files: dict[str, str] = out.get("files") or {}
     mine = _claims(ws, out, ds.dest)
     if not files or not all(p.exists() or p.is_symlink() for p in mine):
         return False
     if not mine and not ws.resolve_inside(ds.dest).is_dir():
         return False  # nothing placed to check (an empty archive): the folder at least
-    from legacyrun.fetch.record import locked_files
-
     locked = locked_files(ws, ds.name)
     if locked and locked != files:
         return False

@@ -19,6 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from legacyrun.diagnose import explain_file
+from legacyrun.fsutil import atomic_write_text
+from legacyrun.patching.catalog.model import rules_by_id
+from legacyrun.patching.catalog.scanner import scan_text
+
 MAX_FIXES = 3
 _PATCH_OF_PROFILE = {"modern": "forward-ports", "faithful": "faithful-fixes"}
 _MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '([A-Za-z_][\w.]*)'")
@@ -97,8 +102,6 @@ def find_fix(log: Path, recipe_text: str, profile: str, source_root: Path | None
     runs on the CPU (device rules may apply); `source_root`: `<workspace>/src/<main source>`."""
     from packaging.utils import canonicalize_name
 
-    from legacyrun.diagnose import explain_file
-
     data = _recipe_data(recipe_text)
     try:
         lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -163,9 +166,6 @@ def _cpu_site(
     """(source, file, rules) for the traceback that ends at or after line `at` of the log: its frames in the
     workspace's sources, innermost first, and the first file where one of `rule_ids` finds an auto-fixable site
     that the `cpu-plan-<source>` patch does not cover yet."""
-    from legacyrun.patching.catalog.model import rules_by_id
-    from legacyrun.patching.catalog.scanner import scan_text
-
     frames = _frames(lines, at)
     rules = [rules_by_id()[r] for r in rule_ids if r in rules_by_id()]
     seen: set[tuple[str, str]] = set()
@@ -223,8 +223,6 @@ def apply_fix(recipe_path: Path, fix: Fix, attempt: int) -> int:
     comment = f"# legacyrun up --smoke, known fix {attempt}: {fix.reason} ({fix.evidence})"
     edit = {"catalog": _edit_catalog, "cpu": _edit_cpu}.get(fix.kind, _edit_pip)
     at = edit(lines, fix, comment)
-    from legacyrun.fsutil import atomic_write_text
-
     atomic_write_text(recipe_path, "\n".join(lines) + "\n")
     return at + 1
 

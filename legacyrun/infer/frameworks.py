@@ -21,7 +21,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from legacyrun.infer.datasets import DocMention, KnownDataset, doc_mentions, for_config_name, recipe_entry
+from legacyrun.infer.datasets import (
+    DocMention,
+    KnownDataset,
+    doc_mentions,
+    for_config_name,
+    known_datasets,
+    recipe_entry,
+)
 
 _DATA = Path(__file__).parent / "data" / "frameworks.yaml"
 _KEY_LINE = re.compile(r"^(\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*?)\s*$")
@@ -213,8 +220,6 @@ def plan_training(
         plan.datasets.append(recipe_entry(ds, f"{data_root}/{ds.dir}", mentions.get(ds_id), optional=False,
                                           used_by=users))  # fmt: skip
         listed.add(ds_id)
-    from legacyrun.infer.datasets import known_datasets
-
     for ds in known_datasets():
         if ds.id in mentions and ds.id not in listed:
             plan.datasets.append(recipe_entry(ds, f"{data_root}/{ds.dir}", mentions[ds.id], optional=True, used_by=[]))
@@ -480,8 +485,6 @@ def _plan_plain(plan: TrainingPlan, root: Path, task: dict[str, Any], mentions: 
     ]
     if not hits:
         return
-    from legacyrun.infer.datasets import known_datasets
-
     gens = [
         f"{ds.smoke['generator']} writes a {ds.id} layout" for ds in known_datasets() if ds.id in mentions and ds.smoke
     ]

@@ -24,6 +24,8 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from legacyrun.knowledge import kb
+from legacyrun.patching.catalog import TargetVersions, scan
+from legacyrun.patching.catalog.model import get_rules
 
 KEYS = ("torch", "torchvision", "cuda", "python")
 
@@ -265,11 +267,6 @@ def era_torch(date: str | None) -> str | None:
 
 def code_floor(root: Path) -> tuple[str, str] | None:
     """(torch X, 'FILE:LINE rule') for the newest API the code uses, from the catalog's `reverse` rules `torch<X`."""
-    try:
-        from legacyrun.patching.catalog import TargetVersions, scan
-        from legacyrun.patching.catalog.model import get_rules
-    except ImportError:
-        return None
     floors: dict[str, str] = {}
     for rule in get_rules():
         spec = rule.applies.get("torch", "")

@@ -7,11 +7,17 @@ it and, where the scaffold read it from the repository, `src/<source>/FILE:LINE`
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
-from legacyrun.errors import LegacyrunError, TodosRemain
+from legacyrun import lock
+from legacyrun.errors import BuildError, LegacyrunError, TodosRemain
+from legacyrun.fsutil import atomic_write_text
+from legacyrun.infer.fixes import MAX_FIXES, apply_fix, find_fix
+from legacyrun.share.scaffold import ScaffoldResult, scaffold_recipe
+from legacyrun.share.sources import default_name
 
 _URL_RE = re.compile(r"^(?:https?|git|ssh|file)://|^[\w.-]+@[\w.-]+:")
 RECIPE_FILE = "recipe.yaml"
@@ -31,8 +37,6 @@ def repository_url(ref: str) -> str:
 
 
 def recipe_name(url: str) -> str:
-    from legacyrun.share.sources import default_name
-
     slug = re.sub(r"[^a-z0-9_.-]+", "-", default_name(url).lower()).strip("-._")
     return slug or "project"
 
@@ -44,11 +48,6 @@ def scaffold_into(ref: str, workspace_root: Path, mirrors: Any) -> tuple[Path, A
     """Scaffold `ref` and write the recipe into `workspace_root`; (recipe path, ScaffoldResult). A recipe that an
     earlier `up` scaffolded there from the same URL is kept as it is (with the known fixes and the edits made to
     it since); delete it to scaffold again."""
-    import json
-
-    from legacyrun.fsutil import atomic_write_text
-    from legacyrun.share.scaffold import ScaffoldResult, scaffold_recipe
-
     url = repository_url(ref)
     path = workspace_root / RECIPE_FILE
     record = workspace_root / SCAFFOLD_RECORD
@@ -86,8 +85,6 @@ def todo_items(recipe_path: Path, result: Any, source: str) -> list[str]:
 
 def failure_log(ws: Any, exc: LegacyrunError | None, outcome: Any) -> Path | None:
     """The log that shows why the chain stopped: the task's log, or (a failed build) the newest build log."""
-    from legacyrun.errors import BuildError
-
     if outcome is not None and outcome.run is not None:
         return Path(outcome.run.log_path)
     if isinstance(exc, BuildError) and ws.logs.is_dir():
@@ -102,9 +99,6 @@ def try_known_fix(
     """Under `up URL --smoke`: explain the failure and apply the first known fix the recipe lacks as an edit of
     recipe.yaml (legacyrun.infer.fixes); its description (also appended to `applied`), or None when there is
     none or MAX_FIXES were applied already."""
-    from legacyrun import lock
-    from legacyrun.infer.fixes import MAX_FIXES, apply_fix, find_fix
-
     if len(applied) >= MAX_FIXES:
         return None
     log = failure_log(ws, exc, outcome)

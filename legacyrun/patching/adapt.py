@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
-from legacyrun import gitcli
+from legacyrun import gitcli, memo
 from legacyrun.errors import PatchError
+from legacyrun.fetch.release import pinned_commit
 from legacyrun.patching import globs
 from legacyrun.patching.globs import select
 from legacyrun.patching.target import Target
@@ -526,8 +527,6 @@ def _batch_texts(data: bytes, count: int) -> list[str | None]:
 
 
 def _plan_key(recipe: Any, target: Target, task_argv: dict[str, list[str]]) -> str:
-    from legacyrun import memo
-
     main = recipe.sources[0]
     return memo.key_of(
         "adapt",
@@ -547,13 +546,9 @@ def plan_adaptation(loaded: LoadedRecipe, target: Target, ws: Workspace | None =
     The files at a pinned commit never change, so a plan made from them is remembered (user cache, keyed by the
     commit, the adapt block, the target and this code): a no-op `up` reads and parses no config file.
     """
-    from legacyrun import memo
-
     recipe = loaded.recipe
     if recipe.adapt is None or target.gpus is None:
         raise PatchError(f"recipe {recipe.name} has no adapt block" if recipe.adapt is None else "no GPU count given")
-    from legacyrun.fetch.release import pinned_commit
-
     main = recipe.sources[0]
     plan = AdaptPlan(target.gpus, recipe.adapt.reference_gpus, main.name, recipe.adapt, target)
     task_argv = {name: list(task.argv) for name, task in recipe.tasks.items()}

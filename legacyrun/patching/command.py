@@ -16,7 +16,7 @@ from legacyrun import lock as lockfile
 from legacyrun.errors import UsageError
 from legacyrun.patching.adapt import AdaptPlan
 from legacyrun.patching.engine import PatchResult, apply, list_patches, plan_patches, revert
-from legacyrun.patching.target import Target, target_for_profile, target_from_resolution
+from legacyrun.patching.target import Target, choose_target
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.workspace import Workspace
 
@@ -92,13 +92,6 @@ def parse_gpus(value: str | None) -> int | None:
     if count < 1:
         raise UsageError("--gpus must be at least 1")
     return count
-
-
-def choose_target(loaded: LoadedRecipe, ws: Workspace, profile: str | None, gpus: int | None) -> tuple[Target, str]:
-    lock = lockfile.read_optional(ws.lockfile)
-    if lock is not None and lock.recipe == loaded.recipe.name and profile in (None, lock.resolution.profile):
-        return target_from_resolution(lock.resolution, gpus), "lock"
-    return target_for_profile(loaded.recipe, profile, gpus), "recipe profile"
 
 
 def record_result(ws: Workspace, loaded: LoadedRecipe, result: PatchResult) -> bool:

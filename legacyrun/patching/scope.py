@@ -16,13 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from legacyrun import gitcli
+from legacyrun import lock as lockfile
+from legacyrun.errors import LockError
+from legacyrun.patching.catalog import TargetVersions, expand_rule_ids, scan
 from legacyrun.patching.globs import matches
-from legacyrun.patching.target import Target, when_holds
+from legacyrun.patching.target import Target, choose_target, when_holds
 from legacyrun.recipe.models import CatalogPatch
 from legacyrun.workspace import Workspace
 
 if TYPE_CHECKING:
-    from legacyrun.patching.catalog.model import Finding, TargetVersions
+    from legacyrun.patching.catalog.model import Finding
     from legacyrun.recipe.loader import LoadedRecipe
 
 AUTO = "auto"  # a selected catalog patch of the recipe applies it
@@ -85,9 +88,6 @@ class RecipeScope:
 
 def find_workspace(path: Path) -> tuple[Workspace, str] | None:
     """The workspace whose source tree holds `path`, and the recipe name its lock records (None when none)."""
-    from legacyrun import lock as lockfile
-    from legacyrun.errors import LockError
-
     here = path.resolve()
     for folder in [here, *here.parents]:
         if folder.name != "src":
@@ -105,8 +105,6 @@ def find_workspace(path: Path) -> tuple[Workspace, str] | None:
 
 def recipe_scope(loaded: LoadedRecipe, ws: Workspace, path: Path, target: Target, target_from: str) -> RecipeScope:
     """The recipe's catalog patches for the source tree that holds `path` (all sources' when it is elsewhere)."""
-    from legacyrun.patching.catalog import expand_rule_ids
-
     # scan reports paths relative to the scanned folder (a scanned file by its name alone).
     here = path.resolve()
     base = here.parent if here.is_file() else here
@@ -171,12 +169,8 @@ def scan_report(
     With a recipe and no explicit `target`, the versions are those `legacyrun patch` uses (the lock's resolution,
     else the recipe's first preferred profile), so scan and patch look at the same rules.
     """
-    from legacyrun.patching.catalog import TargetVersions, scan
-
     scope = None
     if loaded is not None and ws is not None:
-        from legacyrun.patching.command import choose_target
-
         chosen, origin = choose_target(loaded, ws, None, None)
         if target is not None:
             chosen = Target(chosen.profile, target.torch, target.python, target.cuda, chosen.gpus)

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from legacyrun import memo
 from legacyrun.errors import RecipeError
 from legacyrun.recipe.models import (
     SCHEMA_VERSION,
@@ -407,8 +408,6 @@ def _yaml_line(exc: yaml.MarkedYAMLError, display: str) -> str:
 def _remembered(text: str) -> Recipe | None:
     """The recipe from a text that was parsed before (the data it gave, kept in the user cache by the text's hash,
     validated again here); None when it is new or no longer valid, and the full parse finds out why."""
-    from legacyrun import memo
-
     data = memo.get("recipe-data", _memo_key(text))
     if not isinstance(data, dict):
         return None
@@ -420,8 +419,6 @@ def _remembered(text: str) -> Recipe | None:
 
 
 def _memo_key(text: str) -> str:
-    from legacyrun import memo
-
     # Composing YAML with positions (pure Python, for located messages) is most of a recipe's load time.
     # surrogatepass: text with a lone surrogate still gets a key; the parse then refuses it with its position.
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -429,8 +426,6 @@ def _memo_key(text: str) -> str:
 
 
 def _remember(text: str, data: dict[str, Any]) -> None:
-    from legacyrun import memo
-
     try:
         same = json.loads(json.dumps(data)) == data  # only data that JSON keeps as it is (no int keys, no dates)
     except (TypeError, ValueError):

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from legacyrun.errors import LegacyrunError
-from legacyrun.resolve.model import HostInfo
+from legacyrun.resolution import HostInfo
 
 
 @dataclass

@@ -21,10 +21,11 @@ from legacyrun.knowledge import kb
 from legacyrun.knowledge.base import ArchList, TorchRelease, cc_key, cc_text, driver_at_least, version_key
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.recipe.models import Profile, Recipe
+from legacyrun.resolution import GpuInfo, HostInfo, Resolution
 from legacyrun.resolve import openmmlab
 from legacyrun.resolve.image import choose_image, cpu_image
 from legacyrun.resolve.match import is_exact, matches
-from legacyrun.resolve.model import GpuInfo, HostInfo, Resolution
+from legacyrun.resolve.oldgpu import old_gpu_plan
 from legacyrun.resolve.openmmlab import MmcvWindow
 from legacyrun.resolve.pins import FLAG, Pinned, apply_pins, check_pins, passed_over, pin_reasons
 
@@ -517,8 +518,6 @@ def _check_host_pins(pins: Mapping[str, str], host: HostInfo) -> None:
 
 def _old_gpu_hint(loaded: LoadedRecipe, host: HostInfo) -> str | None:
     """For a Kepler GPU, the explained plan (binaries with its arch, a source build, the CPU) instead of a refusal."""
-    from legacyrun.resolve.oldgpu import old_gpu_plan
-
     for gpu in host.gpus:
         plan = old_gpu_plan(loaded, gpu)
         if plan is not None:

@@ -16,7 +16,7 @@ from legacyrun.errors import LockError
 from legacyrun.invocation import command
 from legacyrun.lock import Lockfile, read, read_optional, write
 from legacyrun.recipe.loader import LoadedRecipe
-from legacyrun.resolve.model import HostInfo, Resolution
+from legacyrun.resolution import HostInfo, Resolution
 from legacyrun.workspace import Workspace
 
 OTHER_SECTIONS = ("sources", "packages", "datasets", "patches", "environment")

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from legacyrun.backends.toolkit import runfile_dockerfile_lines
+from legacyrun.errors import UsageError
 from legacyrun.knowledge import kb
 from legacyrun.knowledge.base import cc_key, cc_text, version_key
 from legacyrun.recipe.loader import LoadedRecipe
+from legacyrun.resolution import GpuInfo, HostInfo
 from legacyrun.resolve.match import matches
-from legacyrun.resolve.model import GpuInfo, HostInfo
 
 KEPLER_MAJOR = 3
 MICROMAMBA_URL = "https://micro.mamba.pm/api/micromamba/linux-64/latest"
@@ -179,8 +181,6 @@ def old_gpu_plan(loaded: LoadedRecipe, gpu: GpuInfo) -> OldGpuPlan | None:
 
 def source_build_dockerfile(loaded: LoadedRecipe, host: HostInfo) -> str:
     """The Dockerfile of the first source build for the host's Kepler GPU; a UsageError when there is none."""
-    from legacyrun.errors import UsageError
-
     for gpu in host.gpus:
         plan = old_gpu_plan(loaded, gpu)
         if plan is not None and plan.source_builds:
@@ -194,8 +194,6 @@ def source_build_dockerfile(loaded: LoadedRecipe, host: HostInfo) -> str:
 
 def render_source_build(sb: SourceBuild) -> str:
     """Dockerfile text: toolkit (image or archived runfile), Python, torch's source at v<torch>, one arch's wheel."""
-    from legacyrun.backends.toolkit import runfile_dockerfile_lines
-
     digest = None if "@sha256:" in sb.base_image else kb().image_digest(sb.base_image)
     ref = f"{sb.base_image}@{digest}" if digest else sb.base_image
     pin_note = (

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from legacyrun.errors import UsageError
-from legacyrun.resolve.model import GpuInfo
+from legacyrun.resolution import GpuInfo
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from legacyrun.errors import BuildError, LockError
 from legacyrun.invocation import command
 from legacyrun.proc import Stream
 from legacyrun.recipe.loader import LoadedRecipe
-from legacyrun.resolve.model import HostInfo, Resolution
+from legacyrun.resolution import HostInfo, Resolution
 from legacyrun.run.gpus import GpuSelection
 from legacyrun.run.provenance import read_runs
 from legacyrun.run.runner import RunOutcome, run_task

@@ -14,7 +14,7 @@ from typing import Any
 
 from legacyrun.errors import UsageError
 from legacyrun.recipe.loader import LoadedRecipe
-from legacyrun.resolve.model import HostInfo, Resolution
+from legacyrun.resolution import HostInfo, Resolution
 from legacyrun.run.gpus import GpuSelection, select_gpus
 from legacyrun.run.runner import RunOutcome
 from legacyrun.run.steps import Step, StepOutcome, run_steps
@@ -117,7 +117,7 @@ class _Chain:
         return lock.resolution
 
     def lock_run(self) -> dict[str, Any]:
-        from legacyrun.resolve import resolve
+        from legacyrun.resolve.engine import resolve
         from legacyrun.resolve.locking import write_lock
 
         kept = self.current_lock_resolution()
@@ -151,7 +151,7 @@ class _Chain:
         if self.resolution is None:
             self.resolution = self.current_lock_resolution()
         if self.resolution is None:
-            from legacyrun.resolve import resolve
+            from legacyrun.resolve.engine import resolve
 
             self.resolution = resolve(self.req.loaded, self.req.host, profile=self.req.profile, pins=self.req.pins)
         return self.resolution

@@ -29,6 +29,8 @@ from legacyrun.infer.frameworks import plan_training
 from legacyrun.infer.imports import implied_requirements
 from legacyrun.infer.pins import doc_files, era_torch, infer_pins
 from legacyrun.knowledge import kb, version_key
+from legacyrun.patching.catalog import TargetVersions, scan
+from legacyrun.patching.catalog.model import rules_by_id
 from legacyrun.recipe.loader import parse_text
 from legacyrun.share.sources import default_name
 
@@ -192,8 +194,6 @@ def _rule_requirements(profiles: dict[str, Any], rules: dict[str, list[str]], no
     torch.utils.tensorboard, which needs `tensorboard`) brings that package into its profile's pip list."""
     from packaging.utils import canonicalize_name
 
-    from legacyrun.patching.catalog.model import rules_by_id
-
     for profile, ids in sorted(rules.items()):
         spec = profiles.get(profile)
         if spec is None:
@@ -321,16 +321,8 @@ def modern_python() -> str:
 
 
 def _targets(pins: dict[str, tuple[str, str]]) -> list[tuple[str, Any]]:
-    """(profile, catalog TargetVersions) to scan for: modern always; faithful when its torch is exact.
-
-    A catalog without TargetVersions gets one untargeted scan (its forward rules) for modern.
-    """
+    """(profile, catalog TargetVersions) to scan for: modern always; faithful when its torch is exact."""
     from packaging.version import InvalidVersion, Version
-
-    try:
-        from legacyrun.patching.catalog import TargetVersions
-    except ImportError:
-        return [("modern", None)]
 
     def exact(key: str) -> str | None:
         value = pins.get(key, ("", ""))[0]
@@ -348,11 +340,8 @@ def _targets(pins: dict[str, tuple[str, str]]) -> list[tuple[str, Any]]:
 
 
 def _scan(root: Path, pins: dict[str, tuple[str, str]]) -> tuple[bool, list[dict[str, Any]]]:
-    """The catalog's findings per profile as plain dicts; (False, []) when the catalog is not in this build."""
-    try:
-        from legacyrun.patching.catalog import scan
-    except ImportError:
-        return False, []
+    """(the catalog was asked, its findings per profile as plain dicts); the catalog ships with legacyrun, so the
+    first item is always True (kept in the result's JSON as `catalog_available`)."""
     out = []
     for profile, target in _targets(pins):
         for f in scan(root, target):
@@ -378,8 +367,6 @@ def _since_era(findings: list[dict[str, Any]], date: str | None) -> list[dict[st
     """A dependency pinned at the project's date was written for the torch of that date: the findings of rules for
     breaks before it (grid_sample's align_corners default, torch 1.3) are what its authors meant, not breaks."""
     from packaging.version import Version
-
-    from legacyrun.patching.catalog.model import rules_by_id
 
     era = era_torch(date)
     if era is None:

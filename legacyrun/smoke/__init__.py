@@ -5,18 +5,8 @@ environment in minutes, before a 40 GB download. Pure Python (no numpy, no Pillo
 PNG and baseline JPEG encoders in this package.
 """
 
-from legacyrun.smoke.core import (
-    MARKER,
-    Generator,
-    Option,
-    OptionValue,
-    SmokeResult,
-    generate,
-    generators,
-    get,
-    parse_option_args,
-    read_marker,
-)
+from legacyrun.smoke.core import MARKER, Generator, Option, OptionValue, SmokeResult, read_marker
+from legacyrun.smoke.registry import generate, generators, get, parse_option_args
 
 __all__ = [
     "MARKER",

@@ -1,4 +1,6 @@
-"""Smoke generators: the registry, option checking, and the atomic, idempotent write of a generated dataset.
+"""Smoke generators: their types, option checking, and the atomic, idempotent write of a generated dataset.
+
+The generators themselves and the registry by name are in `registry.py` (they import this module).
 
 A generator writes through an `Output` into a temporary directory beside the destination; only a complete
 dataset is renamed into place, with a marker file (`.legacyrun-smoke.json`) that records the generator, its
@@ -14,7 +16,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -193,84 +195,6 @@ def options_hash(gen: Generator, options: Mapping[str, OptionValue]) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
-# --- the registry -----------------------------------------------------------------------------------------------
-
-_REGISTRY: dict[str, Generator] | None = None
-
-
-def generators() -> dict[str, Generator]:
-    """Every generator legacyrun ships, by name (the names recipes use)."""
-    global _REGISTRY
-    if _REGISTRY is None:
-        from legacyrun.smoke import coco, kitti, pairs, semseg, text
-
-        found: dict[str, Generator] = {}
-        for module in (semseg, text, pairs, coco, kitti):
-            for gen in module.GENERATORS:
-                found[gen.name] = gen
-        _REGISTRY = dict(sorted(found.items()))
-    return _REGISTRY
-
-
-# The module of each generator, so that `get` imports only the one asked for (a no-op `up --smoke` checks the
-# datasets of one recipe); tests/run/test_fastpath.py keeps this table equal to what generators() finds.
-MODULE_OF = {
-    "ade20k-semseg": "semseg",
-    "aligned-pairs": "pairs",
-    "coco-instances": "coco",
-    "icdar-words": "text",
-    "kitti-stereo": "kitti",
-    "synthtext-chars": "text",
-}
-
-
-def get(name: str) -> Generator:
-    if _REGISTRY is None and name in MODULE_OF:
-        import importlib
-
-        module = importlib.import_module(f"legacyrun.smoke.{MODULE_OF[name]}")
-        for gen in module.GENERATORS:
-            if gen.name == name:
-                return gen
-    gens = generators()
-    if name not in gens:
-        raise UsageError(f"smoke generator {name!r}: unknown (known: {', '.join(gens)})")
-    return gens[name]
-
-
-def parse_option_args(name: str, args: Iterable[str]) -> dict[str, OptionValue]:
-    """`k=v` strings from the command line, typed by the generator's option table."""
-    gen = get(name)
-    out: dict[str, OptionValue] = {}
-    for arg in args:
-        key, sep, raw = arg.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UsageError(f"smoke generator {name}: option {arg!r}: expected KEY=VALUE")
-        opt = gen.option(key)
-        if opt is None:
-            gen.resolve({key: raw})  # raises the same "unknown option" error as a recipe's options would
-            continue
-        out[key] = _from_text(opt, raw, f"smoke generator {name}: option {key!r}")
-    return out
-
-
-def _from_text(opt: Option, raw: str, where: str) -> OptionValue:
-    if opt.kind == "bool":
-        low = raw.strip().lower()
-        if low in ("1", "true", "yes", "on"):
-            return True
-        if low in ("0", "false", "no", "off"):
-            return False
-        raise UsageError(f"{where}: expected true or false, got {raw!r}")
-    if opt.kind == "int":
-        try:
-            return int(raw.strip(), 10)
-        except ValueError:
-            raise UsageError(f"{where}: expected an integer, got {raw!r}") from None
-    return raw
-
-
 # --- writing ----------------------------------------------------------------------------------------------------
 
 
@@ -283,13 +207,12 @@ def read_marker(dest: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def generate(name: str, dest: Path, options: Mapping[str, object] | None = None) -> SmokeResult:
-    """Write generator `name`'s dataset at `dest` (atomically), or find it already there with these options.
+def write(gen: Generator, dest: Path, options: Mapping[str, object] | None = None) -> SmokeResult:
+    """Write `gen`'s dataset at `dest` (atomically), or find it already there with these options.
 
     An existing `dest` is replaced only when it is an earlier smoke output (it has the marker) or empty; any
     other directory is refused, so a mistyped destination never deletes real data.
     """
-    gen = get(name)
     resolved = gen.resolve(options or {})
     ohash = options_hash(gen, resolved)
     dest = Path(dest)
@@ -372,10 +295,7 @@ __all__ = [
     "Output",
     "SmokeResult",
     "content_hash",
-    "generate",
-    "generators",
-    "get",
     "options_hash",
-    "parse_option_args",
     "read_marker",
+    "write",
 ]

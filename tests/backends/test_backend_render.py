@@ -220,7 +220,7 @@ def test_docker_run_argv(make_plan: PlanFactory, tmp_path: Path, monkeypatch: py
     for sub in ("src", "data", "runs"):
         (ws / sub).mkdir(parents=True)
     plan = make_plan(_legacy_res(), profiles=LEGACY, workspace=ws)
-    from legacyrun.resolve.model import GpuInfo
+    from legacyrun.resolution import GpuInfo
     from legacyrun.run.gpus import select_gpus
 
     # The user's own CUDA_VISIBLE_DEVICES went into the selection already; the backend never reads it again.

@@ -19,7 +19,7 @@ from support.dockerd import DockerDaemon
 
 from legacyrun.backends.base import EnvRef
 from legacyrun.backends.docker import DockerBackend
-from legacyrun.resolve.model import GpuInfo
+from legacyrun.resolution import GpuInfo
 from legacyrun.run.gpus import select_gpus
 from legacyrun.workspace import Workspace
 

@@ -43,7 +43,7 @@ def recipe(tmp: Path, **kw: Any) -> LoadedRecipe:
 def make_lock(ws_root: Path, loaded: LoadedRecipe) -> None:
     """A minimal valid lockfile, so fetch has one to record content ids into."""
     from legacyrun import lock as lockmod
-    from legacyrun.resolve.model import HostInfo, Resolution
+    from legacyrun.resolution import HostInfo, Resolution
 
     res = Resolution(
         recipe=loaded.recipe.name,

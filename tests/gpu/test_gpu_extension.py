@@ -58,7 +58,7 @@ def test_legacy_extension_forward_ported_runs_on_this_gpu(gpu: None, tmp_path: P
     from legacyrun.host import probe_host
     from legacyrun.patching.catalog import TargetVersions, apply_rules, scan
     from legacyrun.recipe.loader import LoadedRecipe, parse_text
-    from legacyrun.resolve import resolve
+    from legacyrun.resolve.engine import resolve
 
     tree = tmp_path / "ext"
     shutil.copytree(FIXTURE, tree)

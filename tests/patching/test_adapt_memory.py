@@ -14,7 +14,7 @@ from legacyrun.patching.adapt import applicable_keys, plan_adaptation
 from legacyrun.patching.engine import applied_ids, apply, plan_patches
 from legacyrun.patching.target import Target, target_from_resolution
 from legacyrun.recipe.loader import load_path
-from legacyrun.resolve.model import GpuInfo, HostInfo, Resolution
+from legacyrun.resolution import GpuInfo, HostInfo, Resolution
 from legacyrun.run.gpus import select_gpus
 from legacyrun.run.service import adaptation_overrides, gpu_target, readapt
 

@@ -9,7 +9,7 @@ from patching.patchkit import Project, git
 from support.cli import run_cli, run_inproc
 
 from legacyrun import lock as lockfile
-from legacyrun.resolve.model import GpuInfo, HostInfo, Resolution
+from legacyrun.resolution import GpuInfo, HostInfo, Resolution
 
 PATCHES = """\
 patches:

@@ -12,7 +12,7 @@ from patching.test_adapt import ADAPT
 from legacyrun.errors import PatchError
 from legacyrun.patching.engine import applied_ids, apply, plan_patches
 from legacyrun.patching.target import target_from_resolution
-from legacyrun.resolve.model import GpuInfo, HostInfo, Resolution
+from legacyrun.resolution import GpuInfo, HostInfo, Resolution
 from legacyrun.run.gpus import select_gpus
 from legacyrun.run.service import readapt
 

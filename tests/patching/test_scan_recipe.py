@@ -20,7 +20,7 @@ from legacyrun import lock as lockmod
 from legacyrun.fetch import fetch_code
 from legacyrun.patching.command import patch_command
 from legacyrun.recipe.loader import LoadedRecipe, load_path
-from legacyrun.resolve.model import HostInfo, Resolution
+from legacyrun.resolution import HostInfo, Resolution
 from legacyrun.workspace import Workspace
 
 

@@ -29,7 +29,7 @@ from legacyrun.backends.native import run_local_steps
 from legacyrun.host import host_from_flags, nvcc_version
 from legacyrun.lock import read as read_lock
 from legacyrun.recipe.models import BuildStep
-from legacyrun.resolve import resolve
+from legacyrun.resolve.engine import resolve
 from legacyrun.share.registry import load
 from legacyrun.workspace import Workspace
 

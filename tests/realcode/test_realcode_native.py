@@ -25,7 +25,7 @@ from legacyrun.errors import BuildError
 from legacyrun.host import host_from_flags, nvcc_version
 from legacyrun.patching.engine import apply, plan_patches
 from legacyrun.patching.target import Target
-from legacyrun.resolve import resolve
+from legacyrun.resolve.engine import resolve
 from legacyrun.share.registry import load
 from legacyrun.workspace import Workspace
 

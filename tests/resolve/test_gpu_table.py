@@ -18,8 +18,8 @@ from legacyrun.errors import LegacyrunError, UsageError
 from legacyrun.host import parse_gpu_spec, parse_smi_csv, probe_host
 from legacyrun.knowledge import kb
 from legacyrun.recipe.loader import LoadedRecipe, load_path
+from legacyrun.resolution import GpuInfo, HostInfo
 from legacyrun.resolve.engine import resolve
-from legacyrun.resolve.model import GpuInfo, HostInfo
 from legacyrun.resolve.oldgpu import old_gpu_plan
 
 HERE = Path(__file__).resolve().parent

@@ -107,7 +107,7 @@ def test_cuda_visible_devices(fake_smi: SmiEnv, visible: str | None, expected: i
 
 
 def test_visible_devices_keep_the_given_order() -> None:
-    from legacyrun.resolve.model import GpuInfo
+    from legacyrun.resolution import GpuInfo
 
     found = [(str(i), f"GPU-{i}", GpuInfo(name=f"g{i}")) for i in range(3)]
     assert [g.name for g in apply_visible_devices(found, "2,0")] == ["g2", "g0"]

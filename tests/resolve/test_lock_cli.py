@@ -13,7 +13,7 @@ from support.cli import run_cli, run_inproc
 from legacyrun.host import assumed_host
 from legacyrun.lock import DatasetLock, EnvironmentLock, read, write
 from legacyrun.recipe.loader import load_path
-from legacyrun.resolve import resolve
+from legacyrun.resolve.engine import resolve
 from legacyrun.resolve.locking import merge_lock
 
 RECIPES = Path(__file__).resolve().parent / "recipes"

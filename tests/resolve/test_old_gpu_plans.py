@@ -11,7 +11,7 @@ from support.cli import run_inproc
 from legacyrun.host import assumed_host
 from legacyrun.knowledge import kb
 from legacyrun.recipe.loader import load_path
-from legacyrun.resolve.model import GpuInfo
+from legacyrun.resolution import GpuInfo
 from legacyrun.resolve.oldgpu import old_gpu_plan
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from legacyrun.errors import LockError, ResolveError, UsageError
 from legacyrun.host import assumed_host
 from legacyrun.lock import read
 from legacyrun.recipe.loader import LoadedRecipe, load_path
-from legacyrun.resolve import resolve
+from legacyrun.resolve.engine import resolve
 from legacyrun.resolve.locking import check_lock, merge_lock, write_lock
 from legacyrun.resolve.pins import apply_pins, parse_pins
 from legacyrun.workspace import Workspace

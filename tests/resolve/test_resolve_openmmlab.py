@@ -18,7 +18,7 @@ from legacyrun.knowledge import kb
 from legacyrun.knowledge.base import DATA
 from legacyrun.recipe.loader import LoadedRecipe, load_path
 from legacyrun.recipe.refs import builtin_dir
-from legacyrun.resolve import resolve
+from legacyrun.resolve.engine import resolve
 
 # mmcv 1.7.x docs, "Install with pip": torch minor -> CUDA variants with an mmcv-full wheel
 OPENMMLAB_MATRIX = {

@@ -17,8 +17,8 @@ from legacyrun.knowledge import kb
 from legacyrun.knowledge.base import cc_key, version_key
 from legacyrun.recipe.loader import LoadedRecipe, load_path
 from legacyrun.recipe.refs import builtin_dir
-from legacyrun.resolve import resolve
-from legacyrun.resolve.model import Resolution
+from legacyrun.resolution import Resolution
+from legacyrun.resolve.engine import resolve
 
 RECIPES = Path(__file__).resolve().parent / "recipes"
 M2F, MTS, P2P = "mask2former", "masktextspotter", "pix2pix"
@@ -225,7 +225,7 @@ def test_forced_profile() -> None:
 
 
 def test_unknown_compute_capability_is_an_error() -> None:
-    from legacyrun.resolve.model import GpuInfo, HostInfo
+    from legacyrun.resolution import GpuInfo, HostInfo
 
     host = HostInfo(gpus=[GpuInfo(name="Mystery Accelerator")], driver="550.54.15")
     with pytest.raises(ResolveError, match="compute capability"):

@@ -1,6 +1,6 @@
 """What makes a no-op `up` fast, each against the slow way it replaces: tool versions remembered per binary, HEAD
 read from .git, the workspace flock, recipe data remembered per text, requirement names without packaging, the
-smoke generator table; and a no-op `up --dry-run` that starts no subprocess at all."""
+smoke generator registry; and a no-op `up --dry-run` that starts no subprocess at all."""
 
 from __future__ import annotations
 
@@ -190,17 +190,17 @@ def test_requirement_names_examples(line: str) -> None:
     assert _req_name(line) == expected
 
 
-def test_smoke_module_table_matches_the_generators() -> None:
+def test_smoke_registry_holds_every_generator() -> None:
     import importlib
 
-    from legacyrun.smoke import core
+    from legacyrun.smoke import registry
 
     found = {}
     for module in ("semseg", "text", "pairs", "coco", "kitti"):
         for gen in importlib.import_module(f"legacyrun.smoke.{module}").GENERATORS:
-            found[gen.name] = module
-    assert found == core.MODULE_OF
-    assert sorted(core.generators()) == sorted(found)
+            found[gen.name] = gen
+    assert registry.generators() == found
+    assert list(registry.generators()) == sorted(found)
 
 
 def test_a_command_alone_parses_and_helps_as_in_the_full_app() -> None:

@@ -17,7 +17,7 @@ from support.cli import run_inproc
 from legacyrun import lock as lockmod
 from legacyrun.errors import LockError, UsageError
 from legacyrun.recipe.loader import load_path
-from legacyrun.resolve.model import GpuInfo, HostInfo, Resolution
+from legacyrun.resolution import GpuInfo, HostInfo, Resolution
 from legacyrun.share.bundle import open_bundle, open_bundle_full, seed_from_bundle, seed_workspace_lock
 from legacyrun.share.registry import load
 from legacyrun.workspace import Workspace

@@ -5,8 +5,6 @@ and TODO lines; the result validates."""
 from __future__ import annotations
 
 import json
-import sys
-import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +15,7 @@ from support.cli import run_inproc
 
 from legacyrun.errors import FetchError, UsageError
 from legacyrun.recipe.loader import load_path
+from legacyrun.share import scaffold
 from legacyrun.share.scaffold import scaffold_recipe
 
 README = """# DetNet: a 2019 detector
@@ -167,9 +166,9 @@ def test_scan_contract_wiring(legacy_repo, monkeypatch: pytest.MonkeyPatch) -> N
                     out.append(_Finding(path, i, "py-variable-volatile", False, "eval builds a graph\n", "no_grad"))
         return out
 
-    fake = types.ModuleType("legacyrun.patching.catalog")
-    fake.scan = scan  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "legacyrun.patching.catalog", fake)
+    monkeypatch.setattr(scaffold, "scan", scan)
+    # The stand-in knows no versions: one untargeted scan, for the modern profile.
+    monkeypatch.setattr(scaffold, "_targets", lambda pins: [("modern", None)])
     result = scaffold_recipe("detnet", repo.url, commit=first)
     loaded_patch = yaml.safe_load(result.text)["patches"][0]
     assert loaded_patch["kind"] == "catalog"

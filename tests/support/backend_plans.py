@@ -10,7 +10,7 @@ import yaml
 
 from legacyrun.backends.base import BuildPlan
 from legacyrun.recipe.loader import load_path
-from legacyrun.resolve.model import GpuInfo, HostInfo, Resolution
+from legacyrun.resolution import GpuInfo, HostInfo, Resolution
 from legacyrun.workspace import Workspace
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

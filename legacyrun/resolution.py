@@ -1,6 +1,8 @@
 """What the resolver produces: complete pins for one recipe profile on one (real or assumed) host.
 
-Every later step reads this (lock, patch conditions, backends, run), so it is the contract between them.
+Every later step reads this (lock, patch conditions, backends, run), so it is the contract between them. Plain
+values with no legacyrun import, low in the tree: the lock (`legacyrun/lock.py`) holds a Resolution, and the host
+probe (`legacyrun/host.py`) makes the HostInfo that `legacyrun/resolve/` resolves against.
 """
 
 from __future__ import annotations
