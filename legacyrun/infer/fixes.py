@@ -121,13 +121,14 @@ def find_fix(log: Path, recipe_text: str, profile: str, source_root: Path | None
                 source, rel, rules = found
                 return Fix("cpu", rules, profile, reason, evidence, source=source, files=(rel,))
     pip = _profile_pip(data, profile)
+    built = _built_modules(data, profile)
     for no, line in enumerate(lines, 1):
         mm = _MISSING_MODULE.search(line)
         if not mm:
             continue
         module = mm.group(1)
         top = module.split(".")[0]
-        if "._" in module or module.startswith("_") or _in_tree(source_root, top):
+        if "._" in module or module.startswith("_") or _in_tree(source_root, top) or _squash(top) in built:
             continue  # a native extension or the project's own code: a build problem, not a requirement
         name = _PYPI.get(module) or _PYPI.get(top) or top
         if canonicalize_name(name) in pip:
@@ -148,15 +149,18 @@ def _cpu_patch(data: dict[str, Any]) -> set[tuple[str, str, str]]:
 
 
 def _frames(lines: list[str], at: int) -> list[tuple[str, str]]:
-    """(source, file) of the traceback frames in the workspace's sources before line `at` of the log, outermost
-    first (an earlier traceback that ended in its own exception is not this one's)."""
+    """(source, file) of the frames in the workspace's sources of the last traceback before line `at` of the log,
+    outermost first (a traceback ends at its exception line; the next frame starts another one)."""
     frames: list[tuple[str, str]] = []
+    ended = False
     for line in lines[: max(at, 1)]:
         f = _FRAME.search(line)
         if f:
+            if ended:
+                frames, ended = [], False
             frames.append((f.group(1), f.group(2)))
-        elif _EXCEPTION.match(line) and at <= len(lines) and line.strip() != lines[at - 1].strip():
-            frames = []
+        elif _EXCEPTION.match(line):
+            ended = True
     return frames
 
 
@@ -183,6 +187,17 @@ def _cpu_site(
         if fresh:
             return source, rel, fresh
     return None
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _built_modules(data: dict[str, Any], profile: str) -> set[str]:
+    """The profile's build step names, squashed: the extension a step builds (MultiScaleDeformableAttention,
+    skipped on the CPU) is the project's own, never a PyPI requirement."""
+    steps = ((data.get("env") or {}).get("profiles") or {}).get(profile, {}).get("build") or []
+    return {_squash(str(s.get("name", ""))) for s in steps if isinstance(s, dict)}
 
 
 def _in_tree(root: Path | None, top: str) -> bool:

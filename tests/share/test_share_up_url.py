@@ -229,3 +229,42 @@ def test_imports_and_catalog_rules_imply_requirements(tmp_path: Path, make_git_r
     from legacyrun.recipe.loader import parse_text
 
     assert "tensorboard" in parse_text(text, str(path)).env.profiles["modern"].pip
+
+
+def test_cpu_fix_for_an_op_whose_import_raises_with_a_message(tmp_path: Path, make_git_repo: Callable) -> None:
+    """Mask2Former's op import: the exception's message spans lines after the `ModuleNotFoundError:` line, and a
+    chained first traceback comes before it; the fix still lands in the file of the last traceback. The missing
+    module itself is the project's own extension (a build step of that name), never a PyPI requirement."""
+    from legacyrun.infer.fixes import find_fix
+
+    path, src = _scaffolded(tmp_path, make_git_repo)
+    func = src / "sixnet" / "ops" / "functions" / "ms_deform_attn_func.py"
+    func.parent.mkdir(parents=True)
+    func.write_text(
+        "try:\n    import MultiScaleDeformableAttention as MSDA\nexcept ModuleNotFoundError as e:\n"
+        "    info_string = 'Please compile MultiScaleDeformableAttention CUDA op'\n    raise ModuleNotFoundError(info_string)\n"
+    )
+    ws_src = src.parent
+    log = tmp_path / "log.txt"
+    log.write_text(
+        "Traceback (most recent call last):\n"
+        f'  File "{ws_src}/sixnet/sixnet/ops/functions/ms_deform_attn_func.py", line 2, in <module>\n'
+        "ModuleNotFoundError: No module named 'MultiScaleDeformableAttention'\n\n"
+        "During handling of the above exception, another exception occurred:\n\n"
+        "Traceback (most recent call last):\n"
+        f'  File "{ws_src}/sixnet/train.py", line 2, in <module>\n'
+        f'  File "{ws_src}/sixnet/sixnet/ops/functions/ms_deform_attn_func.py", line 5, in <module>\n'
+        "    raise ModuleNotFoundError(info_string)\n"
+        "ModuleNotFoundError: \n\nPlease compile MultiScaleDeformableAttention CUDA op with the following commands:\n"
+    )
+    fix = find_fix(log, path.read_text(), "modern", src, cpu=True)
+    assert fix is not None and (fix.kind, fix.items, fix.files) == (
+        "cpu", ("py-msdeformattn-cpu-fallback",), ("sixnet/ops/functions/ms_deform_attn_func.py",)
+    )  # fmt: skip
+    # on a GPU plan there is no CPU fix; the module is the one a build step builds, so no requirement either
+    text = path.read_text().replace(
+        "    modern:\n", "    modern:\n      build:\n      - {name: multiscaledeformableattention, argv: [sh, make.sh]}\n", 1
+    )
+    assert text != path.read_text() and find_fix(log, text, "modern", src, cpu=False) is None
+    guess = find_fix(log, path.read_text(), "modern", src, cpu=False)  # without the step: a requirement, guessed
+    assert guess is not None and guess.kind == "requirement"
