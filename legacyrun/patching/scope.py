@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from legacyrun import gitcli
 from legacyrun.patching.globs import matches
-from legacyrun.patching.target import Target, when_holds
+from legacyrun.patching.target import Target, choose_target, when_holds
 from legacyrun.recipe.models import CatalogPatch
 from legacyrun.workspace import Workspace
 
@@ -175,8 +175,6 @@ def scan_report(
 
     scope = None
     if loaded is not None and ws is not None:
-        from legacyrun.patching.command import choose_target
-
         chosen, origin = choose_target(loaded, ws, None, None)
         if target is not None:
             chosen = Target(chosen.profile, target.torch, target.python, target.cuda, chosen.gpus)

@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from legacyrun import lock as lockfile
 from legacyrun.errors import UsageError
+from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.recipe.models import Recipe, When
 from legacyrun.resolve.model import Resolution
+from legacyrun.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,15 @@ def target_for_profile(recipe: Recipe, profile: str | None, gpus: int | None = N
     return Target(profile=name, torch=torch, python=pin_of(prof.python), cuda=pin_of(prof.cuda), gpus=gpus)
 
 
+def choose_target(loaded: LoadedRecipe, ws: Workspace, profile: str | None, gpus: int | None) -> tuple[Target, str]:
+    """The target `patch` and `scan` use, and where it came from: the workspace lock's resolution when it is for
+    this recipe (and --profile names no other profile), else the recipe profile's pins."""
+    lock = lockfile.read_optional(ws.lockfile)
+    if lock is not None and lock.recipe == loaded.recipe.name and profile in (None, lock.resolution.profile):
+        return target_from_resolution(lock.resolution, gpus), "lock"
+    return target_for_profile(loaded.recipe, profile, gpus), "recipe profile"
+
+
 def _satisfies(version: str | int | None, spec: str) -> bool:
     if version is None:
         return False
@@ -109,4 +121,4 @@ def when_holds(when: When | None, target: Target) -> bool:
     return all(spec is None or _satisfies(value, spec) for spec, value in checks)
 
 
-__all__ = ["Target", "pin_of", "target_for_profile", "target_from_resolution", "when_holds"]
+__all__ = ["Target", "choose_target", "pin_of", "target_for_profile", "target_from_resolution", "when_holds"]

@@ -1,4 +1,4 @@
-"""`legacyrun patch` as one core call: pick the target, hold the workspace, plan, apply/revert/list, record.
+"""The `patch` use case: pick the target, hold the workspace, plan, apply/revert/list, record.
 
 The target comes from the workspace's legacyrun.lock resolution when there is one (and --profile does not name
 another profile), else from the recipe profile's pins (see target.target_for_profile). After a real run the lock's
@@ -16,7 +16,7 @@ from legacyrun import lock as lockfile
 from legacyrun.errors import UsageError
 from legacyrun.patching.adapt import AdaptPlan
 from legacyrun.patching.engine import PatchResult, apply, list_patches, plan_patches, revert
-from legacyrun.patching.target import Target, target_for_profile, target_from_resolution
+from legacyrun.patching.target import Target, choose_target
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.workspace import Workspace
 
@@ -94,13 +94,6 @@ def parse_gpus(value: str | None) -> int | None:
     return count
 
 
-def choose_target(loaded: LoadedRecipe, ws: Workspace, profile: str | None, gpus: int | None) -> tuple[Target, str]:
-    lock = lockfile.read_optional(ws.lockfile)
-    if lock is not None and lock.recipe == loaded.recipe.name and profile in (None, lock.resolution.profile):
-        return target_from_resolution(lock.resolution, gpus), "lock"
-    return target_for_profile(loaded.recipe, profile, gpus), "recipe profile"
-
-
 def record_result(ws: Workspace, loaded: LoadedRecipe, result: PatchResult) -> bool:
     """Write the lock's patches section (when a lock exists) and the workspace step record; True if the lock changed."""
     updated = False
@@ -121,7 +114,7 @@ def record_result(ws: Workspace, loaded: LoadedRecipe, result: PatchResult) -> b
     return updated
 
 
-def patch_command(
+def patch(
     loaded: LoadedRecipe,
     ws: Workspace,
     *,
@@ -153,4 +146,4 @@ def patch_command(
     return outcome
 
 
-__all__ = ["STEP", "PatchOutcome", "choose_target", "parse_gpus", "patch_command", "record_result"]
+__all__ = ["STEP", "PatchOutcome", "parse_gpus", "patch", "record_result"]
