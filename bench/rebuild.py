@@ -62,8 +62,8 @@ def hand_compile(ws: Path) -> float:
     """`python setup.py build_ext` in the op's folder with the step's environment, without the compiler cache."""
     os.environ["LEGACYRUN_CCACHE"] = "0"
     from legacyrun.backends.native import local_setup, local_step_env
-    from legacyrun.backends.service import plan_from_lock
     from legacyrun.share.registry import load
+    from legacyrun.usecases.build import plan_from_lock
     from legacyrun.workspace import Workspace
 
     plan = plan_from_lock(load(RECIPE), Workspace.at(ws))

@@ -1,4 +1,5 @@
-"""One exception root for every failure a user can meet, each with its documented exit code.
+"""One exception root for every failure a user can meet, each with its documented exit code and
+stable string code (the `error.code` of `--json` output).
 
 The CLI's single catch site (`legacyrun.cli.main`) turns these into one line on stderr and the exit code;
 the table is written out in docs/exit-codes.md and a test keeps the two in step.
@@ -10,10 +11,12 @@ from typing import ClassVar
 
 
 class LegacyrunError(Exception):
-    """Base of all legacyrun errors: a one-line message and an exit code."""
+    """Base of all legacyrun errors: a one-line message, an exit code and a stable string code."""
 
     exit_code: ClassVar[int] = 1
     title: ClassVar[str] = "error"
+    # Stable for programs reading --json output (error.code); documented in docs/exit-codes.md.
+    code: ClassVar[str] = "error"
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -33,6 +36,7 @@ class UsageError(LegacyrunError):
 
     exit_code = 2
     title = "usage error"
+    code = "usage_error"
 
 
 class RecipeError(LegacyrunError):
@@ -40,6 +44,7 @@ class RecipeError(LegacyrunError):
 
     exit_code = 2
     title = "invalid recipe"
+    code = "invalid_recipe"
 
     def __init__(self, problems: list[str], *, hint: str | None = None) -> None:
         super().__init__("\n".join(problems), hint=hint)
@@ -57,6 +62,7 @@ class ResolveError(LegacyrunError):
 
     exit_code = 3
     title = "cannot resolve"
+    code = "cannot_resolve"
 
 
 class FetchError(LegacyrunError):
@@ -64,6 +70,7 @@ class FetchError(LegacyrunError):
 
     exit_code = 4
     title = "fetch failed"
+    code = "fetch_failed"
 
 
 class PatchError(LegacyrunError):
@@ -71,6 +78,7 @@ class PatchError(LegacyrunError):
 
     exit_code = 5
     title = "patch failed"
+    code = "patch_failed"
 
 
 class BuildError(LegacyrunError):
@@ -78,6 +86,7 @@ class BuildError(LegacyrunError):
 
     exit_code = 6
     title = "build failed"
+    code = "build_failed"
 
 
 class RunError(LegacyrunError):
@@ -85,6 +94,7 @@ class RunError(LegacyrunError):
 
     exit_code = 7
     title = "run failed"
+    code = "run_failed"
 
 
 class LockError(LegacyrunError):
@@ -92,6 +102,7 @@ class LockError(LegacyrunError):
 
     exit_code = 8
     title = "lock"
+    code = "lock_error"
 
 
 class WorkspaceBusyError(LegacyrunError):
@@ -99,6 +110,7 @@ class WorkspaceBusyError(LegacyrunError):
 
     exit_code = 9
     title = "workspace busy"
+    code = "workspace_busy"
 
 
 class TrustError(LegacyrunError):
@@ -106,6 +118,7 @@ class TrustError(LegacyrunError):
 
     exit_code = 10
     title = "not trusted"
+    code = "not_trusted"
 
 
 class ManualStepRequired(LegacyrunError):
@@ -113,6 +126,7 @@ class ManualStepRequired(LegacyrunError):
 
     exit_code = 11
     title = "manual step required"
+    code = "manual_step_required"
 
 
 class ToolMissingError(LegacyrunError):
@@ -120,6 +134,7 @@ class ToolMissingError(LegacyrunError):
 
     exit_code = 12
     title = "missing tool"
+    code = "tool_missing"
 
 
 class TodosRemain(LegacyrunError):
@@ -130,6 +145,7 @@ class TodosRemain(LegacyrunError):
 
     exit_code = 13
     title = "decisions left"
+    code = "decisions_left"
 
     def __init__(self, message: str, items: list[str], *, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
@@ -147,6 +163,7 @@ class Interrupted(LegacyrunError):
 
     exit_code = 130
     title = "interrupted"
+    code = "interrupted"
 
 
 ALL_ERRORS: tuple[type[LegacyrunError], ...] = (

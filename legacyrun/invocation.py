@@ -5,7 +5,7 @@ recipe (`./my/recipe.yaml`) and the workspace (`-w /tmp/ws`): the plain name fin
 without `-w` the command works on `./<name>` instead. So every hint that names a legacyrun command is formatted by
 `command()`, which fills in both from the current `Invocation`.
 
-The CLI records the invocation once per command (`legacyrun.cli.context.options`); the core only reads it, and
+The CLI records the invocation once per command (`legacyrun.cli.options.options`); the core only reads it, and
 never imports the CLI. Called from Python without the CLI, the hints name the recipe the caller passes (or
 `RECIPE`) and no workspace.
 """

@@ -7,7 +7,7 @@ probe (`legacyrun/host.py`) makes the HostInfo that `legacyrun/resolve/` resolve
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -91,6 +91,12 @@ class Resolution(_Frozen):
     @property
     def gpu_count(self) -> int:
         return len(self.host.gpus)
+
+    def to_json(self) -> dict[str, Any]:
+        """`legacyrun resolve --json`'s result: every field, and the GPU count."""
+        data = self.model_dump(mode="json")
+        data["gpu_count"] = self.gpu_count
+        return data
 
 
 __all__ = ["GpuInfo", "HostInfo", "Resolution"]

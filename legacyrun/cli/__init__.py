@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from legacyrun import __version__
-from legacyrun.cli.context import Options
+from legacyrun.cli.options import Options
 
 _SETTINGS: dict[str, Any] = {
     "name": "legacyrun",
@@ -132,6 +132,9 @@ def main(argv: list[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else argv
     invocation.set_current(invocation.Invocation())  # nothing typed yet (in-process callers run main repeatedly)
+    render = sys.modules.get("legacyrun.cli.render")  # not imported here when not loaded yet: `--help` needs none
+    if render is not None:
+        render.set_command(None)  # the JSON output names this run's command (set by `options()`)
     try:
         # With standalone_mode=False click returns typer.Exit's code instead of raising it.
         rc = app_for(args)(args=args, prog_name="legacyrun", standalone_mode=False)
@@ -192,7 +195,16 @@ def _fail(exc: BaseException, args: list[str], *, cause: BaseException | None = 
 
         traceback.print_exception(cause if cause is not None else exc)
     if "--json" in args:
-        render.emit_json({"error": {"exit_code": exc.exit_code, "type": exc.title, "messages": exc.lines()}})
+        if render.command_name() is None:  # failed before the command parsed its options (a usage error)
+            render.set_command(_command_name(args))
+        error = {
+            "code": exc.code,
+            "exit_code": exc.exit_code,
+            "message": exc.message,
+            "type": exc.title,
+            "messages": exc.lines(),
+        }
+        render.emit_json({"error": error}, ok=False)
     render.error_lines(exc.title, exc.lines())
     sys.exit(exc.exit_code)
 

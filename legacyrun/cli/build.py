@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from legacyrun.cli import render
-from legacyrun.cli.context import JsonOpt, RecipeArg, WorkspaceOpt, options
-from legacyrun.cli.share import TrustOpt, require_trust
+from legacyrun.cli.options import JsonOpt, RecipeArg, TrustOpt, WorkspaceOpt, options, require_trust
 from legacyrun.errors import UsageError
 from legacyrun.invocation import command
 
@@ -51,8 +50,8 @@ def build_cmd(
     json: JsonOpt = False,
 ) -> None:
     """Build the environment from the resolved pins; a second build with the same inputs does nothing."""
-    from legacyrun.backends.service import build_environment, plan_from_lock
     from legacyrun.share.registry import load
+    from legacyrun.usecases.build import build
 
     opts = options(ctx, json=json, workspace=workspace)
     if gpu or driver or cpu:
@@ -72,14 +71,24 @@ def build_cmd(
     if not dry_run:
         require_trust(loaded, trust=trust)  # build steps and package installs run the recipe's commands
     ws = opts.workspace_for(loaded.recipe.name)
-    plan = plan_from_lock(loaded, ws, profile=profile, base_image=base_image, mirrors=_mirrors(mirror or []))
     quiet = opts.json or opts.quiet
 
     def progress(line: str) -> None:
         if not quiet:
             render.note(line)
 
-    result = build_environment(plan, backend=backend, dry_run=dry_run, progress=progress, force=force, force_step=step)
+    result = build(
+        loaded,
+        ws,
+        profile=profile,
+        base_image=base_image,
+        mirrors=_mirrors(mirror or []),
+        backend=backend,
+        dry_run=dry_run,
+        progress=progress,
+        force=force,
+        force_step=step,
+    )
     if opts.json:
         render.emit_json(result.to_json())
         return

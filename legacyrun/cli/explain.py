@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from legacyrun.cli.context import JsonOpt, options
-
-if TYPE_CHECKING:
-    from legacyrun.diagnose import Match
+from legacyrun.cli.options import JsonOpt, options
 
 _DEFAULT_LIMIT = 5
 
@@ -48,35 +45,10 @@ def _explain(
     elif not matches:
         render.note("no known failure signature matched this log")
     else:
-        show_matches(matches)
+        render.show_matches(matches)
     # SystemExit, not typer.Exit: with standalone_mode=False click returns an Exit's code instead of raising it,
     # and cli.main would turn that into status 0.
     raise SystemExit(0 if matches else 1)
 
 
-def show_matches(matches: list[Match], *, log: str | None = None) -> None:
-    """Print matches for humans; `run` and `build` call this with their log's path after a failure."""
-    from legacyrun.cli import render
-    from legacyrun.invocation import fill
-
-    if log is not None and matches:
-        render.markup(f"[bold]known failure{'s' if len(matches) > 1 else ''} in {_esc(log)}:[/bold]")
-    for i, m in enumerate(matches):
-        if i:
-            render.line()
-        render.markup(f"[bold]{_esc(m.signature_id)}[/bold]: {_esc(m.title)}")
-        more = f" (and {m.count - 1} more line{'s' if m.count > 2 else ''})" if m.count > 1 else ""
-        render.line(f"  line {m.line}{more}: {m.excerpt}", style="dim")
-        render.line(f"  cause: {m.cause}")
-        render.line(f"  fix:   {fill(m.fix)}")  # after `run R`, the fix names R as typed (and -w)
-        if m.catalog_rules:
-            render.line(f"  catalog rules: {', '.join(m.catalog_rules)}")
-
-
-def _esc(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
-
-
-__all__ = ["register", "show_matches"]
+__all__ = ["register"]

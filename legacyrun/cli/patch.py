@@ -21,17 +21,17 @@ def _patch_command(
     from pathlib import Path
 
     from legacyrun.cli import render
-    from legacyrun.cli.context import options
+    from legacyrun.cli.options import options
     from legacyrun.cli.patch_render import show_outcome
     from legacyrun.errors import UsageError
-    from legacyrun.patching.command import parse_gpus, patch_command
     from legacyrun.share.registry import load
+    from legacyrun.usecases.patch import parse_gpus, patch
 
     if ctx.args:  # the command accepts extra args for historical reasons; a typo must not pass silently
         raise UsageError(f"unexpected argument(s) for patch: {' '.join(ctx.args)}")
     opts = options(ctx, json=json, workspace=None if workspace is None else Path(workspace))
     loaded = load(recipe)
-    outcome = patch_command(
+    outcome = patch(
         loaded,
         opts.workspace_for(loaded.recipe.name),
         profile=profile,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from legacyrun.cli import render
-from legacyrun.patching.command import PatchOutcome
+from legacyrun.usecases.patch import PatchOutcome
 
 
 def show_outcome(outcome: PatchOutcome, *, json: bool) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from legacyrun.cli import render
-from legacyrun.cli.context import JsonOpt, RecipeArg, options
+from legacyrun.cli.options import JsonOpt, RecipeArg, options
 from legacyrun.errors import RecipeError
 
 recipe_app = typer.Typer(help="Work with recipe files: validate, schema.", no_args_is_help=True, rich_markup_mode=None)

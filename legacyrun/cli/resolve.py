@@ -1,39 +1,29 @@
-"""Commands: doctor, resolve, lock.
-
-The host flags (--gpu/--driver/--cpu) are declared here once (`GpuOpt`, `DriverOpt`, `CpuOpt`, `ProfileOpt`) and
-turned into a HostInfo by `legacyrun.host.host_from_flags`; build/run/up reuse both. `PinOpt` (--pin NAME=VERSION)
-becomes the resolver's `pins` through `pins_for`.
-"""
+"""Commands: doctor, resolve, lock (the host flags and --pin are shared options: `legacyrun.cli.options`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from legacyrun.cli import render
-from legacyrun.cli.context import JsonOpt, RecipeArg, WorkspaceOpt, options
+from legacyrun.cli.options import (
+    CpuOpt,
+    DriverOpt,
+    GpuOpt,
+    JsonOpt,
+    PinOpt,
+    ProfileOpt,
+    RecipeArg,
+    WorkspaceOpt,
+    host_for,
+    options,
+    pins_for,
+)
 
 if TYPE_CHECKING:
-    from legacyrun.resolution import HostInfo, Resolution
+    from legacyrun.resolution import Resolution
 
-GpuOpt = Annotated[
-    str | None,
-    typer.Option("--gpu", help="Plan for this GPU instead of probing: a model (H100, 'RTX 3090', 2xA100) or sm_XY."),
-]
-DriverOpt = Annotated[str | None, typer.Option("--driver", help="Plan for this NVIDIA driver version, e.g. 470.82.01.")]
-CpuOpt = Annotated[bool, typer.Option("--cpu", help="Plan a CPU-only environment (no CUDA).")]
-ProfileOpt = Annotated[
-    str | None, typer.Option("--profile", "-p", help="Use this recipe profile instead of choosing one.")
-]
-PinOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--pin",
-        metavar="NAME=VERSION",
-        help="Override a resolved version (torch, torchvision, python, cuda, gcc); repeatable: --pin torch=2.14.1.",
-    ),
-]
 CheckOpt = Annotated[bool, typer.Option("--check", help="Only verify the lock is current; exit 8 when it is not.")]
 
 
@@ -41,26 +31,6 @@ def register(app: typer.Typer) -> None:
     app.command("doctor")(doctor_cmd)
     app.command("resolve")(resolve_cmd)
     app.command("lock")(lock_cmd)
-
-
-def host_for(gpu: str | None, driver: str | None, cpu: bool, *, workspace: Any = None) -> HostInfo:
-    """HostInfo from the CLI flag values (thin alias of legacyrun.host.host_from_flags)."""
-    from legacyrun.host import host_from_flags
-
-    return host_from_flags(gpu, driver, cpu, workspace=workspace)
-
-
-def pins_for(values: list[str] | None) -> dict[str, str]:
-    """{'torch': '2.14.1'} from --pin values (UsageError naming --pin on bad input)."""
-    from legacyrun.resolve.pins import parse_pins
-
-    return parse_pins(values or [])
-
-
-def resolution_json(res: Resolution) -> dict[str, Any]:
-    data = res.model_dump(mode="json")
-    data["gpu_count"] = res.gpu_count
-    return data
 
 
 def _show_resolution(res: Resolution) -> None:
@@ -111,8 +81,8 @@ def resolve_cmd(
     ] = False,
 ) -> None:
     """Resolve a recipe's pins for this machine (or --gpu/--driver/--cpu) and say why."""
-    from legacyrun.resolve.engine import resolve
     from legacyrun.share.registry import load
+    from legacyrun.usecases.lock import resolve
 
     opts = options(ctx, json=json)
     pins = pins_for(pin)
@@ -125,7 +95,7 @@ def resolve_cmd(
         return
     res = resolve(loaded, host, profile=profile, pins=pins)
     if opts.json:
-        render.emit_json(resolution_json(res))
+        render.emit_json(res.to_json())
         return
     _show_resolution(res)
 
@@ -143,9 +113,8 @@ def lock_cmd(
     json: JsonOpt = False,
 ) -> None:
     """Write <workspace>/legacyrun.lock with the resolved pins (or --check that it is current)."""
-    from legacyrun.resolve.engine import resolve
-    from legacyrun.resolve.locking import check_lock, write_lock
     from legacyrun.share.registry import load
+    from legacyrun.usecases import lock as locking
 
     opts = options(ctx, json=json, workspace=workspace)
     pins = pins_for(pin)
@@ -154,25 +123,17 @@ def lock_cmd(
     if check:
         flags = gpu is not None or driver is not None or cpu
         host = host_for(gpu, driver, cpu, workspace=ws.root) if flags else None
-        checked = check_lock(loaded, ws, host=host, pins=pins if pin else None)
+        checked = locking.check(loaded, ws, host=host, pins=pins if pin else None)
         if opts.json:
-            render.emit_json({"path": str(checked.path), "current": True, "profile": checked.lock.resolution.profile})
+            render.emit_json(checked.to_json())
         else:
             render.line(f"{checked.path}: current (profile {checked.lock.resolution.profile})")
         return
-    res = resolve(loaded, host_for(gpu, driver, cpu, workspace=ws.root), profile=profile, pins=pins)
-    result = write_lock(loaded, res, ws)
+    result = locking.lock(loaded, ws, host_for(gpu, driver, cpu, workspace=ws.root), profile=profile, pins=pins)
     if opts.json:
-        render.emit_json(
-            {
-                "path": str(result.path),
-                "changed": result.changed,
-                "kept": result.kept,
-                "dropped": result.dropped,
-                "resolution": resolution_json(result.lock.resolution),
-            }
-        )
+        render.emit_json(result.to_json())
         return
+    res = result.lock.resolution
     state = "written" if result.changed else "unchanged"
     render.line(f"{result.path}: {state} (profile {res.profile}, torch {res.torch}, cuda {res.cuda or 'none'})")
     if result.kept:
@@ -211,14 +172,4 @@ def doctor_cmd(
         )
 
 
-__all__ = [
-    "CpuOpt",
-    "DriverOpt",
-    "GpuOpt",
-    "PinOpt",
-    "ProfileOpt",
-    "host_for",
-    "pins_for",
-    "register",
-    "resolution_json",
-]
+__all__ = ["register"]

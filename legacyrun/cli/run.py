@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 import typer
 
 from legacyrun.cli import render
-from legacyrun.cli.context import JsonOpt, RecipeArg, WorkspaceOpt, options
-from legacyrun.cli.resolve import CpuOpt, DriverOpt, GpuOpt, PinOpt, ProfileOpt, host_for, pins_for
-from legacyrun.cli.share import TrustOpt
-from legacyrun.errors import Interrupted, LegacyrunError, RunError
+from legacyrun.cli.options import (
+    BackendOpt,
+    CpuOpt,
+    DriverOpt,
+    ExtraArgs,
+    GpuOpt,
+    GpusOpt,
+    JsonOpt,
+    MirrorOpt,
+    PinOpt,
+    ProfileOpt,
+    RecipeArg,
+    SmokeOpt,
+    TrustOpt,
+    WorkspaceOpt,
+    host_for,
+    options,
+    pins_for,
+    require_trust,
+)
 from legacyrun.invocation import command
-
-GpusOpt = Annotated[
-    str | None, typer.Option("--gpus", help="GPU count (1) or device ids (0,2); default: every visible GPU.")
-]
-BackendOpt = Annotated[str | None, typer.Option("--backend", "-b", help="docker, conda or venv (default: auto).")]
-MirrorOpt = Annotated[list[str] | None, typer.Option("--mirror", help="URL prefix rewrite FROM=TO.")]
-SmokeOpt = Annotated[
-    bool,
-    typer.Option("--smoke", help="Generated data and the task's smoke arguments: prove the environment in minutes."),
-]
-ExtraArgs = Annotated[list[str] | None, typer.Argument(help="Extra arguments after -- go to the task.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -35,13 +39,6 @@ def register(app: typer.Typer) -> None:
 
 def _print_line(line: str) -> None:
     render.out().print(line, markup=False, highlight=False)
-
-
-def _explanations(matches: list[Any], log: Any) -> None:
-    if matches:
-        from legacyrun.cli.explain import show_matches
-
-        show_matches(matches, log=str(log))
 
 
 def run_cmd(
@@ -58,12 +55,12 @@ def run_cmd(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Run a task of a recipe in its built environment; the task's exit code becomes legacyrun's."""
-    from legacyrun.run.service import RunRequest, run_command
     from legacyrun.share.registry import load
+    from legacyrun.usecases.run import RunRequest, run
 
     opts = options(ctx, json=json, workspace=workspace)
     loaded = load(recipe)
-    _require_trust(loaded, trust)
+    require_trust(loaded, trust=trust)  # tasks, build steps and dataset post steps run the recipe's commands
     req = RunRequest(
         loaded=loaded,
         ws=opts.workspace_for(loaded.recipe.name),
@@ -75,27 +72,13 @@ def run_cmd(
         extra_args=list(extra or []),
         smoke=smoke,
     )
-    outcome = run_command(req, on_line=None if opts.json else _print_line)
+    outcome = run(req, on_line=None if opts.json else _print_line)
     if opts.json:
-        render.emit_json(
-            {
-                "run_id": outcome.run_id,
-                "exit_code": outcome.exit_code,
-                "log": str(outcome.log_path),
-                "provenance": str(outcome.provenance_path),
-                "seconds": round(outcome.seconds, 3),
-            }
-        )
+        render.emit_json(outcome.to_json())
     else:
         render.note(f"run {outcome.run_id}: exit {outcome.exit_code}; log {outcome.log_path}")
-        _explanations(outcome.explanations, outcome.log_path)
+        render.show_matches(outcome.explanations, log=str(outcome.log_path))
     raise typer.Exit(outcome.exit_code)
-
-
-def _require_trust(loaded: Any, trust: bool) -> None:
-    from legacyrun.cli.share import require_trust
-
-    require_trust(loaded, trust=trust)  # tasks, build steps and dataset post steps run the recipe's commands
 
 
 def up_cmd(
@@ -121,88 +104,59 @@ def up_cmd(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Resolve, lock, fetch, patch, build and run, skipping every step whose inputs did not change."""
-    from legacyrun.run.up import UpRequest
-    from legacyrun.share.registry import load
+    from legacyrun.usecases.up import UpRequest, up_ref
 
     opts = options(ctx, json=json, workspace=workspace)
-    scaffolded = _scaffold_for_up(recipe, opts, list(mirror or []))
-    loaded = load(str(scaffolded[0]) if scaffolded else recipe)
-    _require_trust(loaded, trust)
-    ws = opts.workspace_for(loaded.recipe.name)
-    _seed_bundle_lock(recipe, ws)
-    req = UpRequest(
-        loaded=loaded,
-        ws=ws,
-        host=host_for(gpu, driver, cpu),
-        task=task,
-        profile=profile,
-        pins=pins_for(pin),
-        smoke=smoke,
-        backend=backend,
-        gpus=gpus,
-        base_image=base_image,
-        mirror_values=list(mirror or []),
-        extra_args=list(extra or []),
-        dry_run=dry_run,
-        force=force,
-        wait=wait,
-    )
-    started = time.monotonic()
-    fixes: list[str] = []
-    while True:
-        try:
-            result = _up_once(req, opts)
-        except LegacyrunError as exc:
-            if scaffolded is None or isinstance(exc, Interrupted):
-                raise
-            if smoke and _fixed(scaffolded, req, exc, None, fixes):
-                req = _reloaded(req, scaffolded[0])
-                continue
-            from legacyrun.infer.up import failure_log, stop_with_todos
 
-            log = failure_log(req.ws, exc, None)
-            source = loaded.recipe.sources[0].name
-            raise stop_with_todos(scaffolded[0], scaffolded[1], source, exc, fixes, log) from exc
-        if scaffolded is not None and result.exit_code != 0:
-            if smoke and _fixed(scaffolded, req, None, result, fixes):
-                req = _reloaded(req, scaffolded[0])
-                continue
-            from legacyrun.infer.up import failure_log, stop_with_todos
-
-            cause = RunError(f"the task exited with {result.exit_code}")
-            if result.run is not None:
-                cause = RunError(f"the task exited with {result.run.exit_code}; log {result.run.log_path}")
-            log = failure_log(req.ws, None, result)
-            raise stop_with_todos(scaffolded[0], scaffolded[1], loaded.recipe.sources[0].name, cause, fixes, log)
-        break
-    if opts.json:
-        render.emit_json(
-            {
-                "task": result.task,
-                "backend": result.backend,
-                "profile": result.resolution.profile if result.resolution else None,
-                "steps": [
-                    {"step": s.name, "status": s.status, "seconds": round(s.seconds, 3), "detail": s.detail}
-                    for s in result.steps
-                ],
-                "adaptation": result.adaptation,
-                "run": None
-                if result.run is None
-                else {
-                    "run_id": result.run.run_id,
-                    "exit_code": result.run.exit_code,
-                    "provenance": str(result.run.provenance_path),
-                },
-                "seconds": round(time.monotonic() - started, 3),
-                **({"fixes": fixes} if scaffolded is not None else {}),
-            }
+    def request(loaded: Any, ws: Any) -> UpRequest:
+        return UpRequest(
+            loaded=loaded,
+            ws=ws,
+            host=host_for(gpu, driver, cpu),
+            task=task,
+            profile=profile,
+            pins=pins_for(pin),
+            smoke=smoke,
+            backend=backend,
+            gpus=gpus,
+            base_image=base_image,
+            mirror_values=list(mirror or []),
+            extra_args=list(extra or []),
+            dry_run=dry_run,
+            force=force,
+            wait=wait,
         )
+
+    def scaffolded(path: Any, result: Any) -> None:
+        if not opts.json:
+            done = "kept" if result.reused else "scaffolded"
+            render.note(f"{done} {path} from {result.url} at {result.commit[:12]} ({len(result.todos)} TODO items)")
+
+    result = up_ref(
+        recipe,
+        request,
+        workspace_for=opts.workspace_for,
+        approve=lambda loaded: require_trust(loaded, trust=trust),
+        mirror_values=list(mirror or []),
+        on_scaffolded=scaffolded,
+        on_note=render.note,
+        on_start=None if opts.json else (lambda name: render.note(f"{name} ...")),
+        on_step=None if opts.json else _show_step,
+        on_line=None if opts.json else _print_line,
+        progress=None if opts.json else render.RichProgress,
+    )
+    if opts.json:
+        render.emit_json(result.to_json())
         raise typer.Exit(result.exit_code)
     _show_adaptation(result.adaptation)
     if result.run is not None:
         render.note(f"run {result.run.run_id}: exit {result.run.exit_code}; log {result.run.log_path}")
-        _explanations(result.run.explanations, result.run.log_path)
+        render.show_matches(result.run.explanations, log=str(result.run.log_path))
     raise typer.Exit(result.exit_code)
+
+
+def _show_step(o: Any) -> None:
+    render.err().print(f"[bold]{o.name:<11}[/bold] {o.status:<8} {o.seconds:6.2f}s  {o.detail}", highlight=False)
 
 
 def _show_adaptation(rows: list[dict[str, str]]) -> None:
@@ -213,78 +167,14 @@ def _show_adaptation(rows: list[dict[str, str]]) -> None:
         render.err().print(render.table("adapted for the selected GPUs", ["key", "where", "old", "new", "why"], cells))
 
 
-def _up_once(req: Any, opts: Any) -> Any:
-    from legacyrun.run.up import up
-
-    if opts.json:
-        return up(req)
-    from legacyrun.cli.fetch import RichProgress
-
-    with RichProgress() as bars:
-        return up(
-            req,
-            on_start=lambda name: render.note(f"{name} ..."),
-            on_step=lambda o: render.err().print(
-                f"[bold]{o.name:<11}[/bold] {o.status:<8} {o.seconds:6.2f}s  {o.detail}", highlight=False
-            ),
-            on_line=_print_line,
-            progress=bars,
-        )
-
-
-def _fixed(scaffolded: tuple[Any, Any], req: Any, exc: Any, result: Any, fixes: list[str]) -> bool:
-    """`up URL --smoke`: a known fix for the failure was applied to recipe.yaml (said on stderr)."""
-    from legacyrun.infer.up import try_known_fix
-
-    desc = try_known_fix(scaffolded[0], req.ws, req.loaded.recipe.sources[0].name, exc, result, fixes)
-    if desc is not None:
-        render.note(f"known fix {len(fixes)}: {desc}; running the chain again")
-    return desc is not None
-
-
-def _reloaded(req: Any, path: Any) -> Any:
-    import dataclasses
-
-    from legacyrun.share.registry import load
-
-    return dataclasses.replace(req, loaded=load(str(path)))
-
-
-def _scaffold_for_up(ref: str, opts: Any, mirror_values: list[str]) -> tuple[Any, Any] | None:
-    """`up URL` (a git URL or a local repository): the recipe scaffolded into the workspace, or None for a recipe."""
-    from legacyrun.infer.up import is_repository_ref, recipe_name, repository_url, scaffold_into
-
-    if not is_repository_ref(ref):
-        return None
-    from legacyrun.fetch.mirrors import Mirrors
-
-    ws = opts.workspace_for(recipe_name(repository_url(ref)))
-    path, result = scaffold_into(ref, ws.root, Mirrors.from_environment(mirror_values))
-    if not opts.json:
-        done = "kept" if result.reused else "scaffolded"
-        render.note(f"{done} {path} from {result.url} at {result.commit[:12]} ({len(result.todos)} TODO items)")
-    return path, result
-
-
-def _seed_bundle_lock(recipe: str, ws: Any) -> None:
-    """`up FILE.tar.gz` reproduces the bundle's lock: place it in the workspace before anything resolves."""
-    if not recipe.endswith(".tar.gz"):
-        return
-    from pathlib import Path
-
-    from legacyrun.share.bundle import seed_from_bundle
-
-    seed_from_bundle(ws, Path(recipe))
-
-
 def status_cmd(ctx: typer.Context, recipe: RecipeArg, json: JsonOpt = False, workspace: WorkspaceOpt = None) -> None:
     """What a workspace holds: lock, sources, datasets, patches, environment, last runs."""
-    from legacyrun.run.service import workspace_status
     from legacyrun.share.registry import load
+    from legacyrun.usecases.status import status
 
     opts = options(ctx, json=json, workspace=workspace)
     loaded = load(recipe)
-    report = workspace_status(loaded, opts.workspace_for(loaded.recipe.name))
+    report = status(loaded, opts.workspace_for(loaded.recipe.name))
     if opts.json:
         render.emit_json(report.to_json())
         return

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from legacyrun.cli.context import JsonOpt, Options, WorkspaceOpt, options
+from legacyrun.cli.options import JsonOpt, Options, WorkspaceOpt, options
 
 if TYPE_CHECKING:
     from legacyrun.patching.scope import ScanReport

@@ -5,39 +5,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from legacyrun.cli import render
-from legacyrun.cli.context import JsonOpt, RecipeArg, WorkspaceOpt, options
+from legacyrun.cli.options import JsonOpt, RecipeArg, WorkspaceOpt, options
 from legacyrun.cli.recipes import recipe_app
 from legacyrun.errors import TrustError, UsageError
 from legacyrun.invocation import command
-
-if TYPE_CHECKING:
-    from legacyrun.recipe.loader import LoadedRecipe
-
-# For fetch/build/run/up: `trust: TrustOpt = False`, then `require_trust(loaded, trust=trust)` before any command.
-TrustOpt = Annotated[
-    bool, typer.Option("--trust", help="Approve the commands of a recipe from outside the built-in set.")
-]
-
-
-def confirm_commands(commands: list[str]) -> bool:
-    """Show the commands a recipe will run (on stderr, stdout stays clean) and ask yes/no on the terminal."""
-    render.err().print("This recipe is not from legacyrun's built-in set. It will run:", markup=False)
-    for line in commands:
-        render.err().print(f"  {line}", markup=False)
-    return typer.confirm("Run these commands?", default=False, err=True)
-
-
-def require_trust(loaded: LoadedRecipe, *, trust: bool) -> None:
-    """The hook for commands that run a recipe's commands: --trust, else ask on a terminal, else TrustError."""
-    from legacyrun.share.trust import ensure_trusted
-
-    interactive = sys.stdin.isatty() and sys.stderr.isatty()
-    ensure_trusted(loaded, trust_flag=trust, interactive=interactive, confirm=confirm_commands)
 
 
 def register(app: typer.Typer) -> None:
@@ -250,4 +226,4 @@ def new_cmd(
     render.line(f"wrote {target} (validates; {sum(n.startswith('TODO') for n in result.notes)} TODO lines)")
 
 
-__all__ = ["TrustOpt", "confirm_commands", "register", "require_trust"]
+__all__ = ["register"]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from legacyrun.cli.context import JsonOpt, options
+from legacyrun.cli.options import JsonOpt, options
 
 smoke_app = typer.Typer(
     help="Smoke datasets: a few tiny samples in a real dataset's layout, to prove an environment in minutes.",

@@ -14,6 +14,7 @@ from packaging.version import InvalidVersion, Version
 
 from legacyrun import lock as lockfile
 from legacyrun.errors import UsageError
+from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.recipe.models import Recipe, When
 from legacyrun.resolution import Resolution
 

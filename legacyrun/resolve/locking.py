@@ -50,6 +50,16 @@ class LockResult:
     dropped: list[str] = field(default_factory=list)
     previous_hash: str | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        """`legacyrun lock --json`'s result."""
+        return {
+            "path": str(self.path),
+            "changed": self.changed,
+            "kept": self.kept,
+            "dropped": self.dropped,
+            "resolution": self.lock.resolution.to_json(),
+        }
+
 
 def _has(lock: Lockfile, section: str) -> bool:
     return bool(getattr(lock, section))
@@ -122,6 +132,10 @@ class LockCheck:
     path: Path
     lock: Lockfile
     resolution: Resolution
+
+    def to_json(self) -> dict[str, Any]:
+        """`legacyrun lock --check --json`'s result (a lock that is not current is a LockError instead)."""
+        return {"path": str(self.path), "current": True, "profile": self.lock.resolution.profile}
 
 
 def check_lock(

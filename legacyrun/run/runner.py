@@ -39,6 +39,16 @@ class RunOutcome:
     tail: list[str] = field(default_factory=list)
     explanations: list[Any] = field(default_factory=list)
 
+    def to_json(self) -> dict[str, Any]:
+        """`legacyrun run --json`'s result."""
+        return {
+            "run_id": self.run_id,
+            "exit_code": self.exit_code,
+            "log": str(self.log_path),
+            "provenance": str(self.provenance_path),
+            "seconds": round(self.seconds, 3),
+        }
+
 
 def expand(value: str, values: Mapping[str, str]) -> str:
     """Replace {name} placeholders that legacyrun knows; leave any other braces alone (shell, Python format)."""

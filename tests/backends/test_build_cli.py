@@ -70,7 +70,7 @@ def test_dry_run_then_build_with_default_choice(tmp_path: Path, conda_channel: L
 
     # What run/up do: the EnvRef from the lock, then exec inside it.
     from legacyrun.backends import get_backend
-    from legacyrun.backends.service import env_ref_from_lock
+    from legacyrun.usecases.build import env_ref_from_lock
     from legacyrun.workspace import Workspace
 
     ref = env_ref_from_lock(Workspace.at(ws))

@@ -13,8 +13,8 @@ from support.dockerd import DockerDaemon
 
 from legacyrun import lock as lockmod
 from legacyrun.backends.docker import DockerBackend
-from legacyrun.backends.service import record_environment
 from legacyrun.errors import LockError
+from legacyrun.usecases.build import record_environment
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
 

@@ -97,7 +97,7 @@ def _value(plan: BuildPlan) -> str:
 
 def _up_chain(plan: BuildPlan, backend: VenvBackend) -> Any:
     """`up`'s chain with its plan and backend given: build_inputs/build_ok exactly as `up` calls them."""
-    from legacyrun.run.up import _Chain
+    from legacyrun.usecases.up import _Chain
 
     chain = _Chain.__new__(_Chain)
     vars(chain).update(build_plan=lambda: plan, backend=lambda: backend)

@@ -127,7 +127,7 @@ def test_explain_limits_to_five_without_all(tmp_path: Path) -> None:
 
 def test_show_matches_for_run_and_build(capsys: pytest.CaptureFixture[str]) -> None:
     from legacyrun.cli import render
-    from legacyrun.cli.explain import show_matches
+    from legacyrun.cli.render import show_matches
     from legacyrun.diagnose import explain_text
 
     render._out = None

@@ -19,7 +19,7 @@ from legacyrun.errors import FetchError, ManualStepRequired, UsageError
 from legacyrun.fetch import HttpOptions, dataset_present, fetch_data
 from legacyrun.lock import read as read_lock
 from legacyrun.recipe.loader import LoadedRecipe, load_path
-from legacyrun.run.service import workspace_status
+from legacyrun.usecases.status import status as workspace_status_of
 from legacyrun.workspace import Workspace
 
 FAST = HttpOptions(retries=2, backoff=0.01, timeout=5, chunk_size=64 << 10)
@@ -68,7 +68,7 @@ def test_shared_folder_weights_and_manual_model(tmp_path: Path, http_server: Fil
     fetch_data(loaded, ws, names=["r50"], http=FAST)
     assert _present(lw, "r50")
     assert not _present(lw, "finetuned")  # the folder exists and is non-empty, but only r50 placed things there
-    status = {d["name"]: d["present"] for d in workspace_status(loaded, ws).datasets}
+    status = {d["name"]: d["present"] for d in workspace_status_of(loaded, ws).datasets}
     assert status == {"r50": True, "finetuned": False}
     with pytest.raises(ManualStepRequired):
         fetch_data(loaded, ws, names=["finetuned"], http=FAST)

@@ -23,7 +23,7 @@ from support.http_server import FileServer
 from legacyrun import lock as lockmod
 from legacyrun.errors import FetchError
 from legacyrun.fetch import HttpOptions
-from legacyrun.fetch.api import fetch
+from legacyrun.usecases.fetch import fetch
 from legacyrun.workspace import Workspace
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

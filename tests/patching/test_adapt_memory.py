@@ -16,7 +16,7 @@ from legacyrun.patching.target import Target, target_from_resolution
 from legacyrun.recipe.loader import load_path
 from legacyrun.resolution import GpuInfo, HostInfo, Resolution
 from legacyrun.run.gpus import select_gpus
-from legacyrun.run.service import adaptation_overrides, gpu_target, readapt
+from legacyrun.usecases.run import adaptation_overrides, gpu_target, readapt
 
 MEMORY = """\
     - {key: SOLVER.IMS_PER_BATCH, format: yaml, files: ["configs/*.yaml"], rule: gpus,

@@ -133,7 +133,7 @@ def test_parse_gpus() -> None:
     import pytest
 
     from legacyrun.errors import UsageError
-    from legacyrun.patching.command import parse_gpus
+    from legacyrun.usecases.patch import parse_gpus
 
     assert parse_gpus("4") == 4
     assert parse_gpus("0,1,3") == 3
@@ -145,12 +145,12 @@ def test_parse_gpus() -> None:
 def test_patch_command_inside_a_held_workspace_lock(project: Callable[..., Project]) -> None:
     """The workspace lock is re-entrant within one process (`up` holds it while its steps take it again); another
     process is refused (see tests/run/test_up_e2e.py)."""
-    from legacyrun.patching.command import patch_command
+    from legacyrun.usecases.patch import patch
 
     p = project()
     loaded = p.write_recipe(PATCHES)
     with p.ws.locked():
-        outcome = patch_command(loaded, p.ws, profile="modern", hold_lock=False)
+        outcome = patch(loaded, p.ws, profile="modern", hold_lock=False)
         assert outcome.result is not None and outcome.result.changes == 2
-        again = patch_command(loaded, p.ws, profile="modern")
+        again = patch(loaded, p.ws, profile="modern")
         assert again.result is not None and again.result.changes == 0

@@ -14,7 +14,7 @@ from legacyrun.patching.engine import applied_ids, apply, plan_patches
 from legacyrun.patching.target import target_from_resolution
 from legacyrun.resolution import GpuInfo, HostInfo, Resolution
 from legacyrun.run.gpus import select_gpus
-from legacyrun.run.service import readapt
+from legacyrun.usecases.run import readapt
 
 
 def _resolution(recipe_hash: str) -> Resolution:

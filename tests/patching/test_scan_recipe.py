@@ -18,9 +18,9 @@ from support.legacy_project import make_legacy_project
 
 from legacyrun import lock as lockmod
 from legacyrun.fetch import fetch_code
-from legacyrun.patching.command import patch_command
 from legacyrun.recipe.loader import LoadedRecipe, load_path
 from legacyrun.resolution import HostInfo, Resolution
+from legacyrun.usecases.patch import patch
 from legacyrun.workspace import Workspace
 
 
@@ -82,7 +82,7 @@ def test_scan_after_patch_promises_only_what_patch_does(project: tuple[LoadedRec
     }
     assert before["summary"]["auto_fixable"] == 2
 
-    outcome = patch_command(loaded, ws)
+    outcome = patch(loaded, ws)
     assert outcome.result is not None and outcome.result.sources[0].applied == ["forward"]
 
     res = run_inproc("scan", tree, "--json")

@@ -40,3 +40,19 @@ def test_doc_lists_no_unknown_classes_or_codes(repo_root: Path) -> None:
 def test_doc_says_run_passes_the_task_exit_code_through(repo_root: Path) -> None:
     text = (repo_root / "docs" / "exit-codes.md").read_text(encoding="utf-8")
     assert "passes the task's exit code through" in text
+
+
+CODE_ROW = re.compile(r"^\|\s*(\d+)\s*\|\s*`([^`|]+)`\s*\|\s*`([^`|]+)`\s*\|")
+
+
+def test_every_error_class_has_a_distinct_documented_string_code(repo_root: Path) -> None:
+    """The `code` of --json errors is a stable contract: one per class, snake_case, in the doc's table."""
+    text = (repo_root / "docs" / "exit-codes.md").read_text(encoding="utf-8")
+    documented = {m.group(2): m.group(3) for m in map(CODE_ROW.match, text.splitlines()) if m}
+    codes = [cls.code for cls in ALL_ERRORS]
+    assert len(set(codes)) == len(codes), f"two error classes share a code: {codes}"
+    for cls in ALL_ERRORS:
+        assert re.fullmatch(r"[a-z][a-z_]*", cls.code), f"{cls.__name__}.code {cls.code!r} is not snake_case"
+        assert documented.get(cls.__name__) == cls.code, (
+            f"{cls.__name__}: docs/exit-codes.md says {documented.get(cls.__name__)!r}, errors.py says {cls.code!r}"
+        )

@@ -201,7 +201,7 @@ def test_lock_records_pins_and_other_pins_are_not_current(tmp_path: Path) -> Non
 
 
 def test_up_keeps_a_pinned_lock_and_re_resolves_for_other_pins(tmp_path: Path) -> None:
-    from legacyrun.run.up import UpRequest, _Chain
+    from legacyrun.usecases.up import UpRequest, _Chain
 
     loaded = _load()
     ws = Workspace(tmp_path / "ws")

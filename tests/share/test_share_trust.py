@@ -133,7 +133,7 @@ def test_recipe_trust_command(lab: tuple[Path, Path], recipe_yaml: Callable) -> 
 
 def test_cli_hook_require_trust(lab: tuple[Path, Path]) -> None:
     """The hook fetch/build/run/up call: without a terminal and without --trust, nothing runs."""
-    from legacyrun.cli.share import require_trust
+    from legacyrun.cli.options import require_trust
 
     _, marker = lab
     loaded = load("labnet")

@@ -242,7 +242,8 @@ def test_cpu_fix_for_an_op_whose_import_raises_with_a_message(tmp_path: Path, ma
     func.parent.mkdir(parents=True)
     func.write_text(
         "try:\n    import MultiScaleDeformableAttention as MSDA\nexcept ModuleNotFoundError as e:\n"
-        "    info_string = 'Please compile MultiScaleDeformableAttention CUDA op'\n    raise ModuleNotFoundError(info_string)\n"
+        "    info_string = 'Please compile MultiScaleDeformableAttention CUDA op'\n"
+        "    raise ModuleNotFoundError(info_string)\n"
     )
     ws_src = src.parent
     log = tmp_path / "log.txt"
@@ -262,9 +263,8 @@ def test_cpu_fix_for_an_op_whose_import_raises_with_a_message(tmp_path: Path, ma
         "cpu", ("py-msdeformattn-cpu-fallback",), ("sixnet/ops/functions/ms_deform_attn_func.py",)
     )  # fmt: skip
     # on a GPU plan there is no CPU fix; the module is the one a build step builds, so no requirement either
-    text = path.read_text().replace(
-        "    modern:\n", "    modern:\n      build:\n      - {name: multiscaledeformableattention, argv: [sh, make.sh]}\n", 1
-    )
+    step = "      build:\n      - {name: multiscaledeformableattention, argv: [sh, make.sh]}\n"
+    text = path.read_text().replace("    modern:\n", "    modern:\n" + step, 1)
     assert text != path.read_text() and find_fix(log, text, "modern", src, cpu=False) is None
     guess = find_fix(log, path.read_text(), "modern", src, cpu=False)  # without the step: a requirement, guessed
     assert guess is not None and guess.kind == "requirement"

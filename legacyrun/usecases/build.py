@@ -1,6 +1,7 @@
-"""`legacyrun build` as one core function: plan from the workspace lock, pick a backend, render, build, record.
+"""The `build` use case: plan from the workspace lock, pick a backend, render, build, record.
 
-The resolver is wired in by the integrator; until then the Resolution comes from <workspace>/legacyrun.lock.
+`plan_for` is the one way `build`, `up` and `run` make a BuildPlan; the Resolution comes from
+<workspace>/legacyrun.lock.
 """
 
 from __future__ import annotations
@@ -165,6 +166,26 @@ def build_environment(
     return BuildResult(name, why, False, rendered, ref, not ref.built)
 
 
+def build(
+    loaded: LoadedRecipe,
+    workspace: Workspace,
+    *,
+    profile: str | None = None,
+    base_image: str | None = None,
+    mirrors: Mapping[str, str] | None = None,
+    backend: str | None = None,
+    dry_run: bool = False,
+    progress: Progress = _no_progress,
+    force: bool = False,
+    force_step: str | None = None,
+) -> BuildResult:
+    """`legacyrun build`: the plan from the workspace lock, then `build_environment`."""
+    plan = plan_from_lock(loaded, workspace, profile=profile, base_image=base_image, mirrors=mirrors)
+    return build_environment(
+        plan, backend=backend, dry_run=dry_run, progress=progress, force=force, force_step=force_step
+    )
+
+
 def _build_explained(
     impl: Backend, plan: BuildPlan, progress: Progress, on_failure: OnFailure | None, forced: list[str] | None = None
 ) -> EnvRef:
@@ -224,6 +245,7 @@ def env_ref_from_lock(workspace: Workspace, recipe: LoadedRecipe | None = None) 
 
 __all__ = [
     "BuildResult",
+    "build",
     "build_environment",
     "env_ref_from_lock",
     "patch_series_hash",

@@ -1,4 +1,8 @@
-"""`legacyrun up`: resolve, lock, fetch code, fetch data, patch, build, run, as one chain of skippable steps.
+"""The `up` use case: resolve, lock, fetch code, fetch data, patch, build, run, as one chain of skippable steps.
+
+The last step is the `run` use case's core (`usecases.run.run_in_workspace`). `up_ref` is the whole command: a
+recipe, a bundle (its lock seeded first) or a repository without a recipe (scaffolded, then retried with known
+fixes under --smoke).
 
 Each step declares cheap inputs (no network); the step runner (steps.py) skips a step whose inputs hash and
 outputs are unchanged, so a second `up` makes no network request and rebuilds nothing. The whole chain holds the
@@ -7,12 +11,15 @@ workspace lock, so a second legacyrun process on the same workspace waits or ref
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from legacyrun.errors import UsageError
+from legacyrun.errors import Interrupted, LegacyrunError, RunError, UsageError
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.resolution import HostInfo, Resolution
 from legacyrun.run.gpus import GpuSelection, select_gpus
@@ -56,10 +63,34 @@ class UpResult:
     notes: list[str] = field(default_factory=list)
     # The adapted values when the patch step ran (key, where, old, new, rule, why), as provenance records them.
     adaptation: list[dict[str, str]] = field(default_factory=list)
+    seconds: float = 0.0  # the whole command, retries of `up URL --smoke` included
+    fixes: list[str] | None = None  # `up URL`: the known fixes applied (None for a recipe)
 
     @property
     def exit_code(self) -> int:
         return self.run.exit_code if self.run is not None else 0
+
+    def to_json(self) -> dict[str, Any]:
+        """`legacyrun up --json`'s result."""
+        return {
+            "task": self.task,
+            "backend": self.backend,
+            "profile": self.resolution.profile if self.resolution else None,
+            "steps": [
+                {"step": s.name, "status": s.status, "seconds": round(s.seconds, 3), "detail": s.detail}
+                for s in self.steps
+            ],
+            "adaptation": self.adaptation,
+            "run": None
+            if self.run is None
+            else {
+                "run_id": self.run.run_id,
+                "exit_code": self.run.exit_code,
+                "provenance": str(self.run.provenance_path),
+            },
+            "seconds": round(self.seconds, 3),
+            **({"fixes": self.fixes} if self.fixes is not None else {}),
+        }
 
 
 def default_task(loaded: LoadedRecipe, task: str | None) -> str:
@@ -191,13 +222,13 @@ class _Chain:
     # -- smoke data ------------------------------------------------------------------------------------------------
     def smoke_inputs(self) -> Any:
         from legacyrun.run.runner import task_of
-        from legacyrun.run.service import smoke_inputs
+        from legacyrun.usecases.run import smoke_inputs
 
         task_of(self.req.loaded, self.task, smoke=True)  # a task without smoke settings stops here
         return {"data": smoke_inputs(self.req.loaded)}
 
     def smoke_ok(self, _outputs: dict[str, Any]) -> bool:
-        from legacyrun.run.service import generate_smoke_data, smoke_data_present
+        from legacyrun.usecases.run import generate_smoke_data, smoke_data_present
 
         if not smoke_data_present(self.req.loaded, self.req.ws):
             return False
@@ -206,7 +237,7 @@ class _Chain:
         return True
 
     def smoke_run(self) -> dict[str, Any]:
-        from legacyrun.run.service import generate_smoke_data
+        from legacyrun.usecases.run import generate_smoke_data
 
         self.smoke_info = generate_smoke_data(self.req.loaded, self.req.ws, self.task)
         data = self.smoke_info["data"]
@@ -250,8 +281,8 @@ class _Chain:
         return bool(heads)
 
     def patch_run(self) -> dict[str, Any]:
-        from legacyrun.patching.command import record_result
         from legacyrun.patching.engine import apply, plan_patches
+        from legacyrun.usecases.patch import record_result
 
         plan = plan_patches(self.req.loaded, self.req.ws, self.target())
         result = apply(plan, force=self.req.force)
@@ -266,7 +297,7 @@ class _Chain:
     # -- build -------------------------------------------------------------------------------------------------------
     def build_plan(self) -> Any:
         """The plan for the current resolution (made once: the build step's check and the run both use it)."""
-        from legacyrun.backends.service import plan_for
+        from legacyrun.usecases.build import plan_for
 
         res = self.ensure_resolution()
         if self._plan is None or self._plan[0] is not res:
@@ -290,7 +321,7 @@ class _Chain:
 
     def build_ok(self, _outputs: dict[str, Any]) -> bool:
         """Built, and recorded in the lock (a re-lock after a recipe edit refills the environment entry)."""
-        from legacyrun.backends.service import record_environment
+        from legacyrun.usecases.build import record_environment
 
         plan = self.build_plan()
         backend = self.backend()
@@ -300,7 +331,7 @@ class _Chain:
         return True
 
     def build_run(self) -> dict[str, Any]:
-        from legacyrun.backends.service import build_environment
+        from legacyrun.usecases.build import build_environment
 
         result = build_environment(
             self.build_plan(), backend=self.backend_name, progress=self.on_line or (lambda _line: None)
@@ -310,7 +341,7 @@ class _Chain:
 
     # -- run ---------------------------------------------------------------------------------------------------------
     def run_task(self) -> RunOutcome:
-        from legacyrun.run.service import run_in_workspace
+        from legacyrun.usecases.run import run_in_workspace
 
         return run_in_workspace(
             self.req.loaded,
@@ -386,4 +417,115 @@ def workspace_of(loaded: LoadedRecipe, workspace: Path | None) -> Workspace:
     return Workspace.at(workspace if workspace is not None else Path.cwd() / loaded.recipe.name)
 
 
-__all__ = ["UpRequest", "UpResult", "default_task", "up", "workspace_of"]
+def up_ref(
+    ref: str,
+    request: Callable[[LoadedRecipe, Workspace], UpRequest],
+    *,
+    workspace_for: Callable[[str], Workspace],
+    approve: Callable[[LoadedRecipe], None],
+    mirror_values: list[str] | None = None,
+    on_scaffolded: Callable[[Path, Any], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
+    on_step: Callable[[StepOutcome], None] | None = None,
+    on_start: Callable[[str], None] | None = None,
+    on_line: Callable[[str], None] | None = None,
+    progress: Callable[[], AbstractContextManager[Any]] | None = None,
+) -> UpResult:
+    """`legacyrun up REF`: REF is a recipe (name or path), a bundle (`.tar.gz`, its lock placed in the workspace
+    first) or a repository without a recipe (a git URL or a local repository: scaffolded into the workspace).
+
+    `request` makes the UpRequest for the loaded recipe and its workspace (`workspace_for` maps a recipe name to
+    it), `approve` is the trust check before anything runs the recipe's commands; `progress` makes the progress
+    display for one pass of the chain (started after the scaffold and the trust question). For a scaffolded
+    recipe a failure becomes TodosRemain (exit 13) with located decisions; under --smoke a failure with a known
+    fix is first fixed in recipe.yaml and the chain retried (`legacyrun.infer.up`).
+    """
+    from legacyrun.share.registry import load
+
+    scaffolded = _scaffold(ref, workspace_for, list(mirror_values or []), on_scaffolded)
+    loaded = load(str(scaffolded[0]) if scaffolded else ref)
+    approve(loaded)
+    ws = workspace_for(loaded.recipe.name)
+    _seed_bundle_lock(ref, ws)
+    req = request(loaded, ws)
+    started = time.monotonic()
+    fixes: list[str] = []
+    while True:
+        try:
+            with progress() if progress is not None else nullcontext(None) as bars:
+                result = up(req, on_step=on_step, on_start=on_start, on_line=on_line, progress=bars)
+        except LegacyrunError as exc:
+            if scaffolded is None or isinstance(exc, Interrupted):
+                raise
+            if req.smoke and _fixed(scaffolded, req, exc, None, fixes, on_note):
+                req = dataclasses.replace(req, loaded=load(str(scaffolded[0])))
+                continue
+            from legacyrun.infer.up import failure_log, stop_with_todos
+
+            log = failure_log(req.ws, exc, None)
+            source = loaded.recipe.sources[0].name
+            raise stop_with_todos(scaffolded[0], scaffolded[1], source, exc, fixes, log) from exc
+        if scaffolded is not None and result.exit_code != 0:
+            if req.smoke and _fixed(scaffolded, req, None, result, fixes, on_note):
+                req = dataclasses.replace(req, loaded=load(str(scaffolded[0])))
+                continue
+            from legacyrun.infer.up import failure_log, stop_with_todos
+
+            cause = RunError(f"the task exited with {result.exit_code}")
+            if result.run is not None:
+                cause = RunError(f"the task exited with {result.run.exit_code}; log {result.run.log_path}")
+            log = failure_log(req.ws, None, result)
+            raise stop_with_todos(scaffolded[0], scaffolded[1], loaded.recipe.sources[0].name, cause, fixes, log)
+        break
+    result.seconds = time.monotonic() - started
+    result.fixes = fixes if scaffolded is not None else None
+    return result
+
+
+def _fixed(
+    scaffolded: tuple[Path, Any],
+    req: UpRequest,
+    exc: LegacyrunError | None,
+    result: UpResult | None,
+    fixes: list[str],
+    on_note: Callable[[str], None] | None,
+) -> bool:
+    """`up URL --smoke`: a known fix for the failure was applied to recipe.yaml (said through on_note)."""
+    from legacyrun.infer.up import try_known_fix
+
+    desc = try_known_fix(scaffolded[0], req.ws, req.loaded.recipe.sources[0].name, exc, result, fixes)
+    if desc is not None and on_note is not None:
+        on_note(f"known fix {len(fixes)}: {desc}; running the chain again")
+    return desc is not None
+
+
+def _scaffold(
+    ref: str,
+    workspace_for: Callable[[str], Workspace],
+    mirror_values: list[str],
+    on_scaffolded: Callable[[Path, Any], None] | None,
+) -> tuple[Path, Any] | None:
+    """`up URL` (a git URL or a local repository): the recipe scaffolded into the workspace, or None for a recipe."""
+    from legacyrun.infer.up import is_repository_ref, recipe_name, repository_url, scaffold_into
+
+    if not is_repository_ref(ref):
+        return None
+    from legacyrun.fetch.mirrors import Mirrors
+
+    ws = workspace_for(recipe_name(repository_url(ref)))
+    path, result = scaffold_into(ref, ws.root, Mirrors.from_environment(mirror_values))
+    if on_scaffolded is not None:
+        on_scaffolded(path, result)
+    return path, result
+
+
+def _seed_bundle_lock(ref: str, ws: Workspace) -> None:
+    """`up FILE.tar.gz` reproduces the bundle's lock: place it in the workspace before anything resolves."""
+    if not ref.endswith(".tar.gz"):
+        return
+    from legacyrun.share.bundle import seed_from_bundle
+
+    seed_from_bundle(ws, Path(ref))
+
+
+__all__ = ["UpRequest", "UpResult", "default_task", "up", "up_ref", "workspace_of"]

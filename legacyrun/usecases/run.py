@@ -1,4 +1,9 @@
-"""`legacyrun run` and `legacyrun status` as core functions (the CLI only parses and renders)."""
+"""The `run` use case: a task in the environment `up`/`build` left, and the run step of `up` (`run_in_workspace`).
+
+`run` picks the backend by the one rule CLI > lock > auto (`choose_backend` after the lock's entry), re-adapts the
+patched tree to the selected GPUs and generates smoke data; `up` has done those as its own steps before its run
+step, so it calls `run_in_workspace` directly.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from legacyrun.errors import BuildError, LockError
+from legacyrun.errors import BuildError
 from legacyrun.invocation import command
 from legacyrun.proc import Stream
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.resolution import HostInfo, Resolution
 from legacyrun.run.gpus import GpuSelection
-from legacyrun.run.provenance import read_runs
 from legacyrun.run.runner import RunOutcome, run_task
 from legacyrun.workspace import Workspace
 
@@ -59,8 +63,8 @@ def readapt(
     if recipe.adapt is None:
         return None
     from legacyrun.fetch.release import pinned_commit
-    from legacyrun.patching.command import record_result
     from legacyrun.patching.engine import applied_ids, apply, plan_patches
+    from legacyrun.usecases.patch import record_result
 
     main = recipe.sources[0]
     applied = applied_ids(ws.source_dir(main.name), pinned_commit(main, ws.source_dir(main.name)))
@@ -186,17 +190,17 @@ class RunRequest:
     smoke: bool = False
 
 
-def run_command(req: RunRequest, *, on_line: Callable[[str], None] | None = None) -> RunOutcome:
+def run(req: RunRequest, *, on_line: Callable[[str], None] | None = None) -> RunOutcome:
     """`legacyrun run`: the last step of `up` on its own, over the lock and environment `up`/`build` left.
 
     It makes its BuildPlan the way `up` does (`plan_for`, mirrors from --mirror, LEGACYRUN_MIRRORS and the config
     file), so an environment built through a mirror is found again without one.
     """
     from legacyrun.backends import choose_backend, get_backend
-    from legacyrun.backends.service import plan_for
     from legacyrun.fetch.mirrors import Mirrors
     from legacyrun.lock import read
     from legacyrun.run.gpus import select_gpus
+    from legacyrun.usecases.build import plan_for
 
     with req.ws.locked():
         lock = read(req.ws.lockfile)
@@ -242,7 +246,7 @@ def _recipe_smoke_data(loaded: LoadedRecipe) -> list[Any]:
     return list(seen.values())
 
 
-def _smoke_entries(loaded: LoadedRecipe, ws: Workspace, task: str | None) -> list[Any]:
+def smoke_entries(loaded: LoadedRecipe, ws: Workspace, task: str | None) -> list[Any]:
     """(SmokeData, dest) of one task, or of every task of the recipe (task None)."""
     from legacyrun.run.runner import task_of
 
@@ -263,7 +267,7 @@ def smoke_data_present(loaded: LoadedRecipe, ws: Workspace, task: str | None = N
     """Every generated dataset (of `task`, or of the whole recipe) is in place: a complete generator output."""
     from legacyrun.smoke.core import MARKER
 
-    return all((dest / MARKER).is_file() for _d, dest in _smoke_entries(loaded, ws, task))
+    return all((dest / MARKER).is_file() for _d, dest in smoke_entries(loaded, ws, task))
 
 
 def generate_smoke_data(loaded: LoadedRecipe, ws: Workspace, task: str) -> dict[str, Any]:
@@ -271,111 +275,20 @@ def generate_smoke_data(loaded: LoadedRecipe, ws: Workspace, task: str) -> dict[
     what `task` uses, for its provenance."""
     from legacyrun.smoke import generate
 
-    done = {dest: generate(d.generator, dest, d.options) for d, dest in _smoke_entries(loaded, ws, None)}
-    return {"data": [done[dest].to_dict() for _d, dest in _smoke_entries(loaded, ws, task)]}
-
-
-@dataclass
-class StatusReport:
-    """What a workspace holds: lock, fetched sources and data, patches, environment, recent runs."""
-
-    recipe: str
-    workspace: Path
-    exists: bool
-    lock: dict[str, Any] | None
-    lock_current: bool | None
-    sources: list[dict[str, Any]] = field(default_factory=list)
-    datasets: list[dict[str, Any]] = field(default_factory=list)
-    patches: dict[str, str] = field(default_factory=dict)
-    environment: dict[str, Any] | None = None
-    steps: dict[str, Any] = field(default_factory=dict)
-    runs: list[dict[str, Any]] = field(default_factory=list)
-    smoke: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "recipe": self.recipe,
-            "workspace": str(self.workspace),
-            "exists": self.exists,
-            "lock": self.lock,
-            "lock_current": self.lock_current,
-            "sources": self.sources,
-            "datasets": self.datasets,
-            "patches": self.patches,
-            "environment": self.environment,
-            "steps": self.steps,
-            "runs": self.runs,
-            "smoke": self.smoke,
-        }
-
-
-def workspace_status(loaded: LoadedRecipe, ws: Workspace, *, runs: int = 5) -> StatusReport:
-    """Read-only summary of a workspace; never touches the network."""
-    from legacyrun.lock import read_optional
-
-    try:
-        lock = read_optional(ws.lockfile)
-    except LockError:
-        lock = None
-    report = StatusReport(
-        recipe=loaded.recipe.name,
-        workspace=ws.root,
-        exists=ws.root.is_dir(),
-        lock={"profile": lock.resolution.profile, "torch": lock.resolution.torch, "cuda": lock.resolution.cuda}
-        if lock
-        else None,
-        lock_current=(lock.recipe_hash == loaded.hash) if lock else None,
-    )
-    for src in loaded.recipe.sources:
-        path = ws.source_dir(src.name)
-        report.sources.append(
-            {
-                "name": src.name,
-                "commit": src.commit,
-                "fetched": (path / ".git").exists(),
-                "locked": lock.sources.get(src.name) if lock else None,
-            }
-        )
-    from legacyrun.fetch.presence import dataset_present
-
-    for ds in loaded.recipe.datasets:
-        report.datasets.append(
-            {
-                "name": ds.name,
-                "kind": ds.kind,
-                # Per dataset (its own fetch record against the disk): two datasets may share a folder.
-                "present": dataset_present(ws, ds),
-                "files": dict(lock.datasets[ds.name].files) if lock and ds.name in lock.datasets else {},
-            }
-        )
-    if lock:
-        report.patches = dict(lock.patches)
-        report.environment = lock.environment.model_dump(mode="json") if lock.environment else None
-    from legacyrun.smoke.core import MARKER
-
-    report.smoke = [
-        {"generator": d.generator, "dest": f"smoke/{d.dest}", "present": (dest / MARKER).is_file()}
-        for d, dest in _smoke_entries(loaded, ws, None)
-    ]
-    report.steps = {k: v for k, v in ws.read_state().items() if isinstance(v, dict)}
-    report.runs = [
-        {k: r.get(k) for k in ("run_id", "task", "start", "end", "exit_code", "seconds")}
-        for r in read_runs(ws.runs, limit=runs)
-    ]
-    return report
+    done = {dest: generate(d.generator, dest, d.options) for d, dest in smoke_entries(loaded, ws, None)}
+    return {"data": [done[dest].to_dict() for _d, dest in smoke_entries(loaded, ws, task)]}
 
 
 __all__ = [
     "RunRequest",
-    "StatusReport",
     "adaptation_overrides",
     "generate_smoke_data",
     "gpu_target",
     "provenance_base",
     "readapt",
-    "run_command",
+    "run",
     "run_in_workspace",
     "smoke_data_present",
+    "smoke_entries",
     "smoke_inputs",
-    "workspace_status",
 ]

@@ -1,4 +1,4 @@
-"""`legacyrun patch` as one core call: pick the target, hold the workspace, plan, apply/revert/list, record.
+"""The `patch` use case: pick the target, hold the workspace, plan, apply/revert/list, record.
 
 The target comes from the workspace's legacyrun.lock resolution when there is one (and --profile does not name
 another profile), else from the recipe profile's pins (see target.target_for_profile). After a real run the lock's
@@ -114,7 +114,7 @@ def record_result(ws: Workspace, loaded: LoadedRecipe, result: PatchResult) -> b
     return updated
 
 
-def patch_command(
+def patch(
     loaded: LoadedRecipe,
     ws: Workspace,
     *,
@@ -146,4 +146,4 @@ def patch_command(
     return outcome
 
 
-__all__ = ["STEP", "PatchOutcome", "choose_target", "parse_gpus", "patch_command", "record_result"]
+__all__ = ["STEP", "PatchOutcome", "parse_gpus", "patch", "record_result"]

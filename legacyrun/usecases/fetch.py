@@ -1,10 +1,10 @@
-"""One call for the `fetch` command: code and/or data under the workspace lock."""
+"""The `fetch` use case: code and/or data under the workspace lock."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from legacyrun.errors import ManualStepRequired
 from legacyrun.fetch.code import fetch_code
@@ -24,6 +24,43 @@ class FetchReport:
     workspace: Path
     sources: list[SourceResult] = field(default_factory=list)
     datasets: list[DataResult] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "workspace": str(self.workspace),
+            "sources": [
+                {
+                    "name": s.name,
+                    "url": s.url,
+                    "commit": s.commit,
+                    "path": str(s.path),
+                    "fetched_from": s.fetched_from,
+                    "network": s.network,
+                    "shallow": s.shallow,
+                    "submodules": s.submodules,
+                    "seconds": round(s.seconds, 3),
+                }
+                for s in self.sources
+            ],
+            "datasets": [
+                {
+                    "name": d.name,
+                    "kind": d.kind,
+                    "dest": str(d.dest),
+                    "files": [{"name": f.name, "sha256": f.sha256, "bytes": f.bytes} for f in d.files],
+                    "bytes": d.bytes,
+                    "seconds": round(d.seconds, 3),
+                    "url": d.url,
+                    "network": d.network,
+                    "skipped": d.skipped,
+                    "resumed_from": d.resumed_from,
+                    "placed": d.placed,
+                    "post": d.post,
+                    "warnings": d.warnings,
+                }
+                for d in self.datasets
+            ],
+        }
 
 
 def fetch(
