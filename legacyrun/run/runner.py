@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from legacyrun.errors import RunError, UsageError
+from legacyrun.gpus import GpuSelection
 from legacyrun.invocation import command
 from legacyrun.proc import Stream
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.recipe.models import Task
-from legacyrun.run.gpus import GpuSelection
 from legacyrun.run.provenance import Provenance, new_run_id
 from legacyrun.workspace import Workspace
 

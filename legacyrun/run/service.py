@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from legacyrun.errors import BuildError, LockError
+from legacyrun.gpus import GpuSelection
 from legacyrun.invocation import command
 from legacyrun.proc import Stream
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.resolution import HostInfo, Resolution
-from legacyrun.run.gpus import GpuSelection
 from legacyrun.run.provenance import read_runs
 from legacyrun.run.runner import RunOutcome, run_task
 from legacyrun.workspace import Workspace

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from legacyrun.errors import UsageError
+from legacyrun.gpus import GpuSelection
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.resolution import HostInfo, Resolution
-from legacyrun.run.gpus import GpuSelection, select_gpus
+from legacyrun.run.gpus import select_gpus
 from legacyrun.run.runner import RunOutcome
 from legacyrun.run.steps import Step, StepOutcome, run_steps
 from legacyrun.workspace import Workspace
