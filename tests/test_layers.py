@@ -28,12 +28,13 @@ import pytest
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / "legacyrun"
 
 # Lowest first; an import may only point to the same or a lower layer. Keys are the first name under legacyrun
-# (a top-level module or a package). Two base modules are not in the plan's table: `workspace` (imports only
-# errors and fsutil; used by fetch, patching and resolve) and `resolution` (the resolver's value types, no
-# legacyrun import; the lock holds a Resolution, so they sit at the lock's layer).
+# (a top-level module or a package). Three base modules are not in the plan's table: `workspace` (imports only
+# errors and fsutil; used by fetch, patching and resolve), `resolution` (the resolver's value types, no
+# legacyrun import; the lock holds a Resolution, so they sit at the lock's layer) and `gpus` (the GPU selection
+# value the backends and the runner take; imports only resolution).
 LAYERS: dict[str, int] = {
     **dict.fromkeys(["errors", "proc", "fsutil", "userdirs", "resources", "gitcli", "lock", "memo", "invocation"], 1),
-    **dict.fromkeys(["workspace", "resolution"], 1),
+    **dict.fromkeys(["workspace", "resolution", "gpus"], 1),
     **dict.fromkeys(["knowledge", "recipe", "diagnose", "smoke"], 2),
     **dict.fromkeys(["host", "resolve", "fetch", "patching", "backends"], 3),
     **dict.fromkeys(["infer", "share", "run"], 4),
@@ -44,84 +45,13 @@ LAYERS: dict[str, int] = {
 EXEMPT = {"legacyrun", "legacyrun.__main__"}
 LAZY_ALLOWED_PREFIX = "legacyrun.cli"
 
-# Known violations, all in areas other helpers of issue 17 are reshaping right now (backends/, run/, cli/,
-# usecases/, fetch/api.py, patching/command.py, resolve/locking.py, resolve/doctor.py). The lead shrinks these
-# lists after merging; an entry that no longer occurs fails the test, so the lists cannot go stale.
+# Known violations (none left); an entry that no longer occurs fails the test, so the lists cannot go stale.
 # (importer, imported) pairs of imports not at module level, outside cli/.
-LAZY_ALLOWLIST: set[tuple[str, str]] = {
-    # backends/
-    ("legacyrun.backends.ccache", "legacyrun.userdirs"),
-    ("legacyrun.backends.conda", "legacyrun.userdirs"),
-    ("legacyrun.backends.docker", "legacyrun.errors"),
-    ("legacyrun.backends.docker", "legacyrun.invocation"),
-    ("legacyrun.backends.docker", "legacyrun.lock"),
-    ("legacyrun.backends.docker", "legacyrun.proc"),
-    ("legacyrun.backends.docker", "legacyrun.resources"),
-    ("legacyrun.backends.native", "legacyrun.gitcli"),
-    ("legacyrun.backends.native", "legacyrun.host"),
-    ("legacyrun.backends.native", "legacyrun.knowledge"),
-    ("legacyrun.backends.native", "legacyrun.proc"),
-    ("legacyrun.backends.native", "legacyrun.resolve.match"),
-    ("legacyrun.backends.native", "legacyrun.userdirs"),
-    ("legacyrun.backends.prefix", "legacyrun.backends.native"),
-    ("legacyrun.backends.prefix", "legacyrun.fsutil"),
-    ("legacyrun.backends.prefix", "legacyrun.proc"),
-    ("legacyrun.backends.service", "legacyrun.backends.native"),
-    ("legacyrun.backends.service", "legacyrun.diagnose"),
-    ("legacyrun.backends.service", "legacyrun.errors"),
-    ("legacyrun.backends.service", "legacyrun.lock"),
-    ("legacyrun.backends.toolkit", "legacyrun.fetch.mirrors"),
-    ("legacyrun.backends.venv", "legacyrun.proc"),
-    # resolve/doctor.py
-    ("legacyrun.resolve.doctor", "legacyrun.resolve.engine"),
-    ("legacyrun.resolve.doctor", "legacyrun.share.registry"),
-    # resolve/locking.py
-    ("legacyrun.resolve.locking", "legacyrun.resolve.engine"),
-    # run/
-    ("legacyrun.run.runner", "legacyrun.diagnose"),
-    ("legacyrun.run.runner", "legacyrun.fetch.presence"),
-    ("legacyrun.run.service", "legacyrun.backends.service"),
-    ("legacyrun.run.service", "legacyrun.errors"),
-    ("legacyrun.run.service", "legacyrun.fetch.mirrors"),
-    ("legacyrun.run.service", "legacyrun.fetch.presence"),
-    ("legacyrun.run.service", "legacyrun.fetch.release"),
-    ("legacyrun.run.service", "legacyrun.gitcli"),
-    ("legacyrun.run.service", "legacyrun.lock"),
-    ("legacyrun.run.service", "legacyrun.patching.adapt"),
-    ("legacyrun.run.service", "legacyrun.patching.command"),
-    ("legacyrun.run.service", "legacyrun.patching.engine"),
-    ("legacyrun.run.service", "legacyrun.patching.target"),
-    ("legacyrun.run.service", "legacyrun.run.gpus"),
-    ("legacyrun.run.service", "legacyrun.run.runner"),
-    ("legacyrun.run.service", "legacyrun.smoke"),
-    ("legacyrun.run.service", "legacyrun.smoke.core"),
-    ("legacyrun.run.up", "legacyrun.backends.service"),
-    ("legacyrun.run.up", "legacyrun.fetch"),
-    ("legacyrun.run.up", "legacyrun.fetch.mirrors"),
-    ("legacyrun.run.up", "legacyrun.gitcli"),
-    ("legacyrun.run.up", "legacyrun.lock"),
-    ("legacyrun.run.up", "legacyrun.patching.command"),
-    ("legacyrun.run.up", "legacyrun.patching.engine"),
-    ("legacyrun.run.up", "legacyrun.patching.target"),
-    ("legacyrun.run.up", "legacyrun.resolve.engine"),
-    ("legacyrun.run.up", "legacyrun.resolve.locking"),
-    ("legacyrun.run.up", "legacyrun.run.runner"),
-    ("legacyrun.run.up", "legacyrun.run.service"),
-    ("legacyrun.run.service", "legacyrun.backends"),
-    ("legacyrun.run.up", "legacyrun.backends"),
-}
-# (importer, imported) edges left out of the graph before looking for cycles: the back edges of the one known
-# cycle, backends/base.py importing its own implementations (which import base).
+LAZY_ALLOWLIST: set[tuple[str, str]] = set()
+# (importer, imported) edges left out of the graph before looking for cycles.
 CYCLE_ALLOWLIST: set[tuple[str, str]] = set()
 # (importer, imported) pairs that point from a lower layer to a higher one.
-LAYER_ALLOWLIST: set[tuple[str, str]] = {
-    # backends (3) -> run.gpus (4): the GPU selection the backends pass on
-    ("legacyrun.backends.base", "legacyrun.run.gpus"),
-    ("legacyrun.backends.docker", "legacyrun.run.gpus"),
-    ("legacyrun.backends.prefix", "legacyrun.run.gpus"),
-    # resolve.doctor (3) -> share.registry (4): finding the recipe by name
-    ("legacyrun.resolve.doctor", "legacyrun.share.registry"),
-}
+LAYER_ALLOWLIST: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)

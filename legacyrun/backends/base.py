@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
+    from legacyrun.gpus import GpuSelection
     from legacyrun.proc import Stream
     from legacyrun.recipe.loader import LoadedRecipe
     from legacyrun.recipe.models import Profile
     from legacyrun.resolution import Resolution
-    from legacyrun.run.gpus import GpuSelection
     from legacyrun.workspace import Workspace
 
 Progress = Callable[[str], None]

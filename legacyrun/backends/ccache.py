@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from legacyrun.fsutil import atomic_write_text
+from legacyrun.userdirs import cache_dir
 
 WRAPPER_DIR = ".legacyrun-ccache"
 # Set by the nvcc wrapper for the compilers nvcc starts: those compile nvcc's temporary files, not sources.
@@ -33,8 +34,6 @@ GENERIC = ("cc", "c++", "gcc", "g++")
 
 
 def ccache_dir() -> Path:
-    from legacyrun.userdirs import cache_dir
-
     return cache_dir() / "ccache"
 
 

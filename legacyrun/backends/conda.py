@@ -53,6 +53,7 @@ from legacyrun.backends.requirements import (
 from legacyrun.errors import BuildError, LockError
 from legacyrun.fsutil import atomic_write_text
 from legacyrun.invocation import command
+from legacyrun.userdirs import cache_dir
 
 if TYPE_CHECKING:
     pass
@@ -146,8 +147,6 @@ def solve_error(plan: BuildPlan, exc: Exception) -> BuildError:
 
 
 def _cache_dirs() -> tuple[Path, Path]:
-    from legacyrun.userdirs import cache_dir
-
     root = cache_dir() / "conda"
     return root / "repodata", root / "pkgs"
 

@@ -20,6 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from legacyrun import lock, proc
 from legacyrun.backends import pinning, toolkit
 from legacyrun.backends.base import (
     Backend,
@@ -55,14 +56,16 @@ from legacyrun.backends.requirements import (
     requirements_in,
     requirements_text,
 )
-from legacyrun.errors import BuildError, ToolMissingError, UsageError
+from legacyrun.errors import BuildError, LockError, ToolMissingError, UsageError
 from legacyrun.fsutil import atomic_write_text
 from legacyrun.host import docker_status
+from legacyrun.invocation import command
 from legacyrun.knowledge import kb
+from legacyrun.resources import data_root
 
 if TYPE_CHECKING:
+    from legacyrun.gpus import GpuSelection
     from legacyrun.proc import Stream
-    from legacyrun.run.gpus import GpuSelection
     from legacyrun.workspace import Workspace
 
 ENV_PREFIX = "/opt/legacyrun/env"
@@ -72,8 +75,6 @@ LABEL_NS = "org.legacyrun"
 
 
 def _template() -> str:
-    from legacyrun.resources import data_root
-
     return (data_root("docker") / "Dockerfile.template").read_text(encoding="utf-8")
 
 
@@ -520,10 +521,6 @@ class DockerBackend(Backend):
     def _check_base(plan: BuildPlan, base_id: str | None) -> None:
         """Refuse a base whose ID differs from the one the lock recorded at the first build: a tag the registry
         moved (or a local retag) would otherwise change the environment under the same lock."""
-        from legacyrun import lock
-        from legacyrun.errors import LockError
-        from legacyrun.invocation import command
-
         lf = lock.read_optional(plan.workspace.lockfile)
         recorded = lf.environment.base if lf is not None and lf.environment is not None else None
         if recorded is None or base_id is None or base_id == recorded:
@@ -628,8 +625,6 @@ class DockerBackend(Backend):
         gpus: GpuSelection | None = None,
         workspace: Workspace,
     ) -> Stream:
-        from legacyrun import proc
-
         return proc.stream(self.run_argv(env_ref, argv, cwd=cwd, env=env, gpus=gpus, workspace=workspace))
 
     @staticmethod
@@ -643,8 +638,6 @@ class DockerBackend(Backend):
         workspace: Workspace,
     ) -> list[str]:
         """The `docker run` argv: workspace at the same path, caller's uid:gid, host network, GPUs if asked."""
-        from legacyrun import proc
-
         docker = proc.which("docker", install_hint="install the docker CLI (apt-get install docker.io)")
         root = workspace.root
         home = workspace.meta / "home"

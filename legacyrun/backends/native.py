@@ -22,12 +22,18 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from legacyrun import proc
 from legacyrun.backends.base import BuildPlan, OnFailure, Progress
 from legacyrun.backends.ccache import cache_settings, wrap_compilers
 from legacyrun.errors import BuildError, ToolMissingError, UsageError
 from legacyrun.fsutil import atomic_write_text
+from legacyrun.gitcli import head_commit
+from legacyrun.host import nvcc_version
 from legacyrun.invocation import command
+from legacyrun.knowledge import kb
 from legacyrun.recipe.models import BuildStep
+from legacyrun.resolve.match import matches
+from legacyrun.userdirs import wheels_dir
 
 
 def gcc_names(version: str | None) -> tuple[str, str] | None:
@@ -118,8 +124,6 @@ class HostCompiler:
 
 def host_compilers(path: str | None = None) -> list[HostCompiler]:
     """gcc-N/g++-N pairs on PATH (newest first), then the plain gcc/g++ (its major from -dumpversion)."""
-    from legacyrun import proc
-
     search = os.environ.get("PATH", "") if path is None else path
     found: dict[int, HostCompiler] = {}
     for folder in search.split(os.pathsep):
@@ -167,7 +171,6 @@ def choose_compiler(
     spec and nvcc's limit, then the default gcc/g++ when nvcc accepts it (with a note when the spec does not hold).
     `nvcc_gcc_max` is None for a step that does not run nvcc.
     """
-    from legacyrun.resolve.match import matches
 
     def nvcc_ok(c: HostCompiler) -> bool:
         return nvcc_gcc_max is None or c.major is None or c.major <= nvcc_gcc_max
@@ -306,8 +309,6 @@ class LocalSetup:
 
 def local_setup(plan: BuildPlan, prefix: Path, steps: Sequence[BuildStep] | None = None) -> LocalSetup:
     """Probe this machine once per build: CUDA_HOME and its nvcc (only when a step compiles CUDA), the compilers."""
-    from legacyrun.host import nvcc_version
-
     notes: list[str] = []
     steps = [s for s in (plan.profile_spec.build if steps is None else steps) if not skipped_on_plan(plan, s)]
     cuda_home = nvcc = None
@@ -336,8 +337,6 @@ def local_step_env(
     plan: BuildPlan, step: BuildStep, prefix: Path, setup: LocalSetup
 ) -> tuple[dict[str, str | None], list[str]]:
     """The full environment of a step run on this machine, and notes about the choices made for it."""
-    from legacyrun.knowledge import kb
-
     notes: list[str] = []
     cuda = compiles_cuda(plan, step)
     gmax = kb().gcc_max(setup.nvcc) if cuda and setup.nvcc else None
@@ -381,9 +380,6 @@ def source_identity(tree: Path) -> str:
     A patch is a commit on the tree (or, mid-edit, a change to its work tree): either changes this. Untracked files
     (build outputs, .so files) do not count. A tree that is not a git checkout is identified by its absence only.
     """
-    from legacyrun import proc
-    from legacyrun.gitcli import head_commit
-
     if not tree.is_dir():
         return "missing"
     head = head_commit(tree)  # read from .git when it can be: one git call less per tree on a no-op `up`
@@ -444,16 +440,12 @@ def wheel_key(plan: BuildPlan, step: BuildStep, tree: str) -> str:
 
 def cached_wheel(key: str) -> Path | None:
     """The wheel a `wheel_cache` step built earlier under this key, or None."""
-    from legacyrun.userdirs import wheels_dir
-
     found = sorted((wheels_dir() / key).glob("*.whl"))
     return found[0] if len(found) == 1 else None
 
 
 def keep_wheel(key: str, built: Path) -> Path:
     """Move the one wheel a step wrote into `built` to the cache under `key` (atomic: a folder rename)."""
-    from legacyrun.userdirs import wheels_dir
-
     wheels = sorted(built.glob("*.whl"))
     if len(wheels) != 1:
         raise BuildError(f"{built}: expected one wheel from the build step, found {len(wheels)}")
@@ -627,8 +619,6 @@ def run_local_steps(
     One log per step (`<workspace>/.legacyrun/logs/build-<step>.log`, headed by the compiler and CUDA settings);
     returns the logs of the steps that ran.
     """
-    from legacyrun import proc
-
     logs: list[Path] = []
     bin_dir = prefix / "bin"
     steps = [s for s in plan.profile_spec.build if only is None or s.name in only]
@@ -685,8 +675,6 @@ def run_local_steps(
 
 
 def _wheel_build_dir(step: BuildStep) -> Path:
-    from legacyrun.userdirs import wheels_dir
-
     return wheels_dir() / f".build-{step.name}-{os.getpid()}"
 
 
@@ -718,8 +706,6 @@ def _install_built_wheel(
     progress: Progress,
 ) -> None:
     """Cache the wheel the step just built and install it into the env (the log gets pip's output too)."""
-    from legacyrun import proc
-
     wheel = keep_wheel(key, _wheel_build_dir(step))
     progress(f"build step {step.name}: cached {wheel.name} (key {key[:12]})")
     done = proc.run(

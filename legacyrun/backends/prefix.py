@@ -9,11 +9,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar
 
+from legacyrun import proc
 from legacyrun.backends.base import Backend, BuildPlan, EnvRef, OnFailure, Progress, Rendered
+from legacyrun.backends.native import run_recorded_steps, steps_current
 from legacyrun.errors import BuildError
+from legacyrun.fsutil import atomic_write_text
+from legacyrun.gpus import GpuSelection
 from legacyrun.invocation import command
 from legacyrun.proc import Stream
-from legacyrun.run.gpus import GpuSelection
 from legacyrun.workspace import Workspace
 
 
@@ -36,8 +39,6 @@ class PrefixBackend(Backend):
         return marker == self.render(plan).env_id
 
     def exists(self, plan: BuildPlan) -> bool:
-        from legacyrun.backends.native import steps_current
-
         if not self.env_exists(plan):
             return False
         return steps_current(plan, plan.workspace.env / self.steps_record, self.render(plan).env_id)
@@ -51,8 +52,6 @@ class PrefixBackend(Backend):
         force: list[str] | None,
     ) -> EnvRef:
         """The packages are in place: rerun only the steps whose key changed (or that are forced)."""
-        from legacyrun.backends.native import run_recorded_steps
-
         prefix = plan.workspace.env
         ran = run_recorded_steps(
             plan, prefix, prefix / self.steps_record, rendered.env_id, progress, on_failure=on_failure, force=force
@@ -65,9 +64,6 @@ class PrefixBackend(Backend):
         self, plan: BuildPlan, rendered: Rendered, progress: Progress, on_failure: OnFailure | None
     ) -> EnvRef:
         """Record the installed packages, then run every step: a failed step keeps the packages for the retry."""
-        from legacyrun.backends.native import run_recorded_steps
-        from legacyrun.fsutil import atomic_write_text
-
         prefix = plan.workspace.env
         atomic_write_text(prefix / self.marker, rendered.env_id + "\n")
         run_recorded_steps(plan, prefix, prefix / self.steps_record, rendered.env_id, progress, on_failure=on_failure)
@@ -93,8 +89,6 @@ class PrefixBackend(Backend):
 
 def prefix_exec(env_ref: EnvRef, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> Stream:
     """Start argv with the prefix's bin first on PATH (what `conda activate` / `source bin/activate` do)."""
-    from legacyrun import proc
-
     prefix = Path(env_ref.location)
     bin_dir = prefix / "bin"
     if not bin_dir.is_dir():

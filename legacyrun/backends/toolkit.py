@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from legacyrun.errors import BuildError
+from legacyrun.fetch.mirrors import rewrite_prefix
 from legacyrun.knowledge import kb
 from legacyrun.knowledge.base import CudaRunfile, minor
 
@@ -55,8 +56,6 @@ def runfile_for(plan: BuildPlan) -> CudaRunfile | None:
 
 def candidate_urls(row: CudaRunfile, mirrors: Mapping[str, str] | None) -> list[str]:
     """Where the build downloads the runfile from, in order: the mirror's copy, then NVIDIA's."""
-    from legacyrun.fetch.mirrors import rewrite_prefix
-
     mirrored = rewrite_prefix(row.url, mirrors)
     return [mirrored, row.url] if mirrored != row.url else [row.url]
 

@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from legacyrun import proc
 from legacyrun.backends.base import (
     BuildPlan,
     EnvRef,
@@ -149,8 +150,6 @@ class VenvBackend(PrefixBackend):
 
     @staticmethod
     def _pip(plan: BuildPlan, argv: list[str], step: str, progress: Progress, on_failure: OnFailure | None) -> None:
-        from legacyrun import proc
-
         log_path = plan.workspace.logs / f"build-{step}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         progress(" ".join(argv))

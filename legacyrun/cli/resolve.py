@@ -153,7 +153,7 @@ def doctor_cmd(
     json: JsonOpt = False,
 ) -> None:
     """Report this machine (GPUs, driver, nvcc, gcc, docker, disk) and which profile each recipe would use."""
-    from legacyrun.resolve.doctor import diagnose
+    from legacyrun.usecases.doctor import diagnose
 
     opts = options(ctx, json=json)
     report = diagnose(host_for(gpu, driver, cpu), recipe)

@@ -17,6 +17,7 @@ from legacyrun.invocation import command
 from legacyrun.lock import Lockfile, read, read_optional, write
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.resolution import HostInfo, Resolution
+from legacyrun.resolve.engine import resolve
 from legacyrun.workspace import Workspace
 
 OTHER_SECTIONS = ("sources", "packages", "datasets", "patches", "environment")
@@ -151,7 +152,6 @@ def check_lock(
     for a GPU server), with the profile the lock holds and `pins` (--pin), or the --pin values the lock records;
     a lock made with other --pin values is not current.
     """
-    from legacyrun.resolve.engine import resolve
 
     path = workspace.lockfile
     lock = read(path)

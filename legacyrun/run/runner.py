@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from legacyrun.diagnose import explain_file
 from legacyrun.errors import RunError, UsageError
+from legacyrun.fetch.presence import dataset_present
+from legacyrun.gpus import GpuSelection
 from legacyrun.invocation import command
 from legacyrun.proc import Stream
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.recipe.models import Task
-from legacyrun.run.gpus import GpuSelection
 from legacyrun.run.provenance import Provenance, new_run_id
 from legacyrun.workspace import Workspace
 
@@ -278,16 +280,11 @@ def run_task(
 
 
 def _dataset_present(loaded: LoadedRecipe, ws: Workspace, name: str) -> bool:
-    from legacyrun.fetch.presence import dataset_present
 
     return dataset_present(ws, loaded.recipe.dataset(name))
 
 
 def _explain(log_path: Path) -> list[Any]:
-    try:
-        from legacyrun.diagnose import explain_file
-    except ImportError:  # diagnose ships with legacyrun; guard only against a partial install
-        return []
     return list(explain_file(log_path))[:5]
 
 

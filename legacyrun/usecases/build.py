@@ -12,10 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from legacyrun import lock
 from legacyrun.backends import choose_backend, get_backend
 from legacyrun.backends.base import Backend, BuildPlan, EnvRef, OnFailure, Progress, Rendered, _no_progress
-from legacyrun.errors import LockError, UsageError
+from legacyrun.backends.native import forced_steps
+from legacyrun.diagnose import Match, explain_text
+from legacyrun.errors import BuildError, LockError, UsageError
 from legacyrun.invocation import command, fill
+from legacyrun.lock import EnvironmentLock
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.resolution import Resolution
 from legacyrun.workspace import Workspace
@@ -60,7 +64,6 @@ def plan_from_lock(
     mirrors: Mapping[str, str] | None = None,
 ) -> BuildPlan:
     """A BuildPlan from the workspace's legacyrun.lock; a missing or stale lock says to run `legacyrun lock`."""
-    from legacyrun import lock
 
     if not workspace.lockfile.exists():
         raise LockError(
@@ -99,7 +102,6 @@ def plan_for(
 
     Commits come from the recipe (fetch verifies the trees are at them) and the patch series from the lock.
     """
-    from legacyrun import lock
 
     lf = lock.read_optional(workspace.lockfile)
     return BuildPlan(
@@ -116,8 +118,6 @@ def plan_for(
 
 def record_environment(plan: BuildPlan, backend: str, ref: EnvRef) -> bool:
     """Write the built environment into the lock (when it is not there yet); True when the lock changed."""
-    from legacyrun import lock
-    from legacyrun.lock import EnvironmentLock
 
     with plan.workspace.locked():
         lf = lock.read_optional(plan.workspace.lockfile)
@@ -147,8 +147,6 @@ def build_environment(
 
     force: rerun every native build step (or only `force_step`) in the kept environment (venv, conda).
     """
-    from legacyrun import lock
-    from legacyrun.backends.native import forced_steps
 
     name, why = choose_backend(backend, plan)
     impl = get_backend(name)
@@ -190,8 +188,6 @@ def _build_explained(
     impl: Backend, plan: BuildPlan, progress: Progress, on_failure: OnFailure | None, forced: list[str] | None = None
 ) -> EnvRef:
     """Build; a failure's log goes through the explainer, and the best match becomes the error's hint."""
-    from legacyrun.diagnose import Match, explain_text
-    from legacyrun.errors import BuildError
 
     matches: list[Match] = []
 
@@ -227,7 +223,6 @@ def env_ref_from_lock(workspace: Workspace, recipe: LoadedRecipe | None = None) 
     Pass the recipe when you have it: for docker images with native build steps the sources come from the image
     (exec then mounts the rest of the workspace, not src/).
     """
-    from legacyrun import lock
 
     lf = lock.read_optional(workspace.lockfile)
     if lf is None or lf.environment is None:

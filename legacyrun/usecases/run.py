@@ -12,19 +12,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from legacyrun.errors import BuildError
+from legacyrun.backends import choose_backend, get_backend
+from legacyrun.errors import BuildError, PatchError
+from legacyrun.fetch.mirrors import Mirrors
+from legacyrun.fetch.release import pinned_commit
+from legacyrun.gitcli import head_commit
+from legacyrun.gpus import GpuSelection
 from legacyrun.invocation import command
+from legacyrun.lock import read, read_optional
+from legacyrun.patching.adapt import plan_adaptation
+from legacyrun.patching.engine import applied_ids, apply, plan_patches
+from legacyrun.patching.target import mib_to_gb, target_from_resolution
 from legacyrun.proc import Stream
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.resolution import HostInfo, Resolution
-from legacyrun.run.gpus import GpuSelection
-from legacyrun.run.runner import RunOutcome, run_task
+from legacyrun.run.gpus import select_gpus
+from legacyrun.run.runner import RunOutcome, run_task, task_of
+from legacyrun.smoke import generate
+from legacyrun.smoke.core import MARKER
+from legacyrun.usecases.build import plan_for
+from legacyrun.usecases.patch import record_result
 from legacyrun.workspace import Workspace
 
 
 def gpu_target(resolution: Resolution, gpus: GpuSelection) -> Any:
     """The patch target for the selected GPUs: their count and the memory of the smallest one."""
-    from legacyrun.patching.target import mib_to_gb, target_from_resolution
 
     return target_from_resolution(resolution, gpus.count, mib_to_gb(gpus.memory_mib))
 
@@ -35,7 +47,6 @@ def adaptation_overrides(
     """The task argv additions (detectron2-style KEY VALUE) and the table rows for the chosen GPU count."""
     if loaded.recipe.adapt is None:
         return {}, []
-    from legacyrun.patching.adapt import plan_adaptation
 
     plan = plan_adaptation(loaded, gpu_target(resolution, gpus), ws)
     rows = [
@@ -62,9 +73,6 @@ def readapt(
     recipe = loaded.recipe
     if recipe.adapt is None:
         return None
-    from legacyrun.fetch.release import pinned_commit
-    from legacyrun.patching.engine import applied_ids, apply, plan_patches
-    from legacyrun.usecases.patch import record_result
 
     main = recipe.sources[0]
     applied = applied_ids(ws.source_dir(main.name), pinned_commit(main, ws.source_dir(main.name)))
@@ -78,8 +86,6 @@ def readapt(
     was = current[0] if current else "no adaptation"
     now = wanted[0][0] if wanted else "no adaptation"
     if sources_in_env:
-        from legacyrun.errors import PatchError
-
         raise PatchError(
             f"the sources in the image are adapted for {was}, this run asks for {now}",
             hint=command("up", recipe.name, "--gpus", spec or str(gpus.count)) + " (re-adapts and rebuilds)",
@@ -90,7 +96,6 @@ def readapt(
 
 def _heads(loaded: LoadedRecipe, ws: Workspace) -> dict[str, str]:
     """The commit each source tree is at when the task starts (the pinned commit plus legacyrun's patches)."""
-    from legacyrun.gitcli import head_commit
 
     heads: dict[str, str] = {}
     for src in loaded.recipe.sources:
@@ -104,7 +109,6 @@ def provenance_base(
     loaded: LoadedRecipe, ws: Workspace, resolution: Resolution, env_info: Mapping[str, Any], host: HostInfo | None
 ) -> dict[str, Any]:
     """What provenance records besides the run itself: lock, content ids, environment, host."""
-    from legacyrun.lock import read_optional
 
     lock = read_optional(ws.lockfile)
     probed = host or resolution.host
@@ -196,11 +200,6 @@ def run(req: RunRequest, *, on_line: Callable[[str], None] | None = None) -> Run
     It makes its BuildPlan the way `up` does (`plan_for`, mirrors from --mirror, LEGACYRUN_MIRRORS and the config
     file), so an environment built through a mirror is found again without one.
     """
-    from legacyrun.backends import choose_backend, get_backend
-    from legacyrun.fetch.mirrors import Mirrors
-    from legacyrun.lock import read
-    from legacyrun.run.gpus import select_gpus
-    from legacyrun.usecases.build import plan_for
 
     with req.ws.locked():
         lock = read(req.ws.lockfile)
@@ -248,7 +247,6 @@ def _recipe_smoke_data(loaded: LoadedRecipe) -> list[Any]:
 
 def smoke_entries(loaded: LoadedRecipe, ws: Workspace, task: str | None) -> list[Any]:
     """(SmokeData, dest) of one task, or of every task of the recipe (task None)."""
-    from legacyrun.run.runner import task_of
 
     if task is None:
         data = _recipe_smoke_data(loaded)
@@ -265,7 +263,6 @@ def smoke_inputs(loaded: LoadedRecipe) -> list[dict[str, Any]]:
 
 def smoke_data_present(loaded: LoadedRecipe, ws: Workspace, task: str | None = None) -> bool:
     """Every generated dataset (of `task`, or of the whole recipe) is in place: a complete generator output."""
-    from legacyrun.smoke.core import MARKER
 
     return all((dest / MARKER).is_file() for _d, dest in smoke_entries(loaded, ws, task))
 
@@ -273,7 +270,6 @@ def smoke_data_present(loaded: LoadedRecipe, ws: Workspace, task: str | None = N
 def generate_smoke_data(loaded: LoadedRecipe, ws: Workspace, task: str) -> dict[str, Any]:
     """Write the recipe's smoke datasets under <workspace>/smoke/ (a no-op for outputs already there); returns
     what `task` uses, for its provenance."""
-    from legacyrun.smoke import generate
 
     done = {dest: generate(d.generator, dest, d.options) for d, dest in smoke_entries(loaded, ws, None)}
     return {"data": [done[dest].to_dict() for _d, dest in smoke_entries(loaded, ws, task)]}

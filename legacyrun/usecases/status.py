@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from legacyrun.errors import LockError
+from legacyrun.fetch.presence import dataset_present
+from legacyrun.lock import read_optional
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.run.provenance import read_runs
+from legacyrun.smoke.core import MARKER
 from legacyrun.usecases.run import smoke_entries
 from legacyrun.workspace import Workspace
 
@@ -49,7 +52,6 @@ class StatusReport:
 
 def status(loaded: LoadedRecipe, ws: Workspace, *, runs: int = 5) -> StatusReport:
     """Read-only summary of a workspace; never touches the network."""
-    from legacyrun.lock import read_optional
 
     try:
         lock = read_optional(ws.lockfile)
@@ -74,7 +76,6 @@ def status(loaded: LoadedRecipe, ws: Workspace, *, runs: int = 5) -> StatusRepor
                 "locked": lock.sources.get(src.name) if lock else None,
             }
         )
-    from legacyrun.fetch.presence import dataset_present
 
     for ds in loaded.recipe.datasets:
         report.datasets.append(
@@ -89,7 +90,6 @@ def status(loaded: LoadedRecipe, ws: Workspace, *, runs: int = 5) -> StatusRepor
     if lock:
         report.patches = dict(lock.patches)
         report.environment = lock.environment.model_dump(mode="json") if lock.environment else None
-    from legacyrun.smoke.core import MARKER
 
     report.smoke = [
         {"generator": d.generator, "dest": f"smoke/{d.dest}", "present": (dest / MARKER).is_file()}

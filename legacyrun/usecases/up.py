@@ -19,12 +19,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from legacyrun.backends import choose_backend, get_backend
 from legacyrun.errors import Interrupted, LegacyrunError, RunError, UsageError
+from legacyrun.fetch import dataset_present, fetch_code, fetch_data
+from legacyrun.fetch.mirrors import Mirrors
+from legacyrun.gitcli import head_commit
+from legacyrun.gpus import GpuSelection
+from legacyrun.infer.up import (
+    failure_log,
+    is_repository_ref,
+    recipe_name,
+    repository_url,
+    scaffold_into,
+    stop_with_todos,
+    try_known_fix,
+)
+from legacyrun.lock import read_optional
+from legacyrun.patching.engine import apply, plan_patches
+from legacyrun.patching.target import mib_to_gb, target_from_resolution
 from legacyrun.recipe.loader import LoadedRecipe
 from legacyrun.resolution import HostInfo, Resolution
-from legacyrun.run.gpus import GpuSelection, select_gpus
-from legacyrun.run.runner import RunOutcome
+from legacyrun.resolve.engine import resolve
+from legacyrun.resolve.locking import stable_host, write_lock
+from legacyrun.run.gpus import select_gpus
+from legacyrun.run.runner import RunOutcome, needed_datasets, task_command, task_of
 from legacyrun.run.steps import Step, StepOutcome, run_steps
+from legacyrun.share.bundle import seed_from_bundle
+from legacyrun.share.registry import load
+from legacyrun.usecases.build import build_environment, plan_for, record_environment
+from legacyrun.usecases.patch import record_result
+from legacyrun.usecases.run import generate_smoke_data, run_in_workspace, smoke_data_present, smoke_inputs
 from legacyrun.workspace import Workspace
 
 
@@ -107,7 +131,6 @@ class _Chain:
     """The concrete steps; state shared between them lives here (the resolution, the built env)."""
 
     def __init__(self, req: UpRequest, task: str, on_line: Callable[[str], None] | None, progress: Any) -> None:
-        from legacyrun.fetch.mirrors import Mirrors
 
         self.req = req
         self.task = task
@@ -125,7 +148,6 @@ class _Chain:
 
     # -- resolve + lock ----------------------------------------------------------------------------------------
     def lock_inputs(self) -> Any:
-        from legacyrun.resolve.locking import stable_host
 
         return {
             "recipe": self.req.loaded.hash,
@@ -136,7 +158,6 @@ class _Chain:
 
     def current_lock_resolution(self) -> Resolution | None:
         """A lock made from this very recipe is kept as it is: reproducing it is the point of a lock."""
-        from legacyrun.lock import read_optional
 
         lock = read_optional(self.req.ws.lockfile)
         if lock is None or lock.recipe_hash != self.req.loaded.hash:
@@ -148,8 +169,6 @@ class _Chain:
         return lock.resolution
 
     def lock_run(self) -> dict[str, Any]:
-        from legacyrun.resolve.engine import resolve
-        from legacyrun.resolve.locking import write_lock
 
         kept = self.current_lock_resolution()
         if kept is not None:
@@ -182,8 +201,6 @@ class _Chain:
         if self.resolution is None:
             self.resolution = self.current_lock_resolution()
         if self.resolution is None:
-            from legacyrun.resolve.engine import resolve
-
             self.resolution = resolve(self.req.loaded, self.req.host, profile=self.req.profile, pins=self.req.pins)
         return self.resolution
 
@@ -195,14 +212,12 @@ class _Chain:
         return all((self.req.ws.source_dir(s.name) / ".git").exists() for s in self.req.loaded.recipe.sources)
 
     def code_run(self) -> dict[str, Any]:
-        from legacyrun.fetch import fetch_code
 
         results = fetch_code(self.req.loaded, self.req.ws, mirrors=self.mirrors, progress=self.progress)
         return {"summary": ", ".join(f"{r.name}@{r.commit[:10]}" for r in results)}
 
     def datasets(self) -> list[str]:
         """The datasets this run needs (smoke: the smoke list; else the task's, less weights overridden away)."""
-        from legacyrun.run.runner import needed_datasets, task_command
 
         _task, argv, _cwd, _env = task_command(
             self.req.loaded, self.req.ws, self.task, self.gpus, extra_args=self.req.extra_args, smoke=self.req.smoke
@@ -214,21 +229,17 @@ class _Chain:
         return {"datasets": [recipe.dataset(n).model_dump(mode="json") for n in self.datasets()]}
 
     def data_ok(self, _outputs: dict[str, Any]) -> bool:
-        from legacyrun.fetch import dataset_present
 
         recipe = self.req.loaded.recipe
         return all(dataset_present(self.req.ws, recipe.dataset(n)) for n in self.datasets())
 
     # -- smoke data ------------------------------------------------------------------------------------------------
     def smoke_inputs(self) -> Any:
-        from legacyrun.run.runner import task_of
-        from legacyrun.usecases.run import smoke_inputs
 
         task_of(self.req.loaded, self.task, smoke=True)  # a task without smoke settings stops here
         return {"data": smoke_inputs(self.req.loaded)}
 
     def smoke_ok(self, _outputs: dict[str, Any]) -> bool:
-        from legacyrun.usecases.run import generate_smoke_data, smoke_data_present
 
         if not smoke_data_present(self.req.loaded, self.req.ws):
             return False
@@ -237,7 +248,6 @@ class _Chain:
         return True
 
     def smoke_run(self) -> dict[str, Any]:
-        from legacyrun.usecases.run import generate_smoke_data
 
         self.smoke_info = generate_smoke_data(self.req.loaded, self.req.ws, self.task)
         data = self.smoke_info["data"]
@@ -251,19 +261,16 @@ class _Chain:
         names = self.datasets()
         if not names:
             return {"summary": "no datasets needed"}
-        from legacyrun.fetch import fetch_data
 
         results = fetch_data(self.req.loaded, self.req.ws, names=names, mirrors=self.mirrors, progress=self.progress)
         return {"summary": ", ".join(r.name for r in results)}
 
     # -- patch -----------------------------------------------------------------------------------------------------
     def target(self) -> Any:
-        from legacyrun.patching.target import mib_to_gb, target_from_resolution
 
         return target_from_resolution(self.ensure_resolution(), self.gpus.count, mib_to_gb(self.gpus.memory_mib))
 
     def patch_inputs(self) -> Any:
-        from legacyrun.patching.engine import plan_patches
 
         plan = plan_patches(self.req.loaded, self.req.ws, self.target())
         series = [(s.name, s.pinned, [(p.id, p.hash) for p in s.patches]) for s in plan.sources]
@@ -271,7 +278,6 @@ class _Chain:
 
     def patch_ok(self, outputs: dict[str, Any]) -> bool:
         """Skipped only while each tree is still at the head the last patch run left (no revert since)."""
-        from legacyrun.gitcli import head_commit
 
         heads = outputs.get("heads") or {}
         for name, head in heads.items():
@@ -281,8 +287,6 @@ class _Chain:
         return bool(heads)
 
     def patch_run(self) -> dict[str, Any]:
-        from legacyrun.patching.engine import apply, plan_patches
-        from legacyrun.usecases.patch import record_result
 
         plan = plan_patches(self.req.loaded, self.req.ws, self.target())
         result = apply(plan, force=self.req.force)
@@ -297,7 +301,6 @@ class _Chain:
     # -- build -------------------------------------------------------------------------------------------------------
     def build_plan(self) -> Any:
         """The plan for the current resolution (made once: the build step's check and the run both use it)."""
-        from legacyrun.usecases.build import plan_for
 
         res = self.ensure_resolution()
         if self._plan is None or self._plan[0] is not res:
@@ -307,7 +310,6 @@ class _Chain:
         return self._plan[1]
 
     def backend(self) -> Any:
-        from legacyrun.backends import choose_backend, get_backend
 
         if self.backend_name is None:
             self.backend_name, self.backend_why = choose_backend(self.req.backend)
@@ -321,7 +323,6 @@ class _Chain:
 
     def build_ok(self, _outputs: dict[str, Any]) -> bool:
         """Built, and recorded in the lock (a re-lock after a recipe edit refills the environment entry)."""
-        from legacyrun.usecases.build import record_environment
 
         plan = self.build_plan()
         backend = self.backend()
@@ -331,7 +332,6 @@ class _Chain:
         return True
 
     def build_run(self) -> dict[str, Any]:
-        from legacyrun.usecases.build import build_environment
 
         result = build_environment(
             self.build_plan(), backend=self.backend_name, progress=self.on_line or (lambda _line: None)
@@ -341,7 +341,6 @@ class _Chain:
 
     # -- run ---------------------------------------------------------------------------------------------------------
     def run_task(self) -> RunOutcome:
-        from legacyrun.usecases.run import run_in_workspace
 
         return run_in_workspace(
             self.req.loaded,
@@ -368,8 +367,6 @@ def up(
     """The whole chain under the workspace lock; the run step always runs (unless --dry-run)."""
     task = default_task(req.loaded, req.task)
     if req.smoke:
-        from legacyrun.run.runner import task_of
-
         task_of(req.loaded, task, smoke=True)  # a task without smoke settings stops before any step runs
     req.ws.root.mkdir(parents=True, exist_ok=True)
     with req.ws.locked(wait=req.wait):
@@ -440,7 +437,6 @@ def up_ref(
     recipe a failure becomes TodosRemain (exit 13) with located decisions; under --smoke a failure with a known
     fix is first fixed in recipe.yaml and the chain retried (`legacyrun.infer.up`).
     """
-    from legacyrun.share.registry import load
 
     scaffolded = _scaffold(ref, workspace_for, list(mirror_values or []), on_scaffolded)
     loaded = load(str(scaffolded[0]) if scaffolded else ref)
@@ -460,7 +456,6 @@ def up_ref(
             if req.smoke and _fixed(scaffolded, req, exc, None, fixes, on_note):
                 req = dataclasses.replace(req, loaded=load(str(scaffolded[0])))
                 continue
-            from legacyrun.infer.up import failure_log, stop_with_todos
 
             log = failure_log(req.ws, exc, None)
             source = loaded.recipe.sources[0].name
@@ -469,7 +464,6 @@ def up_ref(
             if req.smoke and _fixed(scaffolded, req, None, result, fixes, on_note):
                 req = dataclasses.replace(req, loaded=load(str(scaffolded[0])))
                 continue
-            from legacyrun.infer.up import failure_log, stop_with_todos
 
             cause = RunError(f"the task exited with {result.exit_code}")
             if result.run is not None:
@@ -491,7 +485,6 @@ def _fixed(
     on_note: Callable[[str], None] | None,
 ) -> bool:
     """`up URL --smoke`: a known fix for the failure was applied to recipe.yaml (said through on_note)."""
-    from legacyrun.infer.up import try_known_fix
 
     desc = try_known_fix(scaffolded[0], req.ws, req.loaded.recipe.sources[0].name, exc, result, fixes)
     if desc is not None and on_note is not None:
@@ -506,11 +499,9 @@ def _scaffold(
     on_scaffolded: Callable[[Path, Any], None] | None,
 ) -> tuple[Path, Any] | None:
     """`up URL` (a git URL or a local repository): the recipe scaffolded into the workspace, or None for a recipe."""
-    from legacyrun.infer.up import is_repository_ref, recipe_name, repository_url, scaffold_into
 
     if not is_repository_ref(ref):
         return None
-    from legacyrun.fetch.mirrors import Mirrors
 
     ws = workspace_for(recipe_name(repository_url(ref)))
     path, result = scaffold_into(ref, ws.root, Mirrors.from_environment(mirror_values))
@@ -523,7 +514,6 @@ def _seed_bundle_lock(ref: str, ws: Workspace) -> None:
     """`up FILE.tar.gz` reproduces the bundle's lock: place it in the workspace before anything resolves."""
     if not ref.endswith(".tar.gz"):
         return
-    from legacyrun.share.bundle import seed_from_bundle
 
     seed_from_bundle(ws, Path(ref))
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from legacyrun.errors import LegacyrunError
 from legacyrun.resolution import HostInfo
+from legacyrun.resolve.engine import gpu_label, resolve
+from legacyrun.share.registry import available, load
 
 
 @dataclass
@@ -26,7 +28,6 @@ class DoctorReport:
     verdicts: list[Verdict] = field(default_factory=list)
 
     def host_lines(self) -> list[str]:
-        from legacyrun.resolve.engine import gpu_label
 
         h = self.host
         lines = [f"host{' (assumed)' if h.assumed else ''}: {h.arch}"]
@@ -65,8 +66,6 @@ class DoctorReport:
 
 def diagnose(host: HostInfo, recipe: str | None = None) -> DoctorReport:
     """Resolve each recipe (or the one named) for `host`; failures become verdicts, never exceptions."""
-    from legacyrun.resolve.engine import resolve
-    from legacyrun.share.registry import available, load
 
     report = DoctorReport(host=host)
     specs = [recipe] if recipe else [ref.name for ref in available()]
