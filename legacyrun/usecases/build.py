@@ -148,7 +148,9 @@ def build_environment(
     force: rerun every native build step (or only `force_step`) in the kept environment (venv, conda).
     """
 
-    name, why = choose_backend(backend, plan)
+    held = lock.read_optional(plan.workspace.lockfile)
+    locked = held.environment.backend if held is not None and held.environment is not None else None
+    name, why = choose_backend(backend, plan, locked=locked)
     impl = get_backend(name)
     forced = forced_steps(plan, force_step) if force or force_step else None
     if forced is not None and name == "docker":

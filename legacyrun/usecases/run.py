@@ -205,8 +205,8 @@ def run(req: RunRequest, *, on_line: Callable[[str], None] | None = None) -> Run
         lock = read(req.ws.lockfile)
         mirrors = Mirrors.from_environment(req.mirror_values)
         plan = plan_for(req.loaded, req.ws, lock.resolution, mirrors=mirrors.as_mapping() or None)
-        chosen = req.backend or (lock.environment.backend if lock.environment else None)
-        name, _why = choose_backend(chosen, plan)
+        locked = lock.environment.backend if lock.environment else None
+        name, _why = choose_backend(req.backend, plan, locked=locked)
         selection = select_gpus(req.gpus, req.host.gpus)
         backend = get_backend(name)
         note = readapt(

@@ -312,7 +312,9 @@ class _Chain:
     def backend(self) -> Any:
 
         if self.backend_name is None:
-            self.backend_name, self.backend_why = choose_backend(self.req.backend)
+            held = read_optional(self.req.ws.lockfile)
+            locked = held.environment.backend if held is not None and held.environment is not None else None
+            self.backend_name, self.backend_why = choose_backend(self.req.backend, locked=locked)
             if self.req.backend is None:
                 self.notes.append(f"backend {self.backend_name}: {self.backend_why}")
         return get_backend(self.backend_name)
