@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from legacyrun import proc
+from legacyrun import gitcli
 
 
 def content_id(files: Mapping[str, str], extra: Mapping[str, str] | None = None) -> str:
@@ -48,10 +48,8 @@ def iter_source_files(src: Path) -> Iterator[Path]:
 def _git_tracked(tree: Path) -> list[str] | None:
     if not (tree / ".git").exists():
         return None
-    done = proc.run(["git", "ls-files", "-z", "--cached"], cwd=tree)
-    if not done.ok:
-        return None
-    return sorted(p for p in done.stdout.split("\0") if p)
+    files = gitcli.tracked_files(tree)  # ls-files lists the cached (tracked) paths
+    return None if files is None else sorted(files)
 
 
 def source_tree_hash(src: Path) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from legacyrun import proc
+from legacyrun import gitcli, proc
 from legacyrun.backends.base import BuildPlan, OnFailure, Progress
 from legacyrun.backends.ccache import cache_settings, wrap_compilers
 from legacyrun.errors import BuildError, ToolMissingError, UsageError
@@ -385,7 +385,7 @@ def source_identity(tree: Path) -> str:
     head = head_commit(tree)  # read from .git when it can be: one git call less per tree on a no-op `up`
     if head is None:
         return "not-git"
-    diff = proc.run(["git", "-C", str(tree), "diff", "--binary", "HEAD", "--"], timeout=120)
+    diff = gitcli.run(["-C", str(tree), "diff", "--binary", "HEAD", "--"], timeout=120)
     digest = hashlib.sha256(diff.stdout.encode("utf-8", "surrogateescape")).hexdigest()
     return f"{head} {digest}"
 

@@ -14,6 +14,7 @@ which failure, in which log and at which line, made it.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,18 +28,16 @@ from legacyrun.patching.catalog.scanner import scan_text
 MAX_FIXES = 3
 _PATCH_OF_PROFILE = {"modern": "forward-ports", "faithful": "faithful-fixes"}
 _MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '([A-Za-z_][\w.]*)'")
-# import name -> PyPI name, where they differ
-_PYPI = {
-    "cv2": "opencv-python",
-    "skimage": "scikit-image",
-    "sklearn": "scikit-learn",
-    "PIL": "Pillow",
-    "yaml": "PyYAML",
-    "google.protobuf": "protobuf",
-    "tensorboardX": "tensorboardX",
-    "pycocotools": "pycocotools",
-    "fvcore": "fvcore",
-}
+_PYPI_NAMES = Path(__file__).with_name("data") / "pypi_names.yaml"
+
+
+@functools.cache
+def _pypi() -> dict[str, str]:
+    """Import name -> PyPI project where they differ (data/pypi_names.yaml)."""
+    import yaml
+
+    data = yaml.safe_load(_PYPI_NAMES.read_text(encoding="utf-8")) or {}
+    return {str(k): str(v) for k, v in data.items()}
 
 
 CPU_PATCH = "cpu-plan-"  # + the source name
@@ -130,7 +129,7 @@ def find_fix(log: Path, recipe_text: str, profile: str, source_root: Path | None
         top = module.split(".")[0]
         if "._" in module or module.startswith("_") or _in_tree(source_root, top) or _squash(top) in built:
             continue  # a native extension or the project's own code: a build problem, not a requirement
-        name = _PYPI.get(module) or _PYPI.get(top) or top
+        name = _pypi().get(module) or _pypi().get(top) or top
         if canonicalize_name(name) in pip:
             continue
         return Fix("requirement", (name,), profile, f"No module named {module!r}", f"{log}:{no}")
