@@ -104,7 +104,11 @@ def up_cmd(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Resolve, lock, fetch, patch, build and run, skipping every step whose inputs did not change."""
+    from legacyrun.recipe.refs import is_repository_ref
     from legacyrun.usecases.up import UpRequest, up_ref
+
+    if is_repository_ref(recipe):  # a repository without a recipe: scaffold it (loads the scaffold and explain)
+        from legacyrun.usecases.upurl import up_url as up_ref
 
     opts = options(ctx, json=json, workspace=workspace)
 

@@ -16,19 +16,12 @@ from legacyrun import lock
 from legacyrun.errors import BuildError, LegacyrunError, TodosRemain
 from legacyrun.fsutil import atomic_write_text
 from legacyrun.infer.fixes import MAX_FIXES, apply_fix, find_fix
+from legacyrun.recipe.refs import URL_RE as _URL_RE
+from legacyrun.recipe.refs import is_repository_ref
 from legacyrun.share.scaffold import ScaffoldResult, scaffold_recipe
 from legacyrun.share.sources import default_name
 
-_URL_RE = re.compile(r"^(?:https?|git|ssh|file)://|^[\w.-]+@[\w.-]+:")
 RECIPE_FILE = "recipe.yaml"
-
-
-def is_repository_ref(ref: str) -> bool:
-    """A git URL, or a local directory that is a git work tree or bare repository (not a recipe file or name)."""
-    if _URL_RE.match(ref):
-        return not ref.endswith((".yaml", ".yml", ".tar.gz"))
-    path = Path(ref)
-    return path.is_dir() and ((path / ".git").exists() or ((path / "HEAD").is_file() and (path / "objects").is_dir()))
 
 
 def repository_url(ref: str) -> str:

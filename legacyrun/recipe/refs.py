@@ -4,6 +4,7 @@ folder, and where a recipe's patches live. The finding itself is legacyrun.share
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,4 +43,16 @@ def patches_dir_for(recipe_path: Path, name: str) -> Path:
     return candidates[0]
 
 
-__all__ = ["SUFFIXES", "RecipeRef", "builtin_dir", "looks_like_path", "patches_dir_for"]
+# A git URL (http(s), git, ssh, file, or scp-like user@host:path): `up REF` scaffolds such a REF.
+URL_RE = re.compile(r"^(?:https?|git|ssh|file)://|^[\w.-]+@[\w.-]+:")
+
+
+def is_repository_ref(ref: str) -> bool:
+    """A git URL, or a local directory that is a git work tree or bare repository (not a recipe file or name)."""
+    if URL_RE.match(ref):
+        return not ref.endswith((".yaml", ".yml", ".tar.gz"))
+    path = Path(ref)
+    return path.is_dir() and ((path / ".git").exists() or ((path / "HEAD").is_file() and (path / "objects").is_dir()))
+
+
+__all__ = ["SUFFIXES", "URL_RE", "RecipeRef", "builtin_dir", "is_repository_ref", "looks_like_path", "patches_dir_for"]

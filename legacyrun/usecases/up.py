@@ -11,7 +11,6 @@ workspace lock, so a second legacyrun process on the same workspace waits or ref
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -19,21 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from legacyrun import fetch  # its steps' modules load on first use (fetch/__init__.py): a no-op `up` fetches nothing
 from legacyrun.backends import choose_backend, get_backend
-from legacyrun.errors import Interrupted, LegacyrunError, RunError, UsageError
-from legacyrun.fetch import dataset_present, fetch_code, fetch_data
+from legacyrun.errors import UsageError
 from legacyrun.fetch.mirrors import Mirrors
 from legacyrun.gitcli import head_commit
 from legacyrun.gpus import GpuSelection
-from legacyrun.infer.up import (
-    failure_log,
-    is_repository_ref,
-    recipe_name,
-    repository_url,
-    scaffold_into,
-    stop_with_todos,
-    try_known_fix,
-)
 from legacyrun.lock import read_optional
 from legacyrun.patching.engine import apply, plan_patches
 from legacyrun.patching.target import mib_to_gb, target_from_resolution
@@ -213,7 +203,7 @@ class _Chain:
 
     def code_run(self) -> dict[str, Any]:
 
-        results = fetch_code(self.req.loaded, self.req.ws, mirrors=self.mirrors, progress=self.progress)
+        results = fetch.fetch_code(self.req.loaded, self.req.ws, mirrors=self.mirrors, progress=self.progress)
         return {"summary": ", ".join(f"{r.name}@{r.commit[:10]}" for r in results)}
 
     def datasets(self) -> list[str]:
@@ -231,7 +221,7 @@ class _Chain:
     def data_ok(self, _outputs: dict[str, Any]) -> bool:
 
         recipe = self.req.loaded.recipe
-        return all(dataset_present(self.req.ws, recipe.dataset(n)) for n in self.datasets())
+        return all(fetch.dataset_present(self.req.ws, recipe.dataset(n)) for n in self.datasets())
 
     # -- smoke data ------------------------------------------------------------------------------------------------
     def smoke_inputs(self) -> Any:
@@ -262,7 +252,9 @@ class _Chain:
         if not names:
             return {"summary": "no datasets needed"}
 
-        results = fetch_data(self.req.loaded, self.req.ws, names=names, mirrors=self.mirrors, progress=self.progress)
+        results = fetch.fetch_data(
+            self.req.loaded, self.req.ws, names=names, mirrors=self.mirrors, progress=self.progress
+        )
         return {"summary": ", ".join(r.name for r in results)}
 
     # -- patch -----------------------------------------------------------------------------------------------------
@@ -430,94 +422,25 @@ def up_ref(
     on_line: Callable[[str], None] | None = None,
     progress: Callable[[], AbstractContextManager[Any]] | None = None,
 ) -> UpResult:
-    """`legacyrun up REF`: REF is a recipe (name or path), a bundle (`.tar.gz`, its lock placed in the workspace
-    first) or a repository without a recipe (a git URL or a local repository: scaffolded into the workspace).
+    """`legacyrun up REF` for a recipe (name or path) or a bundle (`.tar.gz`, its lock placed in the workspace
+    first); a repository without a recipe is `usecases.upurl.up_url` (same arguments).
 
     `request` makes the UpRequest for the loaded recipe and its workspace (`workspace_for` maps a recipe name to
     it), `approve` is the trust check before anything runs the recipe's commands; `progress` makes the progress
-    display for one pass of the chain (started after the scaffold and the trust question). For a scaffolded
-    recipe a failure becomes TodosRemain (exit 13) with located decisions; under --smoke a failure with a known
-    fix is first fixed in recipe.yaml and the chain retried (`legacyrun.infer.up`).
+    display for the chain (started after the trust question).
     """
-
-    scaffolded = _scaffold(ref, workspace_for, list(mirror_values or []), on_scaffolded)
-    loaded = load(str(scaffolded[0]) if scaffolded else ref)
+    del mirror_values, on_scaffolded, on_note  # up_url's; one signature for both, so the CLI picks either
+    loaded = load(ref)
     approve(loaded)
     ws = workspace_for(loaded.recipe.name)
-    _seed_bundle_lock(ref, ws)
+    if ref.endswith(".tar.gz"):
+        seed_from_bundle(ws, Path(ref))  # `up FILE.tar.gz` reproduces the bundle's lock
     req = request(loaded, ws)
     started = time.monotonic()
-    fixes: list[str] = []
-    while True:
-        try:
-            with progress() if progress is not None else nullcontext(None) as bars:
-                result = up(req, on_step=on_step, on_start=on_start, on_line=on_line, progress=bars)
-        except LegacyrunError as exc:
-            if scaffolded is None or isinstance(exc, Interrupted):
-                raise
-            if req.smoke and _fixed(scaffolded, req, exc, None, fixes, on_note):
-                req = dataclasses.replace(req, loaded=load(str(scaffolded[0])))
-                continue
-
-            log = failure_log(req.ws, exc, None)
-            source = loaded.recipe.sources[0].name
-            raise stop_with_todos(scaffolded[0], scaffolded[1], source, exc, fixes, log) from exc
-        if scaffolded is not None and result.exit_code != 0:
-            if req.smoke and _fixed(scaffolded, req, None, result, fixes, on_note):
-                req = dataclasses.replace(req, loaded=load(str(scaffolded[0])))
-                continue
-
-            cause = RunError(f"the task exited with {result.exit_code}")
-            if result.run is not None:
-                cause = RunError(f"the task exited with {result.run.exit_code}; log {result.run.log_path}")
-            log = failure_log(req.ws, None, result)
-            raise stop_with_todos(scaffolded[0], scaffolded[1], loaded.recipe.sources[0].name, cause, fixes, log)
-        break
+    with progress() if progress is not None else nullcontext(None) as bars:
+        result = up(req, on_step=on_step, on_start=on_start, on_line=on_line, progress=bars)
     result.seconds = time.monotonic() - started
-    result.fixes = fixes if scaffolded is not None else None
     return result
-
-
-def _fixed(
-    scaffolded: tuple[Path, Any],
-    req: UpRequest,
-    exc: LegacyrunError | None,
-    result: UpResult | None,
-    fixes: list[str],
-    on_note: Callable[[str], None] | None,
-) -> bool:
-    """`up URL --smoke`: a known fix for the failure was applied to recipe.yaml (said through on_note)."""
-
-    desc = try_known_fix(scaffolded[0], req.ws, req.loaded.recipe.sources[0].name, exc, result, fixes)
-    if desc is not None and on_note is not None:
-        on_note(f"known fix {len(fixes)}: {desc}; running the chain again")
-    return desc is not None
-
-
-def _scaffold(
-    ref: str,
-    workspace_for: Callable[[str], Workspace],
-    mirror_values: list[str],
-    on_scaffolded: Callable[[Path, Any], None] | None,
-) -> tuple[Path, Any] | None:
-    """`up URL` (a git URL or a local repository): the recipe scaffolded into the workspace, or None for a recipe."""
-
-    if not is_repository_ref(ref):
-        return None
-
-    ws = workspace_for(recipe_name(repository_url(ref)))
-    path, result = scaffold_into(ref, ws.root, Mirrors.from_environment(mirror_values))
-    if on_scaffolded is not None:
-        on_scaffolded(path, result)
-    return path, result
-
-
-def _seed_bundle_lock(ref: str, ws: Workspace) -> None:
-    """`up FILE.tar.gz` reproduces the bundle's lock: place it in the workspace before anything resolves."""
-    if not ref.endswith(".tar.gz"):
-        return
-
-    seed_from_bundle(ws, Path(ref))
 
 
 __all__ = ["UpRequest", "UpResult", "default_task", "up", "up_ref", "workspace_of"]
