@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,15 @@ PINS = ["--pin", "torch=2.14.1", "--pin", "torchvision=0.29.1"]
 @pytest.fixture(scope="module")
 def mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_mirror(tmp_path_factory.mktemp("must-show-mirror"))
+
+
+@pytest.fixture
+def tmp_ws(tmp_path: Path) -> Iterator[Path]:
+    """tmp_path, with each workspace's torch venv (~5.5 GB) removed after the test: pytest keeps test folders
+    until the session ends, and the suite builds several such venvs on one disk."""
+    yield tmp_path
+    for env in tmp_path.glob("*/env"):
+        shutil.rmtree(env, ignore_errors=True)
 
 
 def _up(name: str, mirror: Path, tmp: Path, cache: Path, *extra: str) -> tuple[CliResult, Path]:
@@ -69,8 +80,8 @@ def _trained(res: CliResult, ws: Path, marker: str) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-def test_masktextspotter_from_its_url_trains(mirror: Path, tmp_path: Path, realcode_cache: Path) -> None:
-    res, ws = _up("masktextspotter", mirror, tmp_path, realcode_cache)
+def test_masktextspotter_from_its_url_trains(mirror: Path, tmp_ws: Path, realcode_cache: Path) -> None:
+    res, ws = _up("masktextspotter", mirror, tmp_ws, realcode_cache)
     _trained(res, ws, "iter: 1 ")
     fixes = _known_fixes(res)
     assert len(fixes) == 2, fixes
@@ -95,15 +106,15 @@ def test_masktextspotter_from_its_url_trains(mirror: Path, tmp_path: Path, realc
     assert cpu.when is not None and cpu.when.device == "cpu"
     assert "tensorboard" in recipe.env.profiles["modern"].pip  # py-tensorboardx's import, from the scaffold
     # a second `up URL` keeps the recipe with its fixes: nothing is left to fix or decide
-    again, _ws = _up("masktextspotter", mirror, tmp_path, realcode_cache, "--dry-run")
+    again, _ws = _up("masktextspotter", mirror, tmp_ws, realcode_cache, "--dry-run")
     assert again.exit_code == 0, again.stderr[-3000:]
     assert f"kept {recipe_path} from {PROJECTS['masktextspotter']}" in again.stderr
     assert recipe_path.read_text() == text
 
 
 @pytest.mark.slow
-def test_mask2former_from_its_url_trains(mirror: Path, tmp_path: Path, realcode_cache: Path) -> None:
-    res, ws = _up("mask2former", mirror, tmp_path, realcode_cache)
+def test_mask2former_from_its_url_trains(mirror: Path, tmp_ws: Path, realcode_cache: Path) -> None:
+    res, ws = _up("mask2former", mirror, tmp_ws, realcode_cache)
     _trained(res, ws, "iter: 1 ")
     fixes = _known_fixes(res)
     assert len(fixes) == 1, fixes
