@@ -9,6 +9,7 @@ before any network request.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -310,8 +311,6 @@ def _download_torrent(
         _check_sha(ds, rel, digest, expected, f"torrent file {rel}")
         files.append((rel, digest, path.stat().st_size))
         cache.adopt(path, digest, move=True)
-    import shutil
-
     shutil.rmtree(workdir, ignore_errors=True)
     return _Got(files, ds.urls[0])
 
@@ -321,6 +320,10 @@ def _place(ds: Dataset, got: _Got, dest: Path) -> list[str]:
     fmt = detect_format(got.files[0][0], ds.extract) if len(got.files) == 1 else None
     if fmt is not None:
         name, digest, _ = got.files[0]
+        # An extraction killed mid-way (SIGKILL, OOM) leaves its temp folder in dest; this step holds the
+        # workspace lock, so any such folder is a dead one's.
+        for stale in dest.glob(".legacyrun-extract-*") if dest.is_dir() else ():
+            shutil.rmtree(stale, ignore_errors=True)
         return extract(
             cache.cached_path(digest),
             dest,
